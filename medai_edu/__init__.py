@@ -1,0 +1,19 @@
+"""medai-edu: the library behind the course notebooks.
+
+Importing the package is deliberately light (no torch, no MONAI): submodules are imported
+when first used, e.g. ``medai_edu.device`` or ``from medai_edu import checks``.
+"""
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+__version__ = "0.1.0"
+
+_SUBMODULES = {"checks", "cli", "device", "doctor", "notebook", "viz", "widgets"}
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'medai_edu' has no attribute {name!r}")

@@ -1,0 +1,101 @@
+"""`medai-edu doctor`: is this machine ready for the course?"""
+from __future__ import annotations
+
+import importlib
+import platform
+from dataclasses import dataclass
+
+# Packages the lessons import, with what they are for (shown to the learner).
+STACK = {
+    "torch": "neural networks",
+    "numpy": "arrays",
+    "scipy": "image filters",
+    "monai": "medical imaging networks and saliency maps",
+    "captum": "integrated gradients",
+    "matplotlib": "figures",
+    "ipywidgets": "interactive explorers",
+    "nibabel": "reading brain images (NIfTI)",
+    "nilearn": "the brain template",
+    "tqdm": "progress bars",
+    "safetensors": "loading pretrained weights safely",
+    "nbgrader": "graded exercises",
+    "papermill": "running notebooks from the command line",
+}
+LOW_MEMORY_GB = 1.5
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    required: bool = True
+
+
+def check_packages() -> list[Check]:
+    checks = []
+    for name, purpose in STACK.items():
+        try:
+            module = importlib.import_module(name)
+            checks.append(Check(name, True, getattr(module, "__version__", "installed")))
+        except Exception as exc:  # any import failure means the lesson cannot run
+            checks.append(Check(name, False, f"missing ({purpose}): {type(exc).__name__}: {exc}"))
+    return checks
+
+
+def check_device() -> Check:
+    try:
+        from medai_edu.device import get_device
+
+        return Check("device", True, str(get_device()))
+    except Exception as exc:
+        return Check("device", False, str(exc))
+
+
+def check_brain_template() -> Check:
+    """The ICBM152 2009 template ships inside nilearn and must load without a network."""
+    try:
+        from nilearn import datasets
+
+        img = datasets.load_mni152_template(resolution=2)
+        return Check("brain template (nilearn ICBM152 2009)", True, f"loads offline, shape {img.shape}")
+    except Exception as exc:
+        return Check("brain template (nilearn ICBM152 2009)", False, f"{type(exc).__name__}: {exc}")
+
+
+def check_memory() -> Check:
+    import psutil
+
+    free_gb = psutil.virtual_memory().available / 1e9
+    ok = free_gb >= LOW_MEMORY_GB
+    note = "" if ok else f" (below {LOW_MEMORY_GB} GB: close other notebooks before the lessons)"
+    return Check("free memory", ok, f"{free_gb:.1f} GB{note}", required=False)
+
+
+def run_checks() -> list[Check]:
+    return [
+        Check("python", True, platform.python_version()),
+        *check_packages(),
+        check_device(),
+        check_brain_template(),
+        check_memory(),
+    ]
+
+
+def report(checks: list[Check]) -> tuple[str, bool]:
+    """Format the checks as a table; the flag is False if a required check failed."""
+    width = max(len(c.name) for c in checks)
+    lines = []
+    for c in checks:
+        mark = "ok  " if c.ok else ("FAIL" if c.required else "warn")
+        lines.append(f"[{mark}] {c.name:<{width}}  {c.detail}")
+    failed = [c.name for c in checks if c.required and not c.ok]
+    if failed:
+        lines.append(
+            "\nSomething the lessons need is missing: " + ", ".join(failed) + ".\n"
+            "Run `make lab` (or `make test`) from the course folder to install it, "
+            "or ask your instructor."
+        )
+    else:
+        lines.append("\nAll set: this machine can run every lesson.")
+    return "\n".join(lines), not failed
