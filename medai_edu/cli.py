@@ -13,12 +13,60 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _train(args: argparse.Namespace) -> int:
+    import json
+
+    command = _train_command(args)
+    common = dict(out=args.out, seed=args.seed, steps=args.steps, size=args.size, device=args.device, command=command)
+    if args.model == "classifier":
+        from medai_edu.training.classifier import train_toy_classifier as train
+    else:
+        from medai_edu.training.vagan import train_toy_vagan as train
+    print(json.dumps(train(**common, **_vagan_options(args)), indent=2))
+    return 0
+
+
+def _train_command(args: argparse.Namespace) -> str:
+    """The `medai-edu train ...` line that reproduces this run (recorded in the manifest)."""
+    words = ["medai-edu", "train", args.model, "--data", args.data, "--seed", str(args.seed)]
+    for name in ("steps", "size", "out", "batch_size", "lr", "critic_steps", "warmup_critic_steps"):
+        value = getattr(args, name)
+        if value is not None and not (name == "size" and value == 112):
+            words += ["--" + name.replace("_", "-"), str(value)]
+    return " ".join(words)
+
+
+def _vagan_options(args: argparse.Namespace) -> dict:
+    if args.model != "vagan":
+        return {}
+    names = ("batch_size", "lr", "critic_steps", "warmup_critic_steps", "resume")
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def _add_train(commands: argparse._SubParsersAction) -> None:
+    train = commands.add_parser("train", help="train a course model and save its weights + manifest")
+    train.add_argument("model", choices=["classifier", "vagan"], help="which model to train")
+    train.add_argument("--data", choices=["toy"], default="toy", help="data set (only 'toy' so far)")
+    train.add_argument("--seed", type=int, default=42, help="seed for initialisation and batch order")
+    train.add_argument("--steps", type=int, default=None, help="training steps (generator steps for vagan)")
+    train.add_argument("--size", type=int, default=112, help="toy image size: 112 (design) or 56 (quick)")
+    train.add_argument("--out", default=None, help="folder for weights (default: the shipped pretrained folder)")
+    train.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
+    train.add_argument("--batch-size", type=int, default=None, help="vagan: images per batch (default 32)")
+    train.add_argument("--lr", type=float, default=None, help="vagan: Adam learning rate (default 1e-4)")
+    train.add_argument("--critic-steps", type=int, default=None, help="vagan: critic steps per generator step (5)")
+    train.add_argument("--warmup-critic-steps", type=int, default=None, help="vagan: critic steps in warm-up (100)")
+    train.add_argument("--resume", action="store_true", default=None, help="vagan: continue from the last checkpoint")
+    train.set_defaults(run=_train)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medai-edu", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("doctor", help="check that this machine can run the course").set_defaults(
         run=_doctor
     )
+    _add_train(commands)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Networks used by the lessons (``from medai_edu.models.classifier import SonoNet``)."""

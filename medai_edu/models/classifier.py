@@ -1,0 +1,119 @@
+"""A SonoNet-style fully convolutional classifier (design §3.6), for 2D images or 3D volumes.
+
+Layout: five VGG-like blocks of conv3x3 + batch norm + ReLU with ``k, 2k, 4k, 8k, 8k`` channels
+and a max-pool after each of the first four; an "adaptation" 1x1 conv (+BN+ReLU) to half the
+channels; a 1x1 conv to one *class map* per class; global average pooling gives the logits.
+Because the logits are plain averages of the class maps, the maps show where the network
+finds evidence for each class (like CAM).
+
+Names matter for saliency methods: every ReLU module's name contains ``relu`` (MONAI's guided
+backprop only swaps modules whose name contains "relu"), and :attr:`SonoNet.gradcam_layer`
+names the last convolutional feature layer for Grad-CAM.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+#: The published SonoNet block depths; the course's toy default uses fewer convs per block.
+SONONET_BLOCKS = (2, 2, 3, 3, 3)
+#: Toy default: two convs per block (fewer than SonoNet) keeps CPU training short; boxes need no more.
+TOY_BLOCKS = (2, 2, 2, 2, 2)
+
+
+def conv_layer(spatial_dims: int, in_ch: int, out_ch: int, kernel_size: int = 3, bias: bool = True) -> nn.Module:
+    """A ``spatial_dims``-D convolution with 'same' padding (odd kernel sizes)."""
+    if spatial_dims not in (2, 3):
+        raise ValueError(f"spatial_dims must be 2 (images) or 3 (volumes), got {spatial_dims!r}.")
+    conv = nn.Conv2d if spatial_dims == 2 else nn.Conv3d
+    return conv(in_ch, out_ch, kernel_size, padding=kernel_size // 2, bias=bias)
+
+
+def norm_layer(spatial_dims: int, channels: int) -> nn.Module:
+    return (nn.BatchNorm2d if spatial_dims == 2 else nn.BatchNorm3d)(channels)
+
+
+def pool_layer(spatial_dims: int) -> nn.Module:
+    return (nn.MaxPool2d if spatial_dims == 2 else nn.MaxPool3d)(2)
+
+
+def conv_bn_relu_block(spatial_dims: int, in_ch: int, out_ch: int, n_convs: int, kernel_size: int = 3) -> nn.Sequential:
+    """``n_convs`` x (conv + BN + ReLU), children named conv1, bn1, relu1, conv2, ..."""
+    layers: OrderedDict[str, nn.Module] = OrderedDict()
+    for i in range(1, n_convs + 1):
+        layers[f"conv{i}"] = conv_layer(spatial_dims, in_ch if i == 1 else out_ch, out_ch, kernel_size, bias=False)
+        layers[f"bn{i}"] = norm_layer(spatial_dims, out_ch)
+        layers[f"relu{i}"] = nn.ReLU()
+    return nn.Sequential(layers)
+
+
+class SonoNet(nn.Module):
+    """SonoNet-style classifier. ``forward(x) -> logits [B, num_classes]``.
+
+    Args:
+        spatial_dims: 2 for images ``[B, C, H, W]``, 3 for volumes ``[B, C, D, H, W]``.
+        in_channels: image channels (1 for grey-scale scans).
+        num_classes: number of classes (2 for healthy / diseased).
+        k: channels of the first block (SonoNet used 16, 32 or 64; the toy model uses 8).
+        blocks: convs per block, five entries (SonoNet: 2, 2, 3, 3, 3).
+    """
+
+    def __init__(
+        self,
+        spatial_dims: int = 2,
+        in_channels: int = 1,
+        num_classes: int = 2,
+        k: int = 8,
+        blocks: Sequence[int] = TOY_BLOCKS,
+    ) -> None:
+        super().__init__()
+        if len(blocks) != 5 or any(int(b) < 1 for b in blocks):
+            raise ValueError(f"blocks must list five positive conv counts (e.g. {SONONET_BLOCKS}), got {tuple(blocks)}.")
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be at least 2, got {num_classes}.")
+        self.config = dict(spatial_dims=spatial_dims, in_channels=in_channels, num_classes=num_classes, k=k, blocks=list(blocks))
+        widths = (k, 2 * k, 4 * k, 8 * k, 8 * k)
+        features: OrderedDict[str, nn.Module] = OrderedDict()
+        in_ch = in_channels
+        for i, (width, n_convs) in enumerate(zip(widths, blocks), start=1):
+            features[f"block{i}"] = conv_bn_relu_block(spatial_dims, in_ch, width, int(n_convs))
+            if i < 5:
+                features[f"pool{i}"] = pool_layer(spatial_dims)
+            in_ch = width
+        self.features = nn.Sequential(features)
+        adapt = widths[-1] // 2
+        self.adaptation = nn.Sequential(
+            OrderedDict(
+                conv=conv_layer(spatial_dims, in_ch, adapt, kernel_size=1, bias=False),
+                bn=norm_layer(spatial_dims, adapt),
+                relu=nn.ReLU(),
+            )
+        )
+        self.class_conv = conv_layer(spatial_dims, adapt, num_classes, kernel_size=1)
+        self.spatial_dims = spatial_dims
+        #: name (as in ``named_modules()``) of the last conv feature layer, for Grad-CAM
+        self.gradcam_layer = f"features.block5.relu{int(blocks[-1])}"
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        expected = 2 + self.spatial_dims
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}.")
+        if x.ndim != expected or x.shape[1] != self.config["in_channels"]:
+            layout = "[batch, channels, H, W]" if self.spatial_dims == 2 else "[batch, channels, D, H, W]"
+            raise ValueError(
+                f"expected a {expected}-D tensor {layout} with {self.config['in_channels']} channel(s), "
+                f"got shape {tuple(x.shape)}. A single image needs a batch axis: x[None]."
+            )
+        if not x.is_floating_point():
+            raise TypeError(f"expected a floating-point image tensor, got dtype {x.dtype}.")
+
+    def class_maps(self, x: torch.Tensor) -> torch.Tensor:
+        """One map per class before pooling: ``[B, num_classes, h, w(, d)]`` at 1/16 resolution."""
+        self._check_input(x)
+        return self.class_conv(self.adaptation(self.features(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.class_maps(x).flatten(2).mean(-1)

@@ -1,0 +1,132 @@
+"""VA-GAN networks (design §3.2): a U-Net *map generator* and a Wasserstein *critic*, 2D or 3D.
+
+The generator looks at a diseased image ``x`` and proposes an additive map ``M(x)``; the image
+``y = x + M(x)`` should look healthy to the critic. The disease effect is therefore ``-M(x)``.
+The critic gives a real-valued score per image (no sigmoid, no batch norm — WGAN-GP needs
+neither). Training lives in :mod:`medai_edu.training.vagan`.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from medai_edu.models.classifier import conv_bn_relu_block, conv_layer, pool_layer
+
+GENERATOR_WIDTHS = (16, 32, 64, 128)
+CRITIC_WIDTHS = (16, 32, 64, 128, 256)
+
+
+def _check_image(x: torch.Tensor, spatial_dims: int, in_channels: int, what: str) -> None:
+    expected = 2 + spatial_dims
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{what} expects a torch.Tensor, got {type(x).__name__}.")
+    if x.ndim != expected or x.shape[1] != in_channels:
+        raise ValueError(
+            f"{what} expects a {expected}-D tensor [batch, {in_channels} channel(s), "
+            f"{'H, W' if spatial_dims == 2 else 'D, H, W'}], got shape {tuple(x.shape)}."
+        )
+    if not x.is_floating_point():
+        raise TypeError(f"{what} expects a floating-point tensor, got dtype {x.dtype}.")
+
+
+def _up_layer(spatial_dims: int, in_ch: int, out_ch: int) -> nn.Module:
+    up = nn.ConvTranspose2d if spatial_dims == 2 else nn.ConvTranspose3d
+    return up(in_ch, out_ch, kernel_size=2, stride=2)
+
+
+class MapGenerator(nn.Module):
+    """U-Net with 3 poolings (``widths`` 16/32/64/128), conv+BN+ReLU, a linear 1x1 output.
+
+    ``forward(x)`` returns the map ``M(x)`` (same shape as ``x``); :meth:`translate` returns
+    ``y = x + M(x)`` or, with ``output="tanh"``, ``y = tanh(x + M(x))`` (the original's variant).
+    Spatial sizes must be divisible by 8.
+    """
+
+    def __init__(
+        self,
+        spatial_dims: int = 2,
+        in_channels: int = 1,
+        widths: Sequence[int] = GENERATOR_WIDTHS,
+        output: str = "linear",
+    ) -> None:
+        super().__init__()
+        if len(widths) != 4:
+            raise ValueError(f"widths must list 4 channel counts (3 poolings), got {tuple(widths)}.")
+        if output not in ("linear", "tanh"):
+            raise ValueError(f"output must be 'linear' (y = x + M) or 'tanh' (y = tanh(x + M)), got {output!r}.")
+        self.config = dict(spatial_dims=spatial_dims, in_channels=in_channels, widths=list(widths), output=output)
+        self.spatial_dims, self.in_channels, self.output = spatial_dims, in_channels, output
+        w = [int(v) for v in widths]
+        self.down = nn.ModuleList()
+        in_ch = in_channels
+        for width in w[:3]:
+            self.down.append(conv_bn_relu_block(spatial_dims, in_ch, width, 2))
+            in_ch = width
+        self.pool = pool_layer(spatial_dims)
+        self.bottom = conv_bn_relu_block(spatial_dims, w[2], w[3], 2)
+        self.up = nn.ModuleList()
+        self.decode = nn.ModuleList()
+        for deep, shallow in ((w[3], w[2]), (w[2], w[1]), (w[1], w[0])):
+            self.up.append(_up_layer(spatial_dims, deep, shallow))
+            self.decode.append(conv_bn_relu_block(spatial_dims, 2 * shallow, shallow, 2))
+        self.out = conv_layer(spatial_dims, w[0], in_channels, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_image(x, self.spatial_dims, self.in_channels, "MapGenerator")
+        if any(s % 8 for s in x.shape[2:]):
+            raise ValueError(f"MapGenerator needs spatial sizes divisible by 8 (3 poolings), got {tuple(x.shape[2:])}.")
+        skips = []
+        h = x
+        for block in self.down:
+            h = block(h)
+            skips.append(h)
+            h = self.pool(h)
+        h = self.bottom(h)
+        for up, block, skip in zip(self.up, self.decode, reversed(skips)):
+            h = block(torch.cat([up(h), skip], dim=1))
+        return self.out(h)
+
+    def translate(self, x: torch.Tensor, m: torch.Tensor | None = None) -> torch.Tensor:
+        """The "healthy-looking" image ``y`` for ``x`` (pass ``m`` if already computed)."""
+        m = self(x) if m is None else m
+        return torch.tanh(x + m) if self.output == "tanh" else x + m
+
+
+class Critic(nn.Module):
+    """Fully convolutional WGAN critic without batch norm: one score per image.
+
+    Layout (``widths`` 16/32/64/128/256): 16, pool, 32, pool, 64 x2, pool, 128 x2, pool,
+    256 x2, 256, 1x1 conv -> 1 channel, global average pool. Higher score = "looks more like the
+    real healthy images" (see :func:`medai_edu.training.vagan.critic_loss`).
+    """
+
+    def __init__(self, spatial_dims: int = 2, in_channels: int = 1, widths: Sequence[int] = CRITIC_WIDTHS) -> None:
+        super().__init__()
+        if len(widths) != 5:
+            raise ValueError(f"widths must list 5 channel counts, got {tuple(widths)}.")
+        self.config = dict(spatial_dims=spatial_dims, in_channels=in_channels, widths=list(widths))
+        self.spatial_dims, self.in_channels = spatial_dims, in_channels
+        w = [int(v) for v in widths]
+        plan = [(w[0], 1), "pool", (w[1], 1), "pool", (w[2], 2), "pool", (w[3], 2), "pool", (w[4], 3)]
+        layers: OrderedDict[str, nn.Module] = OrderedDict()
+        in_ch, n_conv, n_pool = in_channels, 0, 0
+        for step in plan:
+            if step == "pool":
+                n_pool += 1
+                layers[f"pool{n_pool}"] = pool_layer(spatial_dims)
+                continue
+            width, repeats = step
+            for _ in range(repeats):
+                n_conv += 1
+                layers[f"conv{n_conv}"] = conv_layer(spatial_dims, in_ch, width)
+                layers[f"relu{n_conv}"] = nn.ReLU()
+                in_ch = width
+        layers["score"] = conv_layer(spatial_dims, in_ch, 1, kernel_size=1)
+        self.body = nn.Sequential(layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_image(x, self.spatial_dims, self.in_channels, "Critic")
+        return self.body(x).flatten(1).mean(1)

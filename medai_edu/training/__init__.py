@@ -1,0 +1,1 @@
+"""Training loops (``from medai_edu.training.vagan import train_vagan``)."""

@@ -1,0 +1,72 @@
+"""Small helpers shared by the training loops: seeded batches, batched inference, checkpoints."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+class RandomBatches:
+    """Endless batches of ``dataset`` items in seeded random order (a new order each pass).
+
+    The order of pass ``p`` depends only on ``(seed, p)``, so :meth:`state_dict` (pass and
+    position) is all a checkpoint needs for a resumed run to draw exactly the same batches.
+    """
+
+    def __init__(self, dataset: Any, batch_size: int, seed: int) -> None:
+        if not 1 <= batch_size <= len(dataset):
+            raise ValueError(f"batch_size must be between 1 and the data set size ({len(dataset)}), got {batch_size}.")
+        self.dataset, self.batch_size, self.seed = dataset, int(batch_size), int(seed)
+        self.pass_index, self.position = 0, 0
+
+    def _order(self) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.pass_index)
+        return torch.randperm(len(self.dataset), generator=generator)
+
+    def __iter__(self) -> RandomBatches:
+        return self
+
+    def __next__(self) -> tuple[torch.Tensor, ...]:
+        if self.position + self.batch_size > len(self.dataset):
+            self.pass_index, self.position = self.pass_index + 1, 0
+        chosen = self._order()[self.position : self.position + self.batch_size]
+        self.position += self.batch_size
+        items = [self.dataset[int(i)] for i in chosen]
+        return tuple(torch.stack([torch.as_tensor(v) for v in column]) for column in zip(*items))
+
+    def state_dict(self) -> dict[str, int]:
+        return {"pass_index": self.pass_index, "position": self.position}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.pass_index, self.position = int(state["pass_index"]), int(state["position"])
+
+
+def batched(dataset: Any, batch_size: int = 64, limit: int | None = None) -> Iterator[tuple[torch.Tensor, ...]]:
+    """The first ``limit`` items of ``dataset`` (all if None) in order, as stacked batches."""
+    n = len(dataset) if limit is None else min(limit, len(dataset))
+    for start in range(0, n, batch_size):
+        items = [dataset[i] for i in range(start, min(start + batch_size, n))]
+        yield tuple(torch.stack([torch.as_tensor(v) for v in column]) for column in zip(*items))
+
+
+@torch.no_grad()
+def predict(fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, device: torch.device, batch_size: int = 64) -> torch.Tensor:
+    """Apply ``fn`` to ``images`` in batches on ``device``; results come back on the CPU."""
+    outs = [fn(images[i : i + batch_size].to(device)).cpu() for i in range(0, len(images), batch_size)]
+    return torch.cat(outs)
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+    """Write ``state`` atomically (a half-written file never replaces a good checkpoint)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint` without unpickling code."""
+    return torch.load(Path(path), map_location="cpu", weights_only=True)

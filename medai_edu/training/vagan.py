@@ -1,0 +1,311 @@
+"""Training VA-GAN (design §3.2): WGAN-GP with an L1 penalty on the map.
+
+Sign convention (the one in the design, and the one these losses implement consistently):
+the critic ``D`` is trained to give *low* scores to real healthy images ``x0`` and *high* scores
+to generated images ``y = x + M(x)``; the generator is trained to *lower* ``D(y)``, i.e. to make
+its outputs score like healthy images.
+
+    critic loss     = E[D(x0)] - E[D(y)] + 10 * E[(||grad D(x_hat)|| - 1)^2]
+    generator loss  = E[D(y)] + 100 * mean|y - x|
+
+The Wasserstein estimate ``E[D(y)] - E[D(x0)]`` (minus the critic loss without its penalty)
+measures how far the translated images still are from healthy ones; the checkpoint with the
+lowest estimate on the validation split is kept.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from medai_edu.data.toy import ToyBoxDataset
+from medai_edu.device import get_device, seed_everything
+from medai_edu.metrics import ncc
+from medai_edu.models.vagan import CRITIC_WIDTHS, GENERATOR_WIDTHS, Critic, MapGenerator
+from medai_edu.training.common import batched, load_checkpoint, RandomBatches, save_checkpoint
+
+
+def critic_loss(scores_healthy: torch.Tensor, scores_generated: torch.Tensor) -> torch.Tensor:
+    """WGAN critic loss without the penalty: ``mean(D(x0)) - mean(D(y))`` (lower = better critic)."""
+    if scores_healthy.ndim != 1 or scores_generated.ndim != 1:
+        raise ValueError(
+            "critic_loss expects one score per image (1-D tensors), got shapes "
+            f"{tuple(scores_healthy.shape)} and {tuple(scores_generated.shape)}."
+        )
+    return scores_healthy.mean() - scores_generated.mean()
+
+
+def generator_loss(scores_generated: torch.Tensor, generated: torch.Tensor, inputs: torch.Tensor, l1_weight: float = 100.0) -> torch.Tensor:
+    """Generator loss: ``mean(D(y)) + l1_weight * mean|y - x|`` (fool the critic, change little)."""
+    if generated.shape != inputs.shape:
+        raise ValueError(f"generated and inputs must have the same shape, got {tuple(generated.shape)} and {tuple(inputs.shape)}.")
+    return scores_generated.mean() + l1_weight * (generated - inputs).abs().mean()
+
+
+def gradient_penalty(critic: nn.Module, healthy: torch.Tensor, generated: torch.Tensor, alpha: torch.Tensor | None = None) -> torch.Tensor:
+    """WGAN-GP penalty ``mean((||grad D(x_hat)||_2 - 1)^2)`` on random interpolations.
+
+    ``x_hat = alpha * healthy + (1 - alpha) * generated`` with one ``alpha`` ~ U(0, 1) per image
+    (pass ``alpha`` of shape ``[B]`` to fix it); the gradient norm is taken over all non-batch
+    axes. The graph is kept so that the penalty can be back-propagated into the critic.
+    """
+    if healthy.shape != generated.shape:
+        raise ValueError(f"healthy and generated must have the same shape, got {tuple(healthy.shape)} and {tuple(generated.shape)}.")
+    batch = healthy.shape[0]
+    if alpha is None:
+        alpha = torch.rand(batch, dtype=healthy.dtype).to(healthy.device)  # CPU RNG: same on every device
+    if alpha.shape != (batch,):
+        raise ValueError(f"alpha must hold one value per image, shape ({batch},), got {tuple(alpha.shape)}.")
+    alpha = alpha.reshape(batch, *([1] * (healthy.ndim - 1)))
+    x_hat = (alpha * healthy.detach() + (1 - alpha) * generated.detach()).requires_grad_(True)
+    (grads,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return ((grads.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
+
+
+@dataclass
+class VAGANConfig:
+    """Everything that defines a VA-GAN run (stored in checkpoints and the manifest)."""
+
+    size: int = 112
+    batch_size: int = 32
+    lr: float = 1e-4
+    gen_steps: int = 1000
+    critic_steps: int = 5  # critic updates per generator update ...
+    warmup_critic_steps: int = 100  # ... except during warm-up and on every `slow_every`-th step
+    warmup_gen_steps: int = 25
+    slow_every: int = 100
+    gp_weight: float = 10.0
+    l1_weight: float = 100.0
+    gen_widths: tuple[int, ...] = GENERATOR_WIDTHS
+    critic_widths: tuple[int, ...] = CRITIC_WIDTHS
+    output: str = "linear"  # or "tanh": y = tanh(x + M(x))
+    val_every: int = 50  # generator steps between validation Wasserstein estimates
+    n_val: int = 256  # validation images (of each class) per estimate
+    select_after: int = 100  # do not select checkpoints before this generator step (critic still weak)
+    checkpoint_every: int = 50
+    seed: int = 42
+    data_seed: int = 42
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def critic_steps_at(self, gen_step: int) -> int:
+        """Critic updates before generator update ``gen_step`` (0-based)."""
+        slow = gen_step < self.warmup_gen_steps or gen_step % self.slow_every == 0
+        return self.warmup_critic_steps if slow else self.critic_steps
+
+    def generator_config(self) -> dict[str, Any]:
+        return dict(spatial_dims=2, in_channels=1, widths=list(self.gen_widths), output=self.output)
+
+    def critic_config(self) -> dict[str, Any]:
+        return dict(spatial_dims=2, in_channels=1, widths=list(self.critic_widths))
+
+
+def disease_effect(generator: MapGenerator, images: torch.Tensor, device: torch.device | None = None, batch_size: int = 32) -> torch.Tensor:
+    """VA-GAN's attribution map ``-M(x)`` (the disease effect) for ``images`` [N, 1, H, W], on the CPU."""
+    device = device or next(generator.parameters()).device
+    was_training = generator.training
+    generator.eval()
+    from medai_edu.training.common import predict
+
+    effect = -predict(generator, images, device, batch_size)
+    generator.train(was_training)
+    return effect
+
+
+def _stack(dataset: Any, limit: int) -> tuple[torch.Tensor, torch.Tensor]:
+    images, masks = [], []
+    for x, _, m in batched(dataset, 64, limit):
+        images.append(x)
+        masks.append(m)
+    return torch.cat(images), torch.cat(masks)
+
+
+@torch.no_grad()
+def validation_wasserstein(generator: MapGenerator, critic: Critic, diseased: torch.Tensor, healthy: torch.Tensor, device: torch.device) -> float:
+    """Estimate ``E[D(y)] - E[D(x0)]`` on held-out images (lower = translations look healthier)."""
+    generator.eval()
+    y = torch.cat([generator.translate(diseased[i : i + 32].to(device)) for i in range(0, len(diseased), 32)])
+    d_y = torch.cat([critic(y[i : i + 32]) for i in range(0, len(y), 32)]).mean()
+    d_x0 = torch.cat([critic(healthy[i : i + 32].to(device)) for i in range(0, len(healthy), 32)]).mean()
+    generator.train()
+    return float(d_y - d_x0)
+
+
+def evaluate_ncc(generator: MapGenerator, dataset: Any, limit: int | None = None) -> dict[str, Any]:
+    """NCC of ``-M(x)`` against the ground-truth box mask on the diseased images of ``dataset``."""
+    values = []
+    for images, labels, masks in batched(dataset, 64, limit):
+        keep = labels == 1
+        if keep.any():
+            values.append(ncc(disease_effect(generator, images[keep]), masks[keep], batch=True))
+    values = np.concatenate(values)
+    return {"ncc_mean": float(values.mean()), "ncc_std": float(values.std()), "n_images": int(len(values))}
+
+
+def train_vagan(
+    config: VAGANConfig | None = None,
+    out_dir: str | Path | None = None,
+    device: torch.device | str | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    stop_after: int | None = None,
+) -> tuple[MapGenerator, dict[str, Any]]:
+    """Train VA-GAN on the toy data; return (generator of the selected checkpoint, history).
+
+    With ``out_dir``, ``last.pt`` (everything needed to resume) is written every
+    ``checkpoint_every`` generator steps and ``best.pt`` whenever the validation Wasserstein
+    estimate improves; ``resume=True`` continues from ``out_dir/last.pt``. ``stop_after``
+    ends the call after that many generator steps (for tests of resuming).
+    """
+    config = config or VAGANConfig()
+    device = get_device(device) if not isinstance(device, torch.device) else device
+    seed_everything(config.seed)
+    diseased = ToyBoxDataset("train", size=config.size, seed=config.data_seed, only_label=1)
+    healthy = ToyBoxDataset("train", size=config.size, seed=config.data_seed, only_label=0)
+    val_x, val_mask = _stack(ToyBoxDataset("val", size=config.size, seed=config.data_seed, only_label=1), config.n_val)
+    val_x0, _ = _stack(ToyBoxDataset("val", size=config.size, seed=config.data_seed, only_label=0), config.n_val)
+
+    generator = MapGenerator(**config.generator_config()).to(device)
+    critic = Critic(**config.critic_config()).to(device)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=(0.0, 0.9))
+    opt_d = torch.optim.Adam(critic.parameters(), lr=config.lr, betas=(0.0, 0.9))
+    diseased_batches = RandomBatches(diseased, config.batch_size, config.seed)
+    healthy_batches = RandomBatches(healthy, config.batch_size, config.seed + 1)
+    history: dict[str, Any] = {"step": [], "val_wasserstein": [], "val_ncc": [], "train_wasserstein": [], "seconds": 0.0}
+    best: dict[str, Any] = {"step": None, "val_wasserstein": math.inf, "generator": None}
+    start_step = 0
+    out = Path(out_dir) if out_dir is not None else None
+    if resume:
+        if out is None or not (out / "last.pt").is_file():
+            raise FileNotFoundError(f"resume=True needs a checkpoint at {out and out / 'last.pt'}; none found. Start without resume.")
+        state = load_checkpoint(out / "last.pt")
+        if state["config"] != _plain(asdict(config)):
+            raise ValueError(f"The checkpoint in {out} was made with a different configuration: {state['config']}.")
+        generator.load_state_dict(state["generator"])
+        critic.load_state_dict(state["critic"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        diseased_batches.load_state_dict(state["diseased_batches"])
+        healthy_batches.load_state_dict(state["healthy_batches"])
+        torch.set_rng_state(state["torch_rng"])
+        history, best, start_step = state["history"], state["best"], state["step"]
+
+    def save(step: int) -> None:
+        if out is None:
+            return
+        save_checkpoint(
+            out / "last.pt",
+            dict(
+                config=_plain(asdict(config)), step=step, generator=generator.state_dict(), critic=critic.state_dict(),
+                opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(), diseased_batches=diseased_batches.state_dict(), healthy_batches=healthy_batches.state_dict(),
+                torch_rng=torch.get_rng_state(), history=history, best=best,
+            ),
+        )
+
+    end_step = config.gen_steps if stop_after is None else min(config.gen_steps, start_step + stop_after)
+    t0 = time.time() - history["seconds"]
+    bar = tqdm(range(start_step, end_step), desc="VA-GAN", initial=start_step, total=config.gen_steps, disable=not progress)
+    generator.train()
+    for step in bar:
+        for _ in range(config.critic_steps_at(step)):
+            x, _, _ = next(diseased_batches)
+            x0, _, _ = next(healthy_batches)
+            x, x0 = x.to(device), x0.to(device)
+            with torch.no_grad():
+                y = generator.translate(x)
+            w_loss = critic_loss(critic(x0), critic(y))
+            loss_d = w_loss + config.gp_weight * gradient_penalty(critic, x0, y)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+        x, _, _ = next(diseased_batches)
+        x = x.to(device)
+        y = generator.translate(x)
+        loss_g = generator_loss(critic(y), y, x, config.l1_weight)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+
+        done = step + 1
+        if done % config.val_every == 0 or done == config.gen_steps:
+            w_val = validation_wasserstein(generator, critic, val_x, val_x0, device)
+            val_ncc = float(ncc(disease_effect(generator, val_x[:64], device), val_mask[:64], batch=True).mean())
+            history["step"].append(done)
+            history["val_wasserstein"].append(w_val)
+            history["val_ncc"].append(val_ncc)
+            history["train_wasserstein"].append(-w_loss.item())
+            bar.set_postfix(W_val=f"{w_val:.3f}", ncc_val=f"{val_ncc:.3f}")
+            if done >= config.select_after and w_val < best["val_wasserstein"]:
+                best = {"step": done, "val_wasserstein": w_val, "generator": copy.deepcopy(generator.state_dict())}
+                if out is not None:
+                    save_checkpoint(out / "best.pt", dict(config=_plain(asdict(config)), step=done, generator=best["generator"]))
+        history["seconds"] = time.time() - t0
+        if done % config.checkpoint_every == 0 or done == end_step:
+            save(done)
+    bar.close()
+    if best["generator"] is not None and end_step == config.gen_steps:
+        generator.load_state_dict(best["generator"])
+    history["best_step"], history["best_val_wasserstein"] = best["step"], best["val_wasserstein"]
+    generator.eval()
+    return generator, history
+
+
+def _plain(value: Any) -> Any:
+    """Tuples to lists, so configs compare equal after a round trip through a checkpoint."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def train_toy_vagan(
+    out: str | None = None,
+    seed: int = 42,
+    steps: int | None = None,
+    size: int = 112,
+    device: str | None = None,
+    command: str = "medai-edu train vagan --data toy",
+    progress: bool = True,
+    run_dir: str | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Train VA-GAN, measure NCC on the diseased test images and save ``toy_vagan`` + manifest.
+
+    ``overrides`` set :class:`VAGANConfig` fields (``batch_size``, ``lr``, ``critic_steps``,
+    ``warmup_critic_steps``, ...) and ``resume``; checkpoints go to ``run_dir`` (default
+    ``runs/toy_vagan_seed{seed}_size{size}``). Returns the manifest that was written.
+    """
+    from medai_edu import pretrained
+
+    resume = bool(overrides.pop("resume", False))
+    config = VAGANConfig(size=size, seed=seed)
+    for key, value in overrides.items():
+        if not hasattr(config, key):
+            raise TypeError(f"unknown VA-GAN setting {key!r}; known: {', '.join(asdict(config))}.")
+        setattr(config, key, value)
+    if steps is not None:
+        config.gen_steps = int(steps)
+    run_dir = run_dir or f"runs/toy_vagan_seed{seed}_size{size}"
+    generator, history = train_vagan(config, out_dir=run_dir, device=device, resume=resume, progress=progress)
+    name = "toy_vagan"
+    pretrained.save_weights(
+        generator, name, kind="vagan_generator", config=config.generator_config(), seed=seed, command=command,
+        directory=out, extra={"training": _plain(asdict(config)), "data": {"dataset": "toy", "size": size, "data_seed": config.data_seed}},
+    )
+    reloaded = pretrained.load_model(name, out, device=next(generator.parameters()).device)
+    test = ToyBoxDataset("test", size=size, seed=config.data_seed, only_label=1)
+    metrics = evaluate_ncc(reloaded, test)
+    metrics.update(
+        selected_step=history["best_step"], selected_val_wasserstein=history["best_val_wasserstein"],
+        train_seconds=round(history["seconds"], 1), device=str(next(generator.parameters()).device),
+        history={k: history[k] for k in ("step", "val_wasserstein", "val_ncc")},
+    )
+    return pretrained.update_metrics(name, metrics, out)
