@@ -1,0 +1,68 @@
+"""Network shapes in 2D and 3D, names needed by saliency methods, and input checks."""
+import pytest
+import torch
+from torch import nn
+
+from medai_edu.models.classifier import SONONET_BLOCKS, SonoNet
+from medai_edu.models.vagan import Critic, MapGenerator
+
+
+@pytest.mark.parametrize("spatial_dims, shape", [(2, (3, 1, 48, 64)), (3, (2, 1, 32, 32, 32))])
+def test_sononet_shapes(spatial_dims, shape):
+    net = SonoNet(spatial_dims=spatial_dims, k=2, num_classes=3).eval()
+    x = torch.randn(shape)
+    maps = net.class_maps(x)
+    assert maps.shape == (shape[0], 3, *(s // 16 for s in shape[2:]))
+    torch.testing.assert_close(net(x), maps.flatten(2).mean(-1))  # logits = averaged class maps
+
+
+def test_sononet_layout_and_names_for_saliency():
+    net = SonoNet(k=4, blocks=SONONET_BLOCKS)
+    convs = [m for m in net.features.modules() if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [4] * 2 + [8] * 2 + [16] * 3 + [32] * 3 + [32] * 3
+    assert sum(isinstance(m, nn.MaxPool2d) for m in net.modules()) == 4
+    relus = [name for name, m in net.named_modules() if isinstance(m, nn.ReLU)]
+    assert relus and all("relu" in name for name in relus)  # MONAI guided backprop finds them all
+    assert isinstance(dict(net.named_modules())[net.gradcam_layer], nn.ReLU)
+    assert net.gradcam_layer == "features.block5.relu3"
+
+
+def test_sononet_input_errors_say_what_was_expected():
+    net = SonoNet(k=2)
+    with pytest.raises(ValueError, match=r"x\[None\].*|got shape \(1, 112, 112\)"):
+        net(torch.randn(1, 112, 112))
+    with pytest.raises(TypeError, match="floating-point"):
+        net(torch.zeros(1, 1, 32, 32, dtype=torch.int64))
+    with pytest.raises(ValueError, match="spatial_dims"):
+        SonoNet(spatial_dims=4)
+
+
+@pytest.mark.parametrize("spatial_dims, shape", [(2, (2, 1, 56, 56)), (3, (1, 1, 16, 16, 24))])
+def test_vagan_networks_shapes(spatial_dims, shape):
+    gen = MapGenerator(spatial_dims, widths=(2, 4, 8, 16))
+    critic = Critic(spatial_dims, widths=(2, 4, 8, 8, 8))
+    x = torch.randn(shape)
+    assert gen(x).shape == x.shape
+    assert critic(x).shape == (shape[0],)
+    tanh_gen = MapGenerator(spatial_dims, widths=(2, 4, 8, 16), output="tanh")
+    assert tanh_gen.translate(x).abs().max() <= 1
+
+
+def test_vagan_layouts_follow_the_design():
+    critic = Critic()
+    widths = [m.out_channels for m in critic.modules() if isinstance(m, nn.Conv2d)]
+    assert widths == [16, 32, 64, 64, 128, 128, 256, 256, 256, 1]
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in critic.modules())
+    gen = MapGenerator()
+    assert sum(isinstance(m, nn.MaxPool2d) for m in gen.modules()) == 1  # one pool module, used 3 times
+    assert max(m.out_channels for m in gen.modules() if isinstance(m, nn.Conv2d)) == 128
+    assert gen.out.out_channels == 1 and gen.out.kernel_size == (1, 1)
+
+
+def test_vagan_input_errors():
+    with pytest.raises(ValueError, match="divisible by 8"):
+        MapGenerator(widths=(2, 4, 8, 16))(torch.randn(1, 1, 60, 60))
+    with pytest.raises(ValueError, match=r"got shape \(1, 56, 56\)"):
+        Critic()(torch.randn(1, 56, 56))
+    with pytest.raises(ValueError, match="output"):
+        MapGenerator(output="sigmoid")

@@ -1,0 +1,60 @@
+"""Saved weights round-trip, and damaged or missing files are refused with a retrain command."""
+import json
+
+import pytest
+import torch
+
+from medai_edu import pretrained
+from medai_edu.models.classifier import SonoNet
+
+
+def save_tiny(directory, half=False):
+    torch.manual_seed(0)
+    model = SonoNet(k=2).eval()
+    pretrained.save_weights(model, "tiny", kind="sononet", config=model.config, seed=0,
+                            command="medai-edu train classifier --data toy --seed 0", directory=directory,
+                            metrics={"test_accuracy": 0.5}, half=half)
+    return model
+
+
+@pytest.mark.parametrize("half", [False, True])
+def test_round_trip(tmp_path, half):
+    model = save_tiny(tmp_path, half)
+    loaded = pretrained.load_model("tiny", tmp_path)
+    x = torch.randn(2, 1, 32, 32)
+    tol = dict(rtol=1e-2, atol=1e-2) if half else dict(rtol=0, atol=0)
+    torch.testing.assert_close(loaded(x), model(x), **tol)
+    manifest = pretrained.load_manifest("tiny", tmp_path)
+    assert manifest["sha256"] == pretrained.sha256_of(tmp_path / "tiny.safetensors")
+    assert manifest["dtype"] == ("float16" if half else "float32") and manifest["seed"] == 0
+    assert pretrained.update_metrics("tiny", {"ncc": 0.9}, tmp_path)["metrics"] == {"test_accuracy": 0.5, "ncc": 0.9}
+
+
+def test_corrupted_file_is_refused_with_the_command(tmp_path):
+    save_tiny(tmp_path)
+    path = tmp_path / "tiny.safetensors"
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(pretrained.WeightsError, match=r"corrupted(.|\n)*medai-edu train classifier --data toy --seed 0"):
+        pretrained.load_model("tiny", tmp_path)
+
+
+def test_missing_files_are_refused_with_the_command(tmp_path):
+    save_tiny(tmp_path)
+    (tmp_path / "tiny.safetensors").unlink()
+    with pytest.raises(pretrained.WeightsError, match="missing(.|\n)*medai-edu train classifier"):
+        pretrained.load_model("tiny", tmp_path)
+    with pytest.raises(pretrained.WeightsError, match="medai-edu train vagan --data toy"):
+        pretrained.load_model("toy_vagan", tmp_path / "empty")
+
+
+def test_mismatched_config_is_refused(tmp_path):
+    save_tiny(tmp_path)
+    manifest = json.loads((tmp_path / "tiny.json").read_text())
+    manifest["config"]["k"] = 4
+    (tmp_path / "tiny.json").write_text(json.dumps(manifest))
+    with pytest.raises(pretrained.WeightsError, match="do not fit"):
+        pretrained.load_model("tiny", tmp_path)
+    with pytest.raises(ValueError, match="plain model name"):
+        pretrained.load_model("../tiny", tmp_path)
