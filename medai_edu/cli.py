@@ -6,11 +6,9 @@ import sys
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from medai_edu.doctor import report, run_checks
+    from medai_edu.doctor import check_machine
 
-    text, ok = report(run_checks())
-    print(text)
-    return 0 if ok else 1
+    return 0 if check_machine() else 1
 
 
 def _train(args: argparse.Namespace) -> int:

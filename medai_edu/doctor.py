@@ -99,3 +99,10 @@ def report(checks: list[Check]) -> tuple[str, bool]:
     else:
         lines.append("\nAll set: this machine can run every lesson.")
     return "\n".join(lines), not failed
+
+
+def check_machine() -> bool:
+    """Print the environment check (the notebook version of `medai-edu doctor`)."""
+    text, ok = report(run_checks())
+    print(text)
+    return ok

@@ -1,0 +1,96 @@
+"""Friendly self-checks for the visible test cells of the exercises.
+
+Each check either prints a short success message or raises `CheckFailed` whose message is a
+hint written for a clinician learning to code: what was expected, what was given, what to try.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+
+class CheckFailed(AssertionError):
+    """An exercise answer is not right yet; the message is the hint."""
+
+
+def passed(message: str = "Well done, that is correct.") -> None:
+    print(f"✅ {message}")
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
+        raise CheckFailed(f"{what} should be a number, but it is {type(value).__name__} ({value!r}).")
+    number = float(value)
+    if math.isnan(number):
+        raise CheckFailed(f"{what} is NaN (not a number). Did you divide zero by zero?")
+    return number
+
+
+def check_choice(answer: Any, options: Iterable[str]) -> None:
+    """Visible check for a multiple-choice cell: the answer is one of the letters offered."""
+    options = [o.upper() for o in options]
+    if not isinstance(answer, str) or answer.strip().upper() not in options:
+        raise CheckFailed(
+            f"Write your answer as one letter in quotes, one of {', '.join(options)} "
+            f"(for example answer = \"{options[0]}\"); you wrote {answer!r}."
+        )
+    print(f"Answer recorded: {answer.strip().upper()}. It is marked when the notebook is graded.")
+
+
+def check_prevalence(prevalence: Any, tp: int, fp: int, fn: int, tn: int) -> None:
+    total = tp + fp + fn + tn
+    got = _number(prevalence, "prevalence")
+    if math.isclose(got, (tp + fn) / total, rel_tol=1e-6):
+        return passed(f"Prevalence = {got:.3f}: {got:.1%} of these patients have the disease.")
+    if math.isclose(got, (tp + fp) / total, rel_tol=1e-6):
+        raise CheckFailed(
+            "You counted the patients the AI *flagged* (TP + FP). Prevalence counts the patients "
+            "who really *have* the disease: TP + FN, divided by everyone."
+        )
+    if math.isclose(got, 100 * (tp + fn) / total, rel_tol=1e-6):
+        raise CheckFailed("Give the prevalence as a fraction between 0 and 1, not a percentage.")
+    raise CheckFailed(
+        f"Expected a fraction of all {total} patients; got {got!r}. "
+        "Prevalence = (patients with the disease) / (all patients) = (TP + FN) / (TP + FP + FN + TN)."
+    )
+
+
+_TRIAGE_FORMULAS = {
+    "sensitivity": ("TP / (TP + FN)", "of the patients who have the disease, how many did the AI flag?"),
+    "specificity": ("TN / (TN + FP)", "of the patients without the disease, how many did the AI clear?"),
+    "ppv": ("TP / (TP + FP)", "of the patients the AI flagged, how many really have the disease?"),
+}
+
+
+def _triage_values(tp: int, fp: int, fn: int, tn: int) -> dict[str, float]:
+    return {
+        "sensitivity": tp / (tp + fn),
+        "specificity": tn / (tn + fp),
+        "ppv": tp / (tp + fp),
+        "negative predictive value": tn / (tn + fn),
+        "accuracy": (tp + tn) / (tp + fp + fn + tn),
+        "false positive rate": fp / (fp + tn),
+    }
+
+
+def check_triage_metrics(triage_metrics: Callable[..., Any], tp: int, fp: int, fn: int, tn: int) -> None:
+    """Visible check for `triage_metrics(tp, fp, fn, tn)` on one confusion matrix."""
+    try:
+        result = triage_metrics(tp, fp, fn, tn)
+    except NotImplementedError:
+        raise CheckFailed("Replace `raise NotImplementedError()` with your three formulas.") from None
+    if not isinstance(result, dict) or set(result) != set(_TRIAGE_FORMULAS):
+        raise CheckFailed(
+            "triage_metrics should return a dictionary with the keys "
+            f"{sorted(_TRIAGE_FORMULAS)}; it returned {result!r}."
+        )
+    truth = _triage_values(tp, fp, fn, tn)
+    for key, (formula, meaning) in _TRIAGE_FORMULAS.items():
+        got = _number(result[key], key)
+        if math.isclose(got, truth[key], rel_tol=1e-6):
+            continue
+        mixed_up = [name for name, value in truth.items() if name != key and math.isclose(got, value, rel_tol=1e-6)]
+        hint = f" Your value {got:.3f} is the {mixed_up[0]} instead." if mixed_up else f" You gave {got:.3f}."
+        raise CheckFailed(f"{key} is not right yet.{hint} It answers: {meaning} Formula: {formula}.")
+    passed("Sensitivity, specificity and positive predictive value are all correct.")

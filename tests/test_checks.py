@@ -1,0 +1,69 @@
+"""The self-checks accept right answers and explain the common wrong ones."""
+from __future__ import annotations
+
+import pytest
+
+from medai_edu.checks import CheckFailed, check_choice, check_prevalence, check_triage_metrics
+
+COUNTS = dict(tp=45, fp=95, fn=5, tn=855)
+
+
+def right(tp, fp, fn, tn):
+    return {"sensitivity": tp / (tp + fn), "specificity": tn / (tn + fp), "ppv": tp / (tp + fp)}
+
+
+def test_right_triage_metrics_pass(capsys):
+    check_triage_metrics(right, **COUNTS)
+    assert "correct" in capsys.readouterr().out
+
+
+def test_ppv_swapped_for_sensitivity_is_named():
+    def swapped(tp, fp, fn, tn):
+        return {**right(tp, fp, fn, tn), "sensitivity": tp / (tp + fp)}
+
+    with pytest.raises(CheckFailed, match=r"sensitivity is not right yet\. Your value 0\.321 is the ppv instead"):
+        check_triage_metrics(swapped, **COUNTS)
+
+
+def test_unfinished_exercise_gets_a_hint():
+    def unfinished(tp, fp, fn, tn):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailed, match="Replace `raise NotImplementedError"):
+        check_triage_metrics(unfinished, **COUNTS)
+
+
+@pytest.mark.parametrize("returned", [None, (0.9, 0.9, 0.3), {"sens": 0.9}])
+def test_wrong_return_shape_is_explained(returned):
+    with pytest.raises(CheckFailed, match="should return a dictionary with the keys"):
+        check_triage_metrics(lambda *counts: returned, **COUNTS)
+
+
+def test_non_numbers_are_explained():
+    with pytest.raises(CheckFailed, match="should be a number, but it is str"):
+        check_triage_metrics(lambda *c: {"sensitivity": "0.9", "specificity": 1, "ppv": 1}, **COUNTS)
+
+
+@pytest.mark.parametrize(
+    "value, hint",
+    [((45 + 95) / 1000, "patients the AI \\*flagged\\*"), (5.0, "not a percentage"), (0.7, "Expected a fraction")],
+)
+def test_prevalence_hints(value, hint):
+    with pytest.raises(CheckFailed, match=hint):
+        check_prevalence(value, **COUNTS)
+
+
+def test_prevalence_passes(capsys):
+    check_prevalence(0.05, **COUNTS)
+    assert "5.0%" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer", ["D", 3, "", None, "AB"])
+def test_choice_must_be_one_offered_letter(answer):
+    with pytest.raises(CheckFailed, match="one letter in quotes"):
+        check_choice(answer, "ABC")
+
+
+def test_choice_accepts_lower_case(capsys):
+    check_choice(" c ", "ABC")
+    assert "Answer recorded: C" in capsys.readouterr().out

@@ -1,0 +1,58 @@
+"""The install recipes agree with each other, and the venv holds one CPU torch, no torchvision."""
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import tomllib
+
+import yaml
+
+from conftest import ROOT
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[ ;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _pyproject_packages() -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return {_name(r) for r in project["dependencies"]}
+
+
+def _conda_packages(path) -> set[str]:
+    names = set()
+    for dep in yaml.safe_load(path.read_text())["dependencies"]:
+        entries = dep["pip"] if isinstance(dep, dict) else [dep]
+        names |= {_name(e) for e in entries if not e.startswith("-")}
+    return names - {"python", "pip"}
+
+
+def test_environment_files_list_the_same_packages():
+    wanted = _pyproject_packages()
+    for path in (ROOT / "environment.yml", ROOT / "binder" / "environment.yml"):
+        listed = _conda_packages(path)
+        assert listed == wanted, (
+            f"{path.relative_to(ROOT)} differs from pyproject.toml: "
+            f"missing {sorted(wanted - listed)}, extra {sorted(listed - wanted)}"
+        )
+
+
+def test_binder_is_complete_on_its_own():
+    binder = ROOT / "binder"
+    assert (binder / "postBuild").stat().st_mode & 0o111, "binder/postBuild must be executable"
+    post_build = (binder / "postBuild").read_text()
+    assert "pip install" in post_build and "ipykernel install" in post_build
+    assert "torch==2.13.0" in (binder / "environment.yml").read_text()
+
+
+def test_one_pinned_torch_and_no_torchvision():
+    assert importlib.metadata.version("torch").startswith("2.13.0")
+    installed = {d.metadata["Name"].lower() for d in importlib.metadata.distributions()}
+    assert "torchvision" not in installed
+    assert not any(name.startswith("nvidia-") for name in installed), "a CUDA torch build crept in"
+
+
+def test_makefile_installs_pinned_torch_before_the_package():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "TORCH  := torch==2.13.0" in makefile
+    assert makefile.index("install --quiet $(TORCH)") < makefile.index("install --quiet -e .")

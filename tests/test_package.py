@@ -1,0 +1,45 @@
+"""The package imports light, and the `medai-edu` command works."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from medai_edu import doctor
+
+
+def test_import_does_not_load_heavy_libraries():
+    code = "import sys, medai_edu; print(sorted(m for m in ('torch', 'monai', 'matplotlib') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    import medai_edu
+
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        medai_edu.nonsense
+
+
+def test_doctor_command_passes_here():
+    result = subprocess.run([sys.executable, "-m", "medai_edu.cli", "doctor"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "brain template" in result.stdout and "All set" in result.stdout
+
+
+def test_doctor_fails_in_plain_language_when_a_package_is_missing(monkeypatch):
+    monkeypatch.setitem(doctor.STACK, "no_such_package_for_medai", "a lesson")
+    text, ok = doctor.report(doctor.run_checks())
+    assert not ok
+    assert "[FAIL] no_such_package_for_medai" in text
+    assert "Something the lessons need is missing: no_such_package_for_medai" in text
+    assert "make lab" in text
+
+
+def test_low_memory_is_a_warning_not_a_failure(monkeypatch):
+    monkeypatch.setattr(doctor, "LOW_MEMORY_GB", 1e9)
+    checks = doctor.run_checks()
+    memory = next(c for c in checks if c.name == "free memory")
+    assert not memory.ok and not memory.required
+    assert doctor.report(checks)[1]

@@ -1,0 +1,76 @@
+"""Figures and widgets: they draw, and extreme settings do not crash."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from medai_edu import viz, widgets  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_ppv_follows_bayes_rule():
+    # 90 % sensitive and specific, 1 % prevalence: 0.009 / (0.009 + 0.099)
+    assert viz.ppv_curve(0.9, 0.9, np.array([0.01]))[0] == pytest.approx(0.009 / 0.108)
+    assert viz.ppv_curve(1.0, 1.0, np.array([0.5]))[0] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("sens, spec, prev", [(0.5, 0.5, 0.001), (1.0, 1.0, 0.999), (0.0, 1.0, 0.5)])
+def test_extreme_settings_draw(sens, spec, prev):
+    fig = viz.plot_ppv_vs_prevalence(sens, spec, prev)
+    assert fig.axes[0].get_ylabel()
+
+
+def test_out_of_range_settings_are_explained():
+    with pytest.raises(ValueError, match="prevalence must be between 0 and 1, got 5"):
+        viz.plot_ppv_vs_prevalence(prevalence=5)
+
+
+def test_confusion_matrix_has_a_colour_bar():
+    fig = viz.plot_confusion(45, 95, 5, 855)
+    assert any(ax.get_ylabel() == "number of patients" for ax in fig.axes)
+
+
+def test_workload_figure_labels_growth():
+    fig = viz.plot_workload_gap()
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert labels == ["+31%", "+18%"]
+
+
+def test_ppv_explorer_redraws_at_slider_extremes(monkeypatch):
+    drawn = []
+    monkeypatch.setattr(widgets, "display", lambda obj: drawn.append(obj))
+    box = widgets.ppv_explorer()
+    sensitivity, specificity, prevalence = box.children[:3]
+    for slider in (sensitivity, specificity):
+        slider.value, slider.value = slider.min, slider.max
+    prevalence.value, prevalence.value = prevalence.base**prevalence.min, prevalence.base**prevalence.max
+    figures = [obj for obj in drawn if isinstance(obj, matplotlib.figure.Figure)]
+    assert len(figures) == 7, "one figure at start and one per slider move"
+
+
+def test_quiz_gives_feedback():
+    box = widgets.quiz("Q?", {"A": "yes", "B": "no"}, correct="B", explanations={"B": "because"})
+    choice, button, feedback = box.children[1:]
+    button.click()
+    assert "Pick an answer" in feedback.value
+    choice.value = "A"
+    button.click()
+    assert "Not quite" in feedback.value
+    choice.value = "B"
+    button.click()
+    assert "Right" in feedback.value and "because" in feedback.value
+
+
+def test_quiz_rejects_an_impossible_answer_key():
+    with pytest.raises(ValueError, match="not one of the options"):
+        widgets.quiz("Q?", {"A": "yes"}, correct="C", explanations={})
