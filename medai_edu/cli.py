@@ -6,9 +6,11 @@ import sys
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from medai_edu.doctor import check_machine
+    from medai_edu.doctor import report, run_checks
 
-    return 0 if check_machine() else 1
+    text, ok = report(run_checks())
+    print(text)
+    return 0 if ok else 1
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -27,9 +29,9 @@ def _train(args: argparse.Namespace) -> int:
 def _train_command(args: argparse.Namespace) -> str:
     """The `medai-edu train ...` line that reproduces this run (recorded in the manifest)."""
     words = ["medai-edu", "train", args.model, "--data", args.data, "--seed", str(args.seed)]
-    for name in ("steps", "size", "out", "batch_size", "lr", "critic_steps", "warmup_critic_steps"):
+    for name in ("preset", "steps", "size", "out", "batch_size", "lr", "critic_steps", "warmup_critic_steps"):
         value = getattr(args, name)
-        if value is not None and not (name == "size" and value == 112):
+        if value is not None:
             words += ["--" + name.replace("_", "-"), str(value)]
     return " ".join(words)
 
@@ -37,7 +39,7 @@ def _train_command(args: argparse.Namespace) -> str:
 def _vagan_options(args: argparse.Namespace) -> dict:
     if args.model != "vagan":
         return {}
-    names = ("batch_size", "lr", "critic_steps", "warmup_critic_steps", "resume")
+    names = ("preset", "batch_size", "lr", "critic_steps", "warmup_critic_steps", "resume")
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
@@ -47,9 +49,11 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--data", choices=["toy"], default="toy", help="data set (only 'toy' so far)")
     train.add_argument("--seed", type=int, default=42, help="seed for initialisation and batch order")
     train.add_argument("--steps", type=int, default=None, help="training steps (generator steps for vagan)")
-    train.add_argument("--size", type=int, default=112, help="toy image size: 112 (design) or 56 (quick)")
+    train.add_argument("--size", type=int, default=None, help="toy image size: 112 (design, default) or 56")
     train.add_argument("--out", default=None, help="folder for weights (default: the shipped pretrained folder)")
     train.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
+    train.add_argument("--preset", choices=["design", "cpu", "quick"], default=None,
+                       help="vagan: settings preset (design = as published; cpu = shipped weights; quick)")
     train.add_argument("--batch-size", type=int, default=None, help="vagan: images per batch (default 32)")
     train.add_argument("--lr", type=float, default=None, help="vagan: Adam learning rate (default 1e-4)")
     train.add_argument("--critic-steps", type=int, default=None, help="vagan: critic steps per generator step (5)")

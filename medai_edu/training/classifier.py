@@ -111,7 +111,7 @@ def train_toy_classifier(
     out: str | None = None,
     seed: int = 42,
     steps: int | None = None,
-    size: int = 112,
+    size: int | None = None,
     device: str | None = None,
     command: str = "medai-edu train classifier --data toy",
     progress: bool = True,
@@ -123,6 +123,7 @@ def train_toy_classifier(
     """
     from medai_edu import pretrained
 
+    size = 112 if size is None else int(size)
     config = ClassifierConfig(size=size, seed=seed)
     if steps is not None:
         config.max_steps = int(steps)
