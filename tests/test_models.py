@@ -66,3 +66,20 @@ def test_vagan_input_errors():
         Critic()(torch.randn(1, 56, 56))
     with pytest.raises(ValueError, match="output"):
         MapGenerator(output="sigmoid")
+
+
+def test_classifier_training_command_runs_end_to_end(tmp_path, monkeypatch):
+    import json
+
+    from medai_edu import cli
+    from medai_edu.training import classifier
+
+    tiny = dict(k=2, max_steps=3, eval_every=2, n_val=16, batch_size=8)
+    real_config, real = classifier.ClassifierConfig, classifier.ToyBoxDataset
+    monkeypatch.setattr(classifier, "ClassifierConfig", lambda **kw: real_config(**{**tiny, **kw}))
+    monkeypatch.setattr(classifier, "ToyBoxDataset", lambda split, **kw: real(split, limit=32, **kw))
+    out = tmp_path / "w"
+    assert cli.main(["train", "classifier", "--data", "toy", "--size", "32", "--out", str(out), "--device", "cpu"]) == 0
+    manifest = json.loads((out / "toy_classifier.json").read_text())
+    assert manifest["command"] == f"medai-edu train classifier --data toy --seed 42 --size 32 --out {out}"
+    assert 0.0 <= manifest["metrics"]["test_accuracy"] <= 1.0 and manifest["metrics"]["n_test"] == 32

@@ -58,3 +58,16 @@ def test_mismatched_config_is_refused(tmp_path):
         pretrained.load_model("tiny", tmp_path)
     with pytest.raises(ValueError, match="plain model name"):
         pretrained.load_model("../tiny", tmp_path)
+
+
+def test_shipped_classifier_verifies_and_classifies():
+    from medai_edu.data.toy import ToyBoxDataset, load_arrays
+
+    manifest = pretrained.load_manifest("toy_classifier")
+    assert manifest["metrics"]["test_accuracy"] >= 0.99
+    model = pretrained.load_model("toy_classifier")
+    test = ToyBoxDataset("test", size=manifest["data"]["size"])
+    images, labels, _ = load_arrays(test.indices[:32])
+    with torch.no_grad():
+        predicted = model(torch.from_numpy(images)).argmax(1).numpy()
+    assert (predicted == labels).mean() >= 0.95

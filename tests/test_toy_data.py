@@ -81,6 +81,8 @@ def test_dataset_items_and_filters():
     sick = toy.ToyBoxDataset("test", only_label=1)
     assert len(sick) == 1000 and set(sick.labels) == {1}
     assert sick[5][2].sum() == 800
+    few = toy.ToyBoxDataset("train", limit=8)
+    assert len(few) == 8 and set(few.labels) == {0, 1}
 
 
 def test_small_variant_scales_the_geometry():

@@ -88,9 +88,22 @@ def _box(mask: np.ndarray, centre_row: int, centre_col: int, half_width: int) ->
     mask[centre_row - half_width : centre_row + half_width, centre_col - half_width : centre_col + half_width] = 1.0
 
 
-def make_sample(index: int, seed: int = 42, size: int = FULL_SIZE, n_images: int = N_IMAGES) -> ToySample:
-    """Generate image ``index`` of the data set (deterministic in ``seed`` and ``index``)."""
+BOXES = ("centre", "corner")
+
+
+def make_sample(
+    index: int, seed: int = 42, size: int = FULL_SIZE, n_images: int = N_IMAGES, boxes: tuple[str, ...] = BOXES
+) -> ToySample:
+    """Generate image ``index`` of the data set (deterministic in ``seed`` and ``index``).
+
+    ``boxes`` chooses which of a diseased image's boxes are painted (default both): the same
+    background and box positions with a lesion left out, for "what does the classifier need?"
+    experiments. The mask always marks the boxes that are painted.
+    """
     index = _check_index(index, n_images)
+    unknown = set(boxes) - set(BOXES)
+    if unknown or isinstance(boxes, str):
+        raise ValueError(f"boxes must be a tuple drawn from {BOXES}, got {boxes!r}.")
     geo = geometry(size)
     rng = np.random.default_rng([int(seed), index])
     noise = gaussian_filter(rng.normal(0.0, geo.noise_std, (size, size)), sigma=geo.sigma)
@@ -101,10 +114,12 @@ def make_sample(index: int, seed: int = 42, size: int = FULL_SIZE, n_images: int
     shift = (0, 0)
     if subtype:
         c = geo.centre
-        _box(mask, c, c, geo.half_width)
         dr, dc = (int(v) for v in rng.integers(geo.shift_low, geo.shift_high + 1, size=2))
         sign = 1 if subtype == 1 else -1
-        _box(mask, c + sign * geo.offset + dr, c + sign * geo.offset + dc, geo.half_width)
+        if "centre" in boxes:
+            _box(mask, c, c, geo.half_width)
+        if "corner" in boxes:
+            _box(mask, c + sign * geo.offset + dr, c + sign * geo.offset + dc, geo.half_width)
         shift = (dr, dc)
 
     image = background + geo.box_intensity * mask
@@ -153,7 +168,8 @@ class ToyBoxDataset:
 
     ``image`` and ``mask`` are float32 tensors, ``label`` a Python int (0 healthy, 1 diseased).
     ``labels`` (NumPy array of the split's labels) is available without generating any image.
-    ``only_label`` keeps just the images of one class (e.g. 1 for the VA-GAN's diseased inputs).
+    ``only_label`` keeps just the images of one class (e.g. 1 for the VA-GAN's diseased inputs);
+    ``limit`` keeps the first ``limit`` images (classes stay mixed, as indices interleave them).
     """
 
     def __init__(
@@ -163,6 +179,7 @@ class ToyBoxDataset:
         seed: int = 42,
         n_images: int = N_IMAGES,
         only_label: int | None = None,
+        limit: int | None = None,
     ) -> None:
         geometry(size)  # validates size
         self.split, self.size, self.seed, self.n_images = split, int(size), int(seed), int(n_images)
@@ -171,6 +188,10 @@ class ToyBoxDataset:
             if only_label not in (0, 1):
                 raise ValueError(f"only_label must be 0 (healthy), 1 (diseased) or None, got {only_label!r}.")
             indices = indices[(np.array([0, 0, 1, 1])[indices % 4]) == only_label]
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
+                raise ValueError(f"limit must be a positive number of images or None, got {limit!r}.")
+            indices = indices[:limit]
         self.indices = indices
         self.labels = np.array([0, 0, 1, 1], dtype=np.int64)[indices % 4]
 
