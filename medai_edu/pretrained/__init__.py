@@ -77,6 +77,7 @@ def save_weights(
         value = value.detach().cpu().contiguous()
         tensors[key] = value.half() if half and value.is_floating_point() else value
     save_file(tensors, str(weights_path))
+    weights_path.chmod(0o644)  # readable by everyone, like the rest of the package
     manifest = {
         "name": name,
         "kind": kind,

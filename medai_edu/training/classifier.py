@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from medai_edu.data.toy import ToyBoxDataset
 from medai_edu.device import get_device, seed_everything
 from medai_edu.models.classifier import SONONET_BLOCKS, SonoNet
-from medai_edu.training.common import batched, RandomBatches
+from medai_edu.training.common import RandomBatches, batched
 
 
 @dataclass

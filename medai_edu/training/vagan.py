@@ -30,7 +30,7 @@ from medai_edu.data.toy import ToyBoxDataset
 from medai_edu.device import get_device, seed_everything
 from medai_edu.metrics import ncc
 from medai_edu.models.vagan import CRITIC_WIDTHS, GENERATOR_WIDTHS, Critic, MapGenerator
-from medai_edu.training.common import batched, load_checkpoint, RandomBatches, save_checkpoint
+from medai_edu.training.common import RandomBatches, batched, load_checkpoint, predict, save_checkpoint
 
 
 def critic_loss(scores_healthy: torch.Tensor, scores_generated: torch.Tensor) -> torch.Tensor:
@@ -126,8 +126,6 @@ def disease_effect(generator: MapGenerator, images: torch.Tensor, device: torch.
     device = device or next(generator.parameters()).device
     was_training = generator.training
     generator.eval()
-    from medai_edu.training.common import predict
-
     effect = -predict(generator, images, device, batch_size)
     generator.train(was_training)
     return effect
@@ -144,11 +142,12 @@ def _stack(dataset: Any, limit: int) -> tuple[torch.Tensor, torch.Tensor]:
 @torch.no_grad()
 def validation_wasserstein(generator: MapGenerator, critic: Critic, diseased: torch.Tensor, healthy: torch.Tensor, device: torch.device) -> float:
     """Estimate ``E[D(y)] - E[D(x0)]`` on held-out images (lower = translations look healthier)."""
+    was_training = generator.training
     generator.eval()
     y = torch.cat([generator.translate(diseased[i : i + 32].to(device)) for i in range(0, len(diseased), 32)])
     d_y = torch.cat([critic(y[i : i + 32]) for i in range(0, len(y), 32)]).mean()
     d_x0 = torch.cat([critic(healthy[i : i + 32].to(device)) for i in range(0, len(healthy), 32)]).mean()
-    generator.train()
+    generator.train(was_training)
     return float(d_y - d_x0)
 
 
