@@ -174,7 +174,8 @@ def train_vagan(
 
     With ``out_dir``, ``last.pt`` (everything needed to resume) is written every
     ``checkpoint_every`` generator steps and ``best.pt`` whenever the validation Wasserstein
-    estimate improves; ``resume=True`` continues from ``out_dir/last.pt``. ``stop_after``
+    estimate improves; ``resume=True`` continues from ``out_dir/last.pt`` (with the same
+    settings; only ``gen_steps`` may differ, to extend a run or to end it at its last checkpoint). ``stop_after``
     ends the call after that many generator steps (for tests of resuming).
     """
     config = config or VAGANConfig()
@@ -199,8 +200,10 @@ def train_vagan(
         if out is None or not (out / "last.pt").is_file():
             raise FileNotFoundError(f"resume=True needs a checkpoint at {out and out / 'last.pt'}; none found. Start without resume.")
         state = load_checkpoint(out / "last.pt")
-        if state["config"] != _plain(asdict(config)):
-            raise ValueError(f"The checkpoint in {out} was made with a different configuration: {state['config']}.")
+        saved, wanted = dict(state["config"], gen_steps=None), dict(_plain(asdict(config)), gen_steps=None)
+        if saved != wanted:  # only the number of generator steps may change (to extend or cut a run)
+            changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
+            raise ValueError(f"The checkpoint in {out} was made with a different configuration ({', '.join(changed)} differ).")
         generator.load_state_dict(state["generator"])
         critic.load_state_dict(state["critic"])
         opt_g.load_state_dict(state["opt_g"])
