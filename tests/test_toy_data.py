@@ -106,3 +106,16 @@ def test_bad_split_and_index_are_explained():
         toy.make_sample(10_000)
     with pytest.raises(ValueError, match="only_label"):
         toy.ToyBoxDataset("test", only_label=2)
+
+
+def test_a_box_can_be_left_out_with_the_same_background():
+    full = toy.make_sample(6)
+    no_centre, no_corner = toy.make_sample(6, boxes=("corner",)), toy.make_sample(6, boxes=("centre",))
+    assert no_centre.mask.sum() == no_corner.mask.sum() == 400
+    assert no_centre.mask[46:66, 46:66].sum() == 0 and no_corner.mask[46:66, 46:66].all()
+    np.testing.assert_array_equal(no_centre.mask + no_corner.mask, full.mask)
+    assert no_centre.shift == full.shift and no_centre.label == 1
+    outside = full.mask == 0  # background pixels agree up to the [-1, 1] rescaling
+    assert np.corrcoef(full.image[outside], no_centre.image[outside])[0, 1] > 0.999
+    with pytest.raises(ValueError, match="boxes"):
+        toy.make_sample(6, boxes="centre")
