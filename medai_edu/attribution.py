@@ -20,6 +20,7 @@ with the ground-truth effect as they are.
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from typing import ClassVar
 
@@ -225,3 +226,30 @@ def threshold_map(maps: torch.Tensor, fraction: float) -> torch.Tensor:
     k = max(1, math.ceil(fraction * flat.shape[1]))
     cut = flat.topk(k, dim=1).values[:, -1:]
     return (flat >= cut).reshape(maps.shape)
+
+
+def attribute_all(
+    classifier: nn.Module,
+    generator: nn.Module | None,
+    images: torch.Tensor,
+    methods: list[str] | None = None,
+    options: dict[str, dict] | None = None,
+    target: int = 1,
+    seconds: dict[str, float] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Maps of every method (default: all; VA-GAN only if a ``generator`` is given) for ``images``.
+
+    ``options`` passes settings per method, e.g. ``{"integrated_gradients": {"steps": 20}}``;
+    if a ``seconds`` dictionary is given, the time each method took is added to it.
+    """
+    methods = list(methods or [m for m in METHODS if m != VAGANMap.name or generator is not None])
+    maps = {}
+    for name in methods:
+        model = generator if name == VAGANMap.name else classifier
+        if model is None:
+            raise ValueError("The 'vagan' method needs the VA-GAN map generator: pass generator=...")
+        start = time.perf_counter()
+        maps[name] = make(name, model, **(options or {}).get(name, {})).attribute(images, target=target)
+        if seconds is not None:
+            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+    return maps

@@ -94,3 +94,58 @@ def check_triage_metrics(triage_metrics: Callable[..., Any], tp: int, fp: int, f
         hint = f" Your value {got:.3f} is the {mixed_up[0]} instead." if mixed_up else f" You gave {got:.3f}."
         raise CheckFailed(f"{key} is not right yet.{hint} It answers: {meaning} Formula: {formula}.")
     passed("Sensitivity, specificity and positive predictive value are all correct.")
+
+
+def _call(fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise CheckFailed("Replace `raise NotImplementedError()` with your code, then run the cell again.") from None
+
+
+def check_ncc(ncc: Callable[[Any, Any], Any]) -> None:
+    """Visible check for the NCC warm-up: Pearson correlation of two flattened maps."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(8, 8)), rng.normal(size=(8, 8))
+    truth = float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+    got = _number(_call(ncc, a, b), "ncc(a, b)")
+    if math.isclose(got, truth, abs_tol=1e-6):
+        same = _number(_call(ncc, a, 3 * a + 2), "ncc(a, 3 * a + 2)")
+        if not math.isclose(same, 1.0, abs_tol=1e-6):
+            raise CheckFailed(f"A map and a brighter, higher-contrast copy of it (3 * a + 2) should give NCC = 1; you gave {same:.3f}.")
+        return passed(f"NCC is right: {got:.3f} for two random maps, 1.0 for a map and a rescaled copy of it.")
+    raw = float((a * b).mean())
+    centred = float(((a - a.mean()) * (b - b.mean())).mean())
+    if math.isclose(got, raw, rel_tol=1e-6) or math.isclose(got, float((a * b).sum()), rel_tol=1e-6):
+        raise CheckFailed("You multiplied the maps directly. First subtract each map's mean, then divide by both standard deviations.")
+    if math.isclose(got, centred, rel_tol=1e-6):
+        raise CheckFailed("You subtracted the means (good) but did not divide by the two standard deviations (a.std() * b.std()).")
+    raise CheckFailed(
+        f"Expected {truth:.4f} for two random 8 x 8 maps, got {got:.4f}. NCC = mean((a - mean(a)) * (b - mean(b))) / (std(a) * std(b))."
+    )
+
+
+def check_critic_loss(critic_loss: Callable[..., Any]) -> None:
+    """Visible check for the WGAN-GP critic loss exercise."""
+    import torch
+
+    healthy, generated, penalty = torch.tensor([1.0, 3.0]), torch.tensor([5.0, 9.0]), torch.tensor(0.3)
+    result = _call(critic_loss, healthy, generated, penalty)
+    if not isinstance(result, torch.Tensor) or result.numel() != 1:
+        raise CheckFailed(f"critic_loss should return one number as a torch tensor (use .mean()), got {result!r}.")
+    got = float(result)
+    truth = (2.0 - 7.0) + 10 * 0.3
+    hints = {  # the values that common mistakes give for these scores (all different)
+        (7.0 - 2.0) + 10 * 0.3: "The sign of the Wasserstein part is flipped: the critic's loss is mean(D(healthy)) - mean(D(generated)).",
+        2.0 - 7.0: "You left out the gradient penalty: add 10 * penalty.",
+        (2.0 - 7.0) + 0.3: "The gradient penalty needs its weight: 10 * penalty.",
+        (4.0 - 14.0) + 10 * 0.3: "Use the mean of the scores, not their sum.",
+    }
+    if math.isclose(got, truth, abs_tol=1e-6):
+        return passed("The critic loss is right: low scores for healthy images, high for generated ones, plus the penalty.")
+    for value, hint in hints.items():
+        if math.isclose(got, value, abs_tol=1e-6):
+            raise CheckFailed(hint)
+    raise CheckFailed(f"For healthy scores [1, 3], generated scores [5, 9] and penalty 0.3 the loss is {truth:g}; you gave {got:g}.")

@@ -6,11 +6,9 @@ import sys
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from medai_edu.doctor import report, run_checks
+    from medai_edu.doctor import check_machine
 
-    text, ok = report(run_checks())
-    print(text)
-    return 0 if ok else 1
+    return 0 if check_machine() else 1
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -62,6 +60,37 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.set_defaults(run=_train)
 
 
+BENCHMARKS = ("toy", "widgets")
+
+
+def _bench(args: argparse.Namespace) -> int:
+    import importlib
+    import json
+    from pathlib import Path
+
+    suite = importlib.import_module(f"medai_edu.benchmarks.{args.suite}")
+    if args.suite == "toy":
+        images = None if args.images == "all" else int(args.images)
+        result = suite.run(n_images=images, ig_steps=args.ig_steps, device=args.device)
+    else:
+        result = suite.run()
+    print(suite.table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"Wrote {args.json}")
+    return 0
+
+
+def _add_bench(commands: argparse._SubParsersAction) -> None:
+    bench = commands.add_parser("bench", help="measure a lesson's methods or the widgets and print a table")
+    bench.add_argument("suite", choices=BENCHMARKS, help="toy: attribution methods on the toy data; widgets: redraw times")
+    bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    bench.add_argument("--images", default="200", help="toy: diseased test images to evaluate, or 'all' (1,000)")
+    bench.add_argument("--ig-steps", type=int, default=100, help="toy: integrated-gradients steps (the original used 100)")
+    bench.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
+    bench.set_defaults(run=_bench)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medai-edu", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -69,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         run=_doctor
     )
     _add_train(commands)
+    _add_bench(commands)
     return parser
 
 

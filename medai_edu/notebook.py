@@ -24,7 +24,7 @@ def start(quick: bool = False, seed: int = 0) -> bool:
     quick = is_quick(quick)
     seed_everything(seed)
     plt.rcParams.update(
-        {"figure.dpi": 90, "image.cmap": "viridis", "axes.titlesize": 11, "font.size": 10}
+        {"figure.dpi": 80, "image.cmap": "viridis", "axes.titlesize": 11, "font.size": 10}
     )
     reason = " (automatic grading)" if os.environ.get(GRADING_ENV) else ""
     print(f"Quick mode: {'on' if quick else 'off'}{reason}. Computing on: {get_device()}.")

@@ -67,5 +67,76 @@ def plot_ppv_vs_prevalence(sensitivity: float = 0.9, specificity: float = 0.9, p
     ax.set_title(f"Sensitivity {sensitivity:.0%}, specificity {specificity:.0%}")
     ax.legend(loc="lower right")
     ax.spines[["top", "right"]].set_visible(False)
+    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.16, top=0.9)  # fixed layout: redraws fast
+    return fig
+
+
+METHOD_LABELS = {
+    "vanilla_gradient": "Vanilla gradient",
+    "guided_backprop": "Guided backprop",
+    "grad_cam": "Grad-CAM",
+    "occlusion": "Occlusion",
+    "integrated_gradients": "Integrated gradients",
+    "vagan": "VA-GAN (disease effect)",
+}
+
+
+def _image_panel(ax, image: np.ndarray, title: str) -> None:
+    ax.imshow(image, cmap="gray", vmin=-1, vmax=1)
+    ax.set_title(title)
+    ax.axis("off")
+
+
+def plot_toy_examples(images: np.ndarray, masks: np.ndarray, titles: list[str]) -> Figure:
+    """Toy images (top row) with the ground-truth disease pixels (bottom row)."""
+    n = len(images)
+    fig, axes = plt.subplots(2, n, figsize=(2.1 * n, 4.4), squeeze=False)
+    for i in range(n):
+        _image_panel(axes[0, i], images[i], titles[i])
+        axes[1, i].imshow(masks[i], cmap="cividis", vmin=0, vmax=1)
+        axes[1, i].set_title("disease pixels")
+        axes[1, i].axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def plot_attribution(image: np.ndarray, mask: np.ndarray, attribution_map: np.ndarray, method: str,
+                     top_fraction: float | None = None) -> Figure:
+    """Image | map | ground truth side by side; optionally outline the map's top pixels."""
+    signed = method == "vagan"
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.1))
+    _image_panel(axes[0], image, "Image")
+    if signed:
+        limit = float(np.abs(attribution_map).max()) or 1.0
+        shown = axes[1].imshow(attribution_map, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        label = "disease effect (red = brighter)"
+    else:
+        shown = axes[1].imshow(attribution_map, cmap="viridis")
+        label = "importance for 'diseased'"
+    fig.colorbar(shown, ax=axes[1], fraction=0.046, label=label)
+    axes[1].set_title(METHOD_LABELS.get(method, method))
+    axes[1].axis("off")
+    if top_fraction:
+        values = np.abs(attribution_map) if signed else attribution_map
+        cut = np.quantile(values, 1 - top_fraction)
+        axes[1].contour(values >= cut, levels=[0.5], colors=ORANGE, linewidths=1.2)
+    gt = axes[2].imshow(mask, cmap="cividis", vmin=0, vmax=1)
+    fig.colorbar(gt, ax=axes[2], fraction=0.046, label="1 = disease pixel")
+    axes[2].set_title("Ground truth")
+    axes[2].axis("off")
+    fig.subplots_adjust(left=0.01, right=0.93, bottom=0.02, top=0.9, wspace=0.45)  # fixed layout: redraws fast
+    return fig
+
+
+def plot_ncc_bars(rows: dict[str, dict[str, float]]) -> Figure:
+    """Mean NCC (with standard deviation) per method: how well each map finds all disease pixels."""
+    names = sorted(rows, key=lambda n: rows[n]["ncc_mean"])
+    fig, ax = plt.subplots(figsize=(6.4, 0.45 * len(names) + 1.2))
+    colours = [ORANGE if n == "vagan" else BLUE for n in names]
+    ax.barh([METHOD_LABELS.get(n, n) for n in names], [rows[n]["ncc_mean"] for n in names],
+            xerr=[rows[n]["ncc_std"] for n in names], color=colours, capsize=3)
+    ax.set_xlim(min(0.0, min(rows[n]["ncc_mean"] for n in names) - 0.1), 1.0)
+    ax.set_xlabel("NCC with the ground truth (1 = finds exactly the disease pixels)")
+    ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import ipywidgets as w
+import numpy as np
 import matplotlib.pyplot as plt
 from IPython.display import display
 
@@ -52,5 +53,32 @@ def quiz(question: str, options: Mapping[str, str], correct: str, explanations: 
 
     button.on_click(on_check)
     box = w.VBox([w.HTML(f"<b>{question}</b>"), choice, button, feedback])
+    display(box)
+    return box
+
+
+def attribution_explorer(images: np.ndarray, masks: np.ndarray, maps: Mapping[str, np.ndarray]) -> w.Widget:
+    """Pick an image, a method and how many top pixels to outline; see image, map and truth.
+
+    ``maps[method]`` holds precomputed maps ``[N, H, W]`` for the ``N`` images, so moving a
+    slider only redraws.
+    """
+    if not maps:
+        raise ValueError("maps is empty: compute at least one method's maps first.")
+    style = {"description_width": "130px"}
+    controls = {
+        "index": w.IntSlider(0, min=0, max=len(images) - 1, description="Image", style=style),
+        "method": w.Dropdown(options=[(viz.METHOD_LABELS.get(m, m), m) for m in maps], description="Method", style=style),
+        "top_percent": w.IntSlider(5, min=0, max=50, description="Outline top %", style=style),
+    }
+
+    def draw(index: int, method: str, top_percent: int) -> None:
+        fig = viz.plot_attribution(images[index], masks[index], maps[method][index], method,
+                                   top_fraction=top_percent / 100 or None)
+        display(fig)
+        plt.close(fig)
+
+    out = w.interactive_output(draw, controls)
+    box = w.VBox([w.HBox(list(controls.values())[:2]), controls["top_percent"], out])
     display(box)
     return box

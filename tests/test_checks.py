@@ -67,3 +67,43 @@ def test_choice_must_be_one_offered_letter(answer):
 def test_choice_accepts_lower_case(capsys):
     check_choice(" c ", "ABC")
     assert "Answer recorded: C" in capsys.readouterr().out
+
+
+def test_ncc_check_accepts_pearson(capsys):
+    import numpy as np
+
+    from medai_edu.checks import check_ncc
+
+    check_ncc(lambda a, b: float(np.corrcoef(a.ravel(), b.ravel())[0, 1]))
+    assert "NCC is right" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (lambda a, b: float((a * b).mean()), "multiplied the maps directly"),
+        (lambda a, b: float(((a - a.mean()) * (b - b.mean())).mean()), "did not divide by the two standard deviations"),
+        (lambda a, b: 0.5, "Expected"),
+    ],
+)
+def test_ncc_check_names_the_mistake(wrong, hint):
+    from medai_edu.checks import check_ncc
+
+    with pytest.raises(CheckFailed, match=hint):
+        check_ncc(wrong)
+
+
+def test_critic_loss_check(capsys):
+    from medai_edu.checks import check_critic_loss
+
+    check_critic_loss(lambda h, g, p: h.mean() - g.mean() + 10 * p)
+    assert "critic loss is right" in capsys.readouterr().out
+    for wrong, hint in [
+        (lambda h, g, p: g.mean() - h.mean() + 10 * p, "sign of the Wasserstein part is flipped"),
+        (lambda h, g, p: h.mean() - g.mean(), "left out the gradient penalty"),
+        (lambda h, g, p: h.mean() - g.mean() + p, "needs its weight"),
+        (lambda h, g, p: h.sum() - g.sum() + 10 * p, "mean of the scores"),
+        (lambda h, g, p: 1.0, "torch tensor"),
+    ]:
+        with pytest.raises(CheckFailed, match=hint):
+            check_critic_loss(wrong)

@@ -1,0 +1,1 @@
+"""Benchmarks behind `medai-edu bench ...`: each prints what it measured and can write JSON."""

@@ -1,0 +1,65 @@
+"""`medai-edu bench widgets`: how long a slider move takes to redraw each explorer.
+
+A redraw is timed from the slider change to the finished PNG, which is what the notebook's
+inline backend sends to the browser; the budget is 100 ms median (design §5).
+"""
+from __future__ import annotations
+
+import io
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+from unittest import mock
+
+import matplotlib
+
+from medai_edu import widgets
+
+
+def _render(obj: Any) -> None:
+    if isinstance(obj, matplotlib.figure.Figure):
+        obj.savefig(io.BytesIO(), format="png")
+
+
+def _time_moves(build: Callable[[], Any], moves: Callable[[Any], list[Callable[[], None]]]) -> dict[str, float]:
+    with mock.patch.object(widgets, "display", _render):
+        box = build()
+        seconds = []
+        for move in moves(box):
+            start = time.perf_counter()
+            move()
+            seconds.append(time.perf_counter() - start)
+    return {"median_ms": 1000 * statistics.median(seconds), "max_ms": 1000 * max(seconds), "moves": len(seconds)}
+
+
+def _slider_moves(slider: Any, values: list[Any]) -> list[Callable[[], None]]:
+    return [lambda v=v: setattr(slider, "value", v) for v in values]
+
+
+def run(repeats: int = 10) -> dict[str, dict[str, float]]:
+    """Median and worst redraw time of each explorer over ``repeats`` slider moves."""
+    import numpy as np
+
+    from medai_edu.lessons import saliency
+
+    results = {
+        "ppv_explorer": _time_moves(
+            widgets.ppv_explorer,
+            lambda box: _slider_moves(box.children[2], list(np.geomspace(0.002, 0.8, repeats))),
+        )
+    }
+    cases = saliency.diseased_cases(4)
+    maps = {"grad_cam": cases.masks * 1.0, "vagan": cases.masks - 0.5}
+    results["attribution_explorer"] = _time_moves(
+        lambda: widgets.attribution_explorer(cases.images, cases.masks, maps),
+        lambda box: _slider_moves(box.children[0].children[0], [i % 4 for i in range(1, repeats + 1)]),
+    )
+    return results
+
+
+def table(result: dict[str, dict[str, float]]) -> str:
+    lines = [f"{'explorer':<24}{'median ms':>10}{'max ms':>9}{'moves':>7}"]
+    for name, row in result.items():
+        lines.append(f"{name:<24}{row['median_ms']:>10.1f}{row['max_ms']:>9.1f}{row['moves']:>7}")
+    return "\n".join(lines)

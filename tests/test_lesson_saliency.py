@@ -1,0 +1,48 @@
+"""Lesson 1's steps on the shipped classifier (the VA-GAN parts are tested with the benchmark)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from medai_edu.data.toy import make_sample
+from medai_edu.lessons import saliency as lesson
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return lesson.load_classifier()
+
+
+def test_examples_show_healthy_and_both_subtypes():
+    cases = lesson.examples()
+    assert cases.images.shape == (3, 112, 112)
+    assert cases.masks[0].sum() == 0 and cases.masks[1].sum() == cases.masks[2].sum() == 2 * 20 * 20
+
+
+def test_removing_a_lesion_keeps_the_background():
+    full, centre, none = (make_sample(2, boxes=b) for b in (("centre", "corner"), ("centre",), ()))
+    assert centre.mask.sum() == 400 and none.mask.sum() == 0
+    outside = full.mask == 0
+    assert np.corrcoef(full.image[outside], none.image[outside])[0, 1] > 0.99
+    with pytest.raises(ValueError, match="boxes must be a tuple"):
+        make_sample(2, boxes="centre")
+
+
+def test_shipped_classifier_is_accurate(classifier):
+    assert lesson.classifier_accuracy(classifier, n=200) >= 0.99
+
+
+def test_evidence_experiment_separates_lesions(classifier):
+    table = lesson.evidence_experiment(classifier, n=8)
+    assert list(table.index) == ["both lesions", "centre only", "corner only", "no lesion"]
+    assert table.loc["both lesions", "called diseased"] == "8 of 8"
+    assert table.loc["no lesion", "mean P(diseased)"] < 0.5
+
+
+def test_saliency_maps_for_the_explorer(classifier):
+    cases = lesson.diseased_cases(2)
+    maps = lesson.saliency_maps(classifier, cases.images, quick=True)
+    assert set(maps) == {"vanilla_gradient", "guided_backprop", "grad_cam", "occlusion", "integrated_gradients"}
+    assert all(m.shape == (2, 112, 112) and np.isfinite(m).all() for m in maps.values())
+    scores = lesson.score_maps(maps, cases.masks)
+    assert all(-1 <= row["ncc_mean"] <= 1 for row in scores.values())
