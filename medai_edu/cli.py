@@ -60,7 +60,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.set_defaults(run=_train)
 
 
-BENCHMARKS = ("toy", "widgets")
+BENCHMARKS = ("toy", "widgets", "notebooks")
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -83,7 +83,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench = commands.add_parser("bench", help="measure a lesson's methods or the widgets and print a table")
-    bench.add_argument("suite", choices=BENCHMARKS, help="toy: attribution methods on the toy data; widgets: redraw times")
+    bench.add_argument("suite", choices=BENCHMARKS, help="toy: attribution methods on the toy data; widgets: redraw times; notebooks: lecture-mode time and memory")
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     bench.add_argument("--images", default="200", help="toy: diseased test images to evaluate, or 'all' (1,000)")
     bench.add_argument("--ig-steps", type=int, default=100, help="toy: integrated-gradients steps (the original used 100)")

@@ -1,0 +1,54 @@
+"""`medai-edu bench notebooks`: run every lesson headless as a lecture would, time it, and
+measure the kernel's peak memory (budgets, design §5: 90 s and 2 GB per lesson on 2 CPU cores).
+
+Each notebook runs in a fresh process under papermill (QUICK = False, shipped weights); the
+peak resident memory of that process's children is the Jupyter kernel's.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+KERNEL = "medai-edu"
+
+_RUNNER = """
+import json, resource, sys, time
+import papermill
+source, output, quick = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+start = time.perf_counter()
+papermill.execute_notebook(source, output, parameters={"QUICK": quick}, kernel_name=%r, cwd=sys.argv[4], progress_bar=False)
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+""" % KERNEL
+
+
+def notebooks(root: Path = ROOT) -> list[Path]:
+    return sorted((root / "solutions").glob("*/*.ipynb"))
+
+
+def run_one(path: Path, quick: bool = False) -> dict[str, Any]:
+    """Run one notebook headless in a fresh process; returns seconds and the kernel's peak RSS."""
+    with tempfile.TemporaryDirectory() as tmp:
+        result = subprocess.run(
+            [sys.executable, "-c", _RUNNER, str(path), str(Path(tmp) / path.name), "1" if quick else "0", str(path.parent)],
+            capture_output=True, text=True,
+        )
+    if result.returncode != 0:
+        raise RuntimeError(f"{path.name} failed under papermill:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def run(quick: bool = False) -> dict[str, dict[str, Any]]:
+    return {path.stem: run_one(path, quick) for path in notebooks()}
+
+
+def table(result: dict[str, dict[str, Any]]) -> str:
+    lines = [f"{'notebook':<32}{'seconds':>9}{'peak MB':>9}"]
+    for name, row in result.items():
+        lines.append(f"{name:<32}{row['seconds']:>9.1f}{row['peak_rss_mb']:>9.0f}")
+    return "\n".join(lines)
