@@ -27,7 +27,7 @@ def _train(args: argparse.Namespace) -> int:
 def _train_command(args: argparse.Namespace) -> str:
     """The `medai-edu train ...` line that reproduces this run (recorded in the manifest)."""
     words = ["medai-edu", "train", args.model, "--data", args.data, "--seed", str(args.seed)]
-    for name in ("preset", "steps", "size", "out", "batch_size", "lr", "critic_steps", "warmup_critic_steps"):
+    for name in ("preset", "select", "steps", "size", "out", "batch_size", "lr", "critic_steps", "warmup_critic_steps"):
         value = getattr(args, name)
         if value is not None:
             words += ["--" + name.replace("_", "-"), str(value)]
@@ -37,7 +37,7 @@ def _train_command(args: argparse.Namespace) -> str:
 def _vagan_options(args: argparse.Namespace) -> dict:
     if args.model != "vagan":
         return {}
-    names = ("preset", "batch_size", "lr", "critic_steps", "warmup_critic_steps", "resume")
+    names = ("preset", "select", "batch_size", "lr", "critic_steps", "warmup_critic_steps", "resume")
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
@@ -52,6 +52,8 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     train.add_argument("--preset", choices=["design", "cpu", "quick"], default=None,
                        help="vagan: settings preset (design = as published; cpu = shipped weights; quick)")
+    train.add_argument("--select", choices=["wasserstein", "last"], default=None,
+                       help="vagan: keep the checkpoint with the lowest validation Wasserstein estimate, or the last")
     train.add_argument("--batch-size", type=int, default=None, help="vagan: images per batch (default 32)")
     train.add_argument("--lr", type=float, default=None, help="vagan: Adam learning rate (default 1e-4)")
     train.add_argument("--critic-steps", type=int, default=None, help="vagan: critic steps per generator step (5)")

@@ -97,6 +97,11 @@ def test_resuming_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
     longer, history = train_vagan(VAGANConfig(**{**TINY, "gen_steps": 6}), out_dir=tmp_path / "b", device="cpu",
                                   progress=False, resume=True)
     assert history["step"] == [2, 4, 6] and load_checkpoint(tmp_path / "b" / "last.pt")["step"] == 6
+    last, history = train_vagan(VAGANConfig(**{**TINY, "gen_steps": 6, "select": "last"}), out_dir=tmp_path / "b",
+                                device="cpu", progress=False, resume=True)
+    assert history["best_step"] == 6
+    for name, value in load_checkpoint(tmp_path / "b" / "last.pt")["generator"].items():
+        torch.testing.assert_close(last.state_dict()[name], value, rtol=0, atol=0)
     with pytest.raises(FileNotFoundError, match="resume"):
         train_vagan(VAGANConfig(**TINY), out_dir=tmp_path / "none", device="cpu", progress=False, resume=True)
 

@@ -90,6 +90,7 @@ class VAGANConfig:
     val_every: int = 50  # generator steps between validation Wasserstein estimates
     n_val: int = 256  # validation images (of each class) per estimate
     select_after: int = 100  # do not select checkpoints before this generator step (critic still weak)
+    select: str = "wasserstein"  # which generator to return: lowest validation estimate, or "last"
     checkpoint_every: int = 50
     seed: int = 42
     data_seed: int = 42
@@ -200,8 +201,9 @@ def train_vagan(
         if out is None or not (out / "last.pt").is_file():
             raise FileNotFoundError(f"resume=True needs a checkpoint at {out and out / 'last.pt'}; none found. Start without resume.")
         state = load_checkpoint(out / "last.pt")
-        saved, wanted = dict(state["config"], gen_steps=None), dict(_plain(asdict(config)), gen_steps=None)
-        if saved != wanted:  # only the number of generator steps may change (to extend or cut a run)
+        free = dict(gen_steps=None, select=None)  # may change on resume: extend/cut a run, pick another checkpoint
+        saved, wanted = dict(state["config"], **free), dict(_plain(asdict(config)), **free)
+        if saved != wanted:
             changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
             raise ValueError(f"The checkpoint in {out} was made with a different configuration ({', '.join(changed)} differ).")
         generator.load_state_dict(state["generator"])
@@ -266,8 +268,12 @@ def train_vagan(
         if done % config.checkpoint_every == 0 or done == end_step:
             save(done)
     bar.close()
-    if best["generator"] is not None and end_step == config.gen_steps:
+    if config.select not in ("wasserstein", "last"):
+        raise ValueError(f"select must be 'wasserstein' or 'last', got {config.select!r}.")
+    if config.select == "wasserstein" and best["generator"] is not None and end_step == config.gen_steps:
         generator.load_state_dict(best["generator"])
+    if config.select == "last":
+        best = {"step": end_step, "val_wasserstein": history["val_wasserstein"][-1] if history["val_wasserstein"] else math.nan}
     history["best_step"], history["best_val_wasserstein"] = best["step"], best["val_wasserstein"]
     generator.eval()
     return generator, history
