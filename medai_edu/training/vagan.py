@@ -109,8 +109,9 @@ class VAGANConfig:
 
 
 #: Named settings. "design" = §3.2 as published. "cpu" = what the shipped weights used to fit
-#: about 75 minutes on one CPU core (batch 16, 25 instead of 100 critic steps in the warm-up and
-#: on every 100th step, 600 generator steps). "quick" = the notebook's train-it-yourself run at
+#: 76 minutes on one CPU core (batch 16, 25 instead of 100 critic steps in the warm-up and on
+#: every 100th step, 600 generator steps); they were shipped with ``select="last"`` because the
+#: noisy validation Wasserstein estimate picked a poor early checkpoint (see the manifest's notes). "quick" = the notebook's train-it-yourself run at
 #: half resolution (about 4 minutes on one core; lr 1e-3 reached a validation NCC near 0.7 at
 #: step 60 in our test). In so short a run the critic is still growing stronger, so Wasserstein
 #: estimates of early checkpoints are not comparable: "quick" keeps the last checkpoint.
