@@ -71,3 +71,17 @@ def test_shipped_classifier_verifies_and_classifies():
     with torch.no_grad():
         predicted = model(torch.from_numpy(images)).argmax(1).numpy()
     assert (predicted == labels).mean() >= 0.95
+
+
+def test_shipped_vagan_verifies_and_finds_the_boxes():
+    from medai_edu.data.toy import ToyBoxDataset, load_arrays
+    from medai_edu.metrics import ncc
+    from medai_edu.training.vagan import disease_effect
+
+    manifest = pretrained.load_manifest("toy_vagan")
+    generator = pretrained.load_model("toy_vagan")
+    test = ToyBoxDataset("test", size=manifest["data"]["size"], only_label=1)
+    images, _, masks = load_arrays(test.indices[:16], size=manifest["data"]["size"])
+    scores = ncc(disease_effect(generator, torch.from_numpy(images)), masks, batch=True)
+    assert abs(scores.mean() - manifest["metrics"]["ncc_mean"]) < 3 * manifest["metrics"]["ncc_std"]
+    assert scores.mean() > 0.6
