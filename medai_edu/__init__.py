@@ -10,7 +10,10 @@ from types import ModuleType
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"checks", "cli", "device", "doctor", "notebook", "viz", "widgets"}
+_SUBMODULES = {
+    "attribution", "benchmarks", "checks", "cli", "data", "device", "doctor", "lessons", "metrics",
+    "models", "notebook", "pretrained", "release", "training", "viz", "widgets",
+}
 
 
 def __getattr__(name: str) -> ModuleType:

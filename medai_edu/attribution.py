@@ -198,8 +198,9 @@ class VAGANMap(Attribution):
     name = "vagan"
 
     def _attribute(self, images: torch.Tensor, target: int) -> torch.Tensor:
-        with torch.no_grad():
-            return -self.model(images).mean(1)
+        from medai_edu.training.vagan import disease_effect
+
+        return disease_effect(self.model, images).mean(1)
 
 
 SALIENCY_METHODS: dict[str, type[Attribution]] = {

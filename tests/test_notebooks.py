@@ -42,7 +42,7 @@ def test_solution_notebook_runs_in_quick_mode(path, tmp_path):
     out = tmp_path / path.name
     papermill.execute_notebook(
         str(path), str(out), parameters={"QUICK": True}, kernel_name=KERNEL, cwd=str(path.parent),
-        progress_bar=False,
+        progress_bar=False, execution_timeout=600,  # a stuck cell fails the test instead of stalling CI
     )
     executed = nbformat.read(out, as_version=4)
     errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]

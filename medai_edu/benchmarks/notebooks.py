@@ -21,7 +21,7 @@ import json, resource, sys, time
 import papermill
 source, output, quick = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 start = time.perf_counter()
-papermill.execute_notebook(source, output, parameters={"QUICK": quick}, kernel_name=%r, cwd=sys.argv[4], progress_bar=False)
+papermill.execute_notebook(source, output, parameters={"QUICK": quick}, kernel_name=%r, cwd=sys.argv[4], progress_bar=False, execution_timeout=600)
 seconds = time.perf_counter() - start
 print(json.dumps({"seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """ % KERNEL
