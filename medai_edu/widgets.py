@@ -1,17 +1,41 @@
 """ipywidgets explorers and self-check quizzes.
 
-A notebook calls the matching plotting function in `viz` once with the defaults before an
-explorer, so that a headless run or a static render still shows the figure."""
+An explorer shows its controls and, below them, an ordinary figure output drawn with the
+defaults, so a headless run or a static render shows it too. Moving a control redraws that
+figure in place through its display handle. (Explorers deliberately avoid ipywidgets' Output
+widget: nbclient, which papermill and nbgrader use, can hang when output is captured into one
+while a cell runs.)"""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import ipywidgets as w
 import numpy as np
 import matplotlib.pyplot as plt
 from IPython.display import display
+from matplotlib.figure import Figure
 
 from medai_edu import viz
+
+
+def _explorer(controls: Mapping[str, w.ValueWidget], draw: Callable[..., Figure], box: w.Widget) -> w.Widget:
+    """Show ``box`` (holding the controls) and the figure ``draw(**values)``; redraw on change."""
+
+    def figure() -> Figure:
+        fig = draw(**{name: control.value for name, control in controls.items()})
+        plt.close(fig)  # shown once through the handle, not again by the inline backend
+        return fig
+
+    display(box)
+    handle = display(figure(), display_id=True)
+
+    def redraw(_: object) -> None:
+        if handle is not None:
+            handle.update(figure())
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    return box
 
 
 def ppv_explorer() -> w.Widget:
@@ -23,16 +47,7 @@ def ppv_explorer() -> w.Widget:
         "prevalence": w.FloatLogSlider(0.05, base=10, min=-3, max=-0.05, step=0.05,
                                        description="Prevalence", readout_format=".3f", style=style),
     }
-
-    def draw(**values: float) -> None:
-        fig = viz.plot_ppv_vs_prevalence(**values)
-        display(fig)
-        plt.close(fig)
-
-    out = w.interactive_output(draw, sliders)
-    box = w.VBox([*sliders.values(), out])
-    display(box)
-    return box
+    return _explorer(sliders, viz.plot_ppv_vs_prevalence, w.VBox(list(sliders.values())))
 
 
 def quiz(question: str, options: Mapping[str, str], correct: str, explanations: Mapping[str, str]) -> w.Widget:
@@ -57,28 +72,28 @@ def quiz(question: str, options: Mapping[str, str], correct: str, explanations: 
     return box
 
 
-def attribution_explorer(images: np.ndarray, masks: np.ndarray, maps: Mapping[str, np.ndarray]) -> w.Widget:
+def attribution_explorer(
+    images: np.ndarray, masks: np.ndarray, maps: Mapping[str, np.ndarray], method: str | None = None
+) -> w.Widget:
     """Pick an image, a method and how many top pixels to outline; see image, map and truth.
 
     ``maps[method]`` holds precomputed maps ``[N, H, W]`` for the ``N`` images, so moving a
-    slider only redraws.
+    control only redraws; ``method`` is the one shown first (default: the first in ``maps``).
     """
     if not maps:
         raise ValueError("maps is empty: compute at least one method's maps first.")
+    if method is not None and method not in maps:
+        raise ValueError(f"method {method!r} has no maps; choose one of {', '.join(maps)}.")
     style = {"description_width": "130px"}
     controls = {
         "index": w.IntSlider(0, min=0, max=len(images) - 1, description="Image", style=style),
-        "method": w.Dropdown(options=[(viz.METHOD_LABELS.get(m, m), m) for m in maps], description="Method", style=style),
+        "method": w.Dropdown(options=[(viz.METHOD_LABELS.get(m, m), m) for m in maps], value=method or next(iter(maps)),
+                             description="Method", style=style),
         "top_percent": w.IntSlider(5, min=0, max=50, description="Outline top %", style=style),
     }
 
-    def draw(index: int, method: str, top_percent: int) -> None:
-        fig = viz.plot_attribution(images[index], masks[index], maps[method][index], method,
-                                   top_fraction=top_percent / 100 or None)
-        display(fig)
-        plt.close(fig)
+    def draw(index: int, method: str, top_percent: int) -> Figure:
+        return viz.plot_attribution(images[index], masks[index], maps[method][index], method,
+                                    top_fraction=top_percent / 100 or None)
 
-    out = w.interactive_output(draw, controls)
-    box = w.VBox([w.HBox(list(controls.values())[:2]), controls["top_percent"], out])
-    display(box)
-    return box
+    return _explorer(controls, draw, w.VBox([w.HBox([controls["index"], controls["method"]]), controls["top_percent"]]))

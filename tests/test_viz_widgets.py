@@ -46,16 +46,46 @@ def test_workload_figure_labels_growth():
     assert labels == ["+31%", "+18%"]
 
 
+class FakeDisplay:
+    """Records what an explorer shows; figures come back through the display handle."""
+
+    def __init__(self) -> None:
+        self.figures: list = []
+
+    def __call__(self, obj, display_id=False):
+        if isinstance(obj, matplotlib.figure.Figure):
+            self.figures.append(obj)
+        return self
+
+    def update(self, obj) -> None:
+        self.figures.append(obj)
+
+
 def test_ppv_explorer_redraws_at_slider_extremes(monkeypatch):
-    drawn = []
-    monkeypatch.setattr(widgets, "display", lambda obj: drawn.append(obj))
+    shown = FakeDisplay()
+    monkeypatch.setattr(widgets, "display", shown)
     box = widgets.ppv_explorer()
-    sensitivity, specificity, prevalence = box.children[:3]
+    sensitivity, specificity, prevalence = box.children
     for slider in (sensitivity, specificity):
-        slider.value, slider.value = slider.min, slider.max
-    prevalence.value, prevalence.value = prevalence.base**prevalence.min, prevalence.base**prevalence.max
-    figures = [obj for obj in drawn if isinstance(obj, matplotlib.figure.Figure)]
-    assert len(figures) == 7, "one figure at start and one per slider move"
+        slider.value = slider.min
+        slider.value = slider.max
+    prevalence.value = prevalence.base**prevalence.min
+    prevalence.value = prevalence.base**prevalence.max
+    assert len(shown.figures) == 7, "one figure at start and one per slider move"
+    assert shown.figures[-1].axes[0].get_title() == "Sensitivity 100%, specificity 100%"
+
+
+def test_attribution_explorer_starts_with_the_chosen_method(monkeypatch):
+    shown = FakeDisplay()
+    monkeypatch.setattr(widgets, "display", shown)
+    images, masks = np.zeros((2, 8, 8)), np.ones((2, 8, 8))
+    box = widgets.attribution_explorer(images, masks, {"grad_cam": masks, "vagan": -masks}, method="vagan")
+    assert shown.figures[0].axes[1].get_title() == viz.METHOD_LABELS["vagan"]
+    index = box.children[0].children[0]
+    index.value = 1
+    assert len(shown.figures) == 2
+    with pytest.raises(ValueError, match="no maps; choose one of grad_cam"):
+        widgets.attribution_explorer(images, masks, {"grad_cam": masks}, method="occlusion")
 
 
 def test_quiz_gives_feedback():

@@ -17,9 +17,18 @@ import matplotlib
 from medai_edu import widgets
 
 
-def _render(obj: Any) -> None:
-    if isinstance(obj, matplotlib.figure.Figure):
-        obj.savefig(io.BytesIO(), format="png")
+class _Handle:
+    """Stands in for a notebook's display handle: renders each figure to PNG as the inline backend does."""
+
+    def update(self, obj: Any) -> None:
+        if isinstance(obj, matplotlib.figure.Figure):
+            obj.savefig(io.BytesIO(), format="png")
+
+
+def _render(obj: Any, display_id: bool = False) -> _Handle:
+    handle = _Handle()
+    handle.update(obj)
+    return handle
 
 
 def _time_moves(build: Callable[[], Any], moves: Callable[[Any], list[Callable[[], None]]]) -> dict[str, float]:

@@ -1,0 +1,46 @@
+"""The benchmarks run end to end on the shipped weights and report what they measured."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import matplotlib
+import pytest
+
+from medai_edu.benchmarks import toy, widgets
+
+matplotlib.use("Agg")
+
+
+@pytest.mark.slow
+def test_bench_toy_command_writes_json(tmp_path):
+    out = tmp_path / "toy.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "medai_edu.cli", "bench", "toy", "--images", "4", "--ig-steps", "4", "--json", str(out)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(out.read_text())
+    assert report["data"]["n_images"] == 4 and report["classifier"]["n_test"] == 2000
+    assert set(report["methods"]) == {"vanilla_gradient", "guided_backprop", "grad_cam", "occlusion", "integrated_gradients", "vagan"}
+    for name, row in report["methods"].items():
+        assert -1 <= row["ncc_mean"] <= 1 and row["ncc_std"] >= 0 and row["seconds_per_image"] > 0, name
+        assert f"{row['ncc_mean']:.3f}" in result.stdout, "the printed table must show the measured numbers"
+
+
+def test_toy_table_sorts_by_ncc():
+    report = {
+        "data": {"n_images": 2, "size": 112}, "machine": {"device": "cpu"},
+        "classifier": {"test_accuracy": 0.5, "n_test": 4},
+        "methods": {"grad_cam": {"ncc_mean": 0.1, "ncc_std": 0.0, "seconds_per_image": 0.1},
+                    "vagan": {"ncc_mean": 0.9, "ncc_std": 0.0, "seconds_per_image": 0.1}},
+    }
+    lines = toy.table(report).splitlines()
+    assert lines[3].startswith("vagan") and lines[4].startswith("grad_cam")
+
+
+def test_widget_benchmark_times_real_redraws():
+    result = widgets.run(repeats=3)
+    assert set(result) == {"ppv_explorer", "attribution_explorer"}
+    assert all(row["moves"] == 3 and 0 < row["median_ms"] <= row["max_ms"] for row in result.values())
