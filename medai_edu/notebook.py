@@ -11,21 +11,24 @@ def is_quick(quick: bool) -> bool:
     return bool(quick) or bool(os.environ.get(GRADING_ENV))
 
 
+def use_figure_style() -> None:
+    """The lessons' figure settings (also used when the widgets are benchmarked)."""
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"figure.dpi": 80, "image.cmap": "viridis", "axes.titlesize": 11, "font.size": 10})
+
+
 def start(quick: bool = False, seed: int = 0) -> bool:
     """Prepare a lesson: returns the effective QUICK flag and prints what it means.
 
     Seeds Python, NumPy and torch so every learner sees the same numbers, and sets a
     readable, colour-blind-safe figure style.
     """
-    import matplotlib.pyplot as plt
-
     from medai_edu.device import get_device, seed_everything
 
     quick = is_quick(quick)
     seed_everything(seed)
-    plt.rcParams.update(
-        {"figure.dpi": 80, "image.cmap": "viridis", "axes.titlesize": 11, "font.size": 10}
-    )
+    use_figure_style()
     reason = " (automatic grading)" if os.environ.get(GRADING_ENV) else ""
     print(f"Quick mode: {'on' if quick else 'off'}{reason}. Computing on: {get_device()}.")
     return quick

@@ -51,7 +51,9 @@ def run(repeats: int = 10) -> dict[str, dict[str, float]]:
     import numpy as np
 
     from medai_edu.lessons import saliency
+    from medai_edu.notebook import use_figure_style
 
+    use_figure_style()  # the figure size and resolution the lessons use
     results = {
         "ppv_explorer": _time_moves(
             widgets.ppv_explorer,
