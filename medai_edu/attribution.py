@@ -93,8 +93,12 @@ class VanillaGradient(Attribution):
 
 
 def _relu_names(model: nn.Module) -> tuple[list[str], list[str]]:
-    relus = [name for name, m in model.named_modules() if isinstance(m, nn.ReLU)]
-    return [n for n in relus if "relu" in n.rsplit(".", 1)[-1].lower()], [n for n in relus if "relu" not in n.rsplit(".", 1)[-1].lower()]
+    """Names of the model's nn.ReLU modules: (those MONAI can find by name, those it cannot)."""
+    named, unnamed = [], []
+    for name, module in model.named_modules():
+        if isinstance(module, nn.ReLU):
+            (named if "relu" in name.rsplit(".", 1)[-1].lower() else unnamed).append(name)
+    return named, unnamed
 
 
 class GuidedBackprop(Attribution):

@@ -27,6 +27,13 @@ def _number(value: Any, what: str) -> float:
     return number
 
 
+def _call(fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise CheckFailed("Replace `raise NotImplementedError()` with your code, then run the cell again.") from None
+
+
 def check_choice(answer: Any, options: Iterable[str]) -> None:
     """Visible check for a multiple-choice cell: the answer is one of the letters offered."""
     options = [o.upper() for o in options]
@@ -76,10 +83,7 @@ def _triage_values(tp: int, fp: int, fn: int, tn: int) -> dict[str, float]:
 
 def check_triage_metrics(triage_metrics: Callable[..., Any], tp: int, fp: int, fn: int, tn: int) -> None:
     """Visible check for `triage_metrics(tp, fp, fn, tn)` on one confusion matrix."""
-    try:
-        result = triage_metrics(tp, fp, fn, tn)
-    except NotImplementedError:
-        raise CheckFailed("Replace `raise NotImplementedError()` with your three formulas.") from None
+    result = _call(triage_metrics, tp, fp, fn, tn)
     if not isinstance(result, dict) or set(result) != set(_TRIAGE_FORMULAS):
         raise CheckFailed(
             "triage_metrics should return a dictionary with the keys "
@@ -94,13 +98,6 @@ def check_triage_metrics(triage_metrics: Callable[..., Any], tp: int, fp: int, f
         hint = f" Your value {got:.3f} is the {mixed_up[0]} instead." if mixed_up else f" You gave {got:.3f}."
         raise CheckFailed(f"{key} is not right yet.{hint} It answers: {meaning} Formula: {formula}.")
     passed("Sensitivity, specificity and positive predictive value are all correct.")
-
-
-def _call(fn: Callable[..., Any], *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        raise CheckFailed("Replace `raise NotImplementedError()` with your code, then run the cell again.") from None
 
 
 def check_ncc(ncc: Callable[[Any, Any], Any]) -> None:

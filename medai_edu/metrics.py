@@ -64,3 +64,9 @@ def ncc(pred: Any, target: Any, batch: bool = False) -> float | np.ndarray:
         r = np.where(denom > 0, (p * t).sum(axis=1) / np.where(denom > 0, denom, 1.0), 0.0)
     r = np.clip(r, -1.0, 1.0)
     return r if batch else float(r[0])
+
+
+def ncc_summary(values: np.ndarray) -> dict[str, float | int]:
+    """Mean, standard deviation and count of per-image NCC values (the benchmarks' row format)."""
+    values = np.asarray(values, dtype=np.float64)
+    return {"ncc_mean": float(values.mean()), "ncc_std": float(values.std()), "n_images": int(values.size)}

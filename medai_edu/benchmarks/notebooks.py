@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from medai_edu.release import ROOT
+
 KERNEL = "medai-edu"
 
 _RUNNER = """

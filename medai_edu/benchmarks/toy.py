@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from medai_edu import attribution, pretrained
 from medai_edu.data.toy import ToyBoxDataset
 from medai_edu.device import get_device
-from medai_edu.metrics import ncc
+from medai_edu.metrics import ncc, ncc_summary
 from medai_edu.training.classifier import evaluate_accuracy
 from medai_edu.training.common import batched
 
@@ -38,8 +38,7 @@ def _method_rows(
     rows = {}
     for name, parts in scores.items():
         values = np.concatenate(parts)
-        rows[name] = {"ncc_mean": float(values.mean()), "ncc_std": float(values.std()),
-                      "seconds_per_image": seconds[name] / len(values), "n_images": int(len(values))}
+        rows[name] = {**ncc_summary(values), "seconds_per_image": seconds[name] / len(values)}
     return rows
 
 
@@ -53,11 +52,12 @@ def run(n_images: int | None = 200, ig_steps: int = 100, device: str | None = No
     n_images = len(diseased) if n_images is None else min(int(n_images), len(diseased))
     if n_images < 1:
         raise ValueError(f"n_images must be at least 1, got {n_images}.")
-    accuracy = evaluate_accuracy(classifier, ToyBoxDataset("test", size=size), device=dev)
+    test = ToyBoxDataset("test", size=size)
+    accuracy = evaluate_accuracy(classifier, test, device=dev)
     return {
         "benchmark": "toy",
         "data": {"split": "test", "class": 1, "n_images": n_images, "size": size},
-        "classifier": {"test_accuracy": accuracy, "n_test": len(ToyBoxDataset("test", size=size))},
+        "classifier": {"test_accuracy": accuracy, "n_test": len(test)},
         "methods": _method_rows(classifier, generator, diseased, n_images, ig_steps, progress),
         "settings": {"integrated_gradients_steps": ig_steps, "occlusion_patch": attribution.TOY_OCCLUSION_PATCH},
         "machine": {"device": str(dev), "torch": torch.__version__, "threads": torch.get_num_threads(),

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from medai_edu.data.toy import ToyBoxDataset
 from medai_edu.device import get_device, seed_everything
-from medai_edu.metrics import ncc
+from medai_edu.metrics import ncc, ncc_summary
 from medai_edu.models.vagan import CRITIC_WIDTHS, GENERATOR_WIDTHS, Critic, MapGenerator
 from medai_edu.training.common import RandomBatches, batched, load_checkpoint, predict, save_checkpoint
 
@@ -161,7 +161,7 @@ def evaluate_ncc(generator: MapGenerator, dataset: Any, limit: int | None = None
         if keep.any():
             values.append(ncc(disease_effect(generator, images[keep]), masks[keep], batch=True))
     values = np.concatenate(values)
-    return {"ncc_mean": float(values.mean()), "ncc_std": float(values.std()), "n_images": int(len(values))}
+    return ncc_summary(values)
 
 
 def train_vagan(
