@@ -146,3 +146,27 @@ def check_critic_loss(critic_loss: Callable[..., Any]) -> None:
         if math.isclose(got, value, abs_tol=1e-6):
             raise CheckFailed(hint)
     raise CheckFailed(f"For healthy scores [1, 3], generated scores [5, 9] and penalty 0.3 the loss is {truth:g}; you gave {got:g}.")
+
+
+def check_volume_change(volume_change: Callable[..., Any]) -> None:
+    """Visible check for the hippocampal volume exercise: percentage change from two masks."""
+    import numpy as np
+
+    without = np.zeros((10, 10), dtype=bool)
+    without[2:7, 2:6] = True  # 20 pixels
+    with_disease = without.copy()
+    with_disease[2, 2:6] = False  # 16 pixels: a 20 % loss
+    got = _number(_call(volume_change, with_disease, without, 4.0), "volume_change(...)")
+    hints = {
+        20.0: "The sign is flipped: a shrinking hippocampus gives a negative change (with - without).",
+        -0.2: "Give the change in percent (multiply the fraction by 100).",
+        -64.0: "You gave the change in square millimetres; the exercise asks for the percentage of the volume without the disease.",
+        -25.0: "Divide by the volume *without* the disease (the subject's own baseline), not with it.",
+    }
+    if math.isclose(got, -20.0, abs_tol=1e-6):
+        return passed("Right: 16 instead of 20 pixels is a 20 % loss (-20).")
+    for value, hint in hints.items():
+        if math.isclose(got, value, abs_tol=1e-6):
+            raise CheckFailed(hint)
+    raise CheckFailed(f"A mask of 20 pixels that shrinks to 16 is a change of -20 %; you gave {got:g}. "
+                      "Count the pixels of each mask with mask.sum().")

@@ -15,11 +15,11 @@ def _train(args: argparse.Namespace) -> int:
     import json
 
     command = _train_command(args)
-    common = dict(out=args.out, seed=args.seed, steps=args.steps, size=args.size, device=args.device, command=command)
+    common = dict(data=args.data, out=args.out, seed=args.seed, steps=args.steps, size=args.size, device=args.device, command=command)
     if args.model == "classifier":
-        from medai_edu.training.classifier import train_toy_classifier as train
+        from medai_edu.training.classifier import train_and_save_classifier as train
     else:
-        from medai_edu.training.vagan import train_toy_vagan as train
+        from medai_edu.training.vagan import train_and_save_vagan as train
     print(json.dumps(train(**common, **_vagan_options(args)), indent=2))
     return 0
 
@@ -44,16 +44,16 @@ def _vagan_options(args: argparse.Namespace) -> dict:
 def _add_train(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train a course model and save its weights + manifest")
     train.add_argument("model", choices=["classifier", "vagan"], help="which model to train")
-    train.add_argument("--data", choices=["toy"], default="toy", help="data set (only 'toy' so far)")
+    train.add_argument("--data", choices=["toy", "brain"], default="toy", help="data set: toy boxes (lesson 1) or simulated brains (lesson 2)")
     train.add_argument("--seed", type=int, default=42, help="seed for initialisation and batch order")
     train.add_argument("--steps", type=int, default=None, help="training steps (generator steps for vagan)")
     train.add_argument("--size", type=int, default=None, help="toy image size: 112 (design, default) or 56")
     train.add_argument("--out", default=None, help="folder for weights (default: the shipped pretrained folder)")
     train.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
-    train.add_argument("--preset", choices=["design", "cpu", "quick"], default=None,
-                       help="vagan: settings preset (design = as published; cpu = shipped weights; quick)")
-    train.add_argument("--select", choices=["wasserstein", "last"], default=None,
-                       help="vagan: keep the checkpoint with the lowest validation Wasserstein estimate, or the last")
+    train.add_argument("--preset", choices=["design", "cpu", "quick", "brain"], default=None,
+                       help="vagan: settings preset (design = as published; cpu = shipped toy weights; quick; brain = shipped brain weights)")
+    train.add_argument("--select", choices=["wasserstein", "final_critic", "last"], default=None,
+                       help="vagan: keep the snapshot with the lowest validation Wasserstein estimate (scored then, or by the final critic), or the last")
     train.add_argument("--batch-size", type=int, default=None, help="vagan: images per batch (default 32)")
     train.add_argument("--lr", type=float, default=None, help="vagan: Adam learning rate (default 1e-4)")
     train.add_argument("--critic-steps", type=int, default=None, help="vagan: critic steps per generator step (5)")
@@ -62,7 +62,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.set_defaults(run=_train)
 
 
-BENCHMARKS = ("toy", "widgets", "notebooks")
+BENCHMARKS = ("toy", "brain", "widgets", "notebooks")
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -71,7 +71,7 @@ def _bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     suite = importlib.import_module(f"medai_edu.benchmarks.{args.suite}")
-    if args.suite == "toy":
+    if args.suite in ("toy", "brain"):
         images = None if args.images == "all" else int(args.images)
         result = suite.run(n_images=images, ig_steps=args.ig_steps, device=args.device)
     else:
@@ -85,10 +85,10 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench = commands.add_parser("bench", help="measure a lesson's methods or the widgets and print a table")
-    bench.add_argument("suite", choices=BENCHMARKS, help="toy: attribution methods on the toy data; widgets: redraw times; notebooks: lecture-mode time and memory")
+    bench.add_argument("suite", choices=BENCHMARKS, help="toy / brain: attribution methods on the toy data / simulated AD cohort; widgets: redraw times; notebooks: lecture-mode time and memory")
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    bench.add_argument("--images", default="200", help="toy: diseased test images to evaluate, or 'all' (1,000)")
-    bench.add_argument("--ig-steps", type=int, default=100, help="toy: integrated-gradients steps (the original used 100)")
+    bench.add_argument("--images", default="200", help="toy/brain: diseased test images to evaluate, or 'all' (toy: 1,000; brain: 200)")
+    bench.add_argument("--ig-steps", type=int, default=100, help="toy/brain: integrated-gradients steps (the original used 100)")
     bench.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     bench.set_defaults(run=_bench)
 

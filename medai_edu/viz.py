@@ -140,3 +140,73 @@ def plot_ncc_bars(rows: dict[str, dict[str, float]]) -> Figure:
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
+
+
+def _outline(ax, mask: np.ndarray, colour: str) -> None:
+    if np.any(mask > 0.5):
+        ax.contour(mask, levels=[0.5], colors=colour, linewidths=1.0)
+
+
+def _signed_panel(ax, fig: Figure, effect: np.ndarray, title: str, label: str, limit: float | None = None):
+    limit = limit or float(np.abs(effect).max()) or 1.0
+    shown = ax.imshow(effect, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    fig.colorbar(shown, ax=ax, fraction=0.046, label=label)
+    ax.set_title(title)
+    ax.axis("off")
+
+
+def plot_brain_reference(template: np.ndarray, hippocampus: np.ndarray, ventricles: np.ndarray) -> Figure:
+    """The template slice with the atlas' hippocampus (orange) and ventricle (blue) outlines."""
+    fig, ax = plt.subplots(figsize=(4.2, 4.2))
+    ax.imshow(template, cmap="gray")
+    _outline(ax, hippocampus, ORANGE)
+    _outline(ax, ventricles, BLUE)
+    ax.plot([], [], color=ORANGE, label="hippocampus")
+    ax.plot([], [], color=BLUE, label="lateral ventricles")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    ax.set_title("Coronal slice: patient's left on the left")
+    ax.axis("off")
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.1, top=0.93)
+    return fig
+
+
+def plot_severity(image: np.ndarray, effect: np.ndarray, vagan_map: np.ndarray, hippocampus: np.ndarray,
+                  ventricles: np.ndarray, severity: float, volume_change: float) -> Figure:
+    """One simulated subject at a disease severity: scan, true effect and VA-GAN's map."""
+    fig, axes = plt.subplots(1, 3, figsize=(11.5, 3.7))
+    axes[0].imshow(image, cmap="gray", vmin=-1, vmax=1.5)
+    _outline(axes[0], hippocampus, ORANGE)
+    _outline(axes[0], ventricles, BLUE)
+    axes[0].set_title(f"Severity {severity:.2f}\nhippocampus area {volume_change:+.0f} %")
+    axes[0].axis("off")
+    _signed_panel(axes[1], fig, effect, "True disease effect", "red brighter, blue darker", limit=1.0)
+    _signed_panel(axes[2], fig, vagan_map, METHOD_LABELS["vagan"], "red brighter, blue darker", limit=1.0)
+    fig.subplots_adjust(left=0.01, right=0.93, bottom=0.03, top=0.84, wspace=0.45)
+    return fig
+
+
+def plot_brain_map(image: np.ndarray, effect: np.ndarray, attribution_map: np.ndarray, method: str,
+                   hippocampus: np.ndarray, overlay: float = 0.6, close_up: tuple[slice, slice] | None = None) -> Figure:
+    """Scan with the map overlaid (``overlay`` = opacity), a close-up of the hippocampus, the true effect."""
+    signed = method == "vagan"
+    shown_map = attribution_map if signed else np.abs(attribution_map)
+    limit = float(np.abs(shown_map).max()) or 1.0
+    style = dict(cmap="RdBu_r", vmin=-limit, vmax=limit) if signed else dict(cmap="viridis", vmin=0, vmax=limit)
+    label = "red brighter, blue darker" if signed else "importance for 'AD'"
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.7))
+    for ax, window in ((axes[0], None), (axes[1], close_up)):
+        crop = window or (slice(None), slice(None))
+        ax.imshow(image[crop], cmap="gray", vmin=-1, vmax=1.5)
+        layer = ax.imshow(shown_map[crop], alpha=float(np.clip(overlay, 0, 1)), **style)
+        _outline(ax, hippocampus[crop], ORANGE)
+        ax.axis("off")
+    fig.colorbar(layer, ax=axes[1], fraction=0.046, label=label)
+    axes[0].set_title(METHOD_LABELS.get(method, method))
+    axes[1].set_title("Close-up: left hippocampus")
+    if close_up is not None:
+        rows, cols = close_up
+        axes[0].add_patch(plt.Rectangle((cols.start - 0.5, rows.start - 0.5), cols.stop - cols.start, rows.stop - rows.start,
+                                        fill=False, edgecolor=ORANGE, linestyle="--"))
+    _signed_panel(axes[2], fig, effect, "True disease effect", "red brighter, blue darker")
+    fig.subplots_adjust(left=0.01, right=0.93, bottom=0.03, top=0.86, wspace=0.45)
+    return fig

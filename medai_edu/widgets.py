@@ -97,3 +97,41 @@ def attribution_explorer(
                                     top_fraction=top_percent / 100 or None)
 
     return _explorer(controls, draw, w.VBox([w.HBox([controls["index"], controls["method"]]), controls["top_percent"]]))
+
+
+def brain_map_explorer(cases, maps: Mapping[str, np.ndarray], close_up: Callable[[np.ndarray], tuple[slice, slice]],
+                       method: str | None = None) -> w.Widget:
+    """Pick a subject, a method and the overlay strength; see the map, a hippocampus close-up, the truth.
+
+    ``cases`` holds ``images``, ``effects`` and ``hippocampus`` arrays [N, H, W]; ``maps[method]``
+    the precomputed maps; ``close_up(hippocampus_mask)`` gives the close-up window.
+    """
+    if method is not None and method not in maps:
+        raise ValueError(f"method {method!r} has no maps; choose one of {', '.join(maps)}.")
+    style = {"description_width": "110px"}
+    controls = {
+        "index": w.IntSlider(0, min=0, max=len(cases.images) - 1, description="Subject", style=style),
+        "method": w.Dropdown(options=[(viz.METHOD_LABELS.get(m, m), m) for m in maps], value=method or next(iter(maps)),
+                             description="Method", style=style),
+        "overlay": w.FloatSlider(0.6, min=0.0, max=1.0, step=0.05, description="Overlay strength", style=style),
+    }
+
+    def draw(index: int, method: str, overlay: float) -> Figure:
+        return viz.plot_brain_map(cases.images[index], cases.effects[index], maps[method][index], method,
+                                  cases.hippocampus[index], overlay, close_up(cases.hippocampus[index]))
+
+    return _explorer(controls, draw, w.VBox([w.HBox([controls["index"], controls["method"]]), controls["overlay"]]))
+
+
+def severity_explorer(subject: Callable[[int, float], dict], subjects: list[int]) -> w.Widget:
+    """Move the disease severity of a simulated subject; ``subject(index, severity)`` gives the panels."""
+    style = {"description_width": "110px"}
+    controls = {
+        "index": w.Dropdown(options=list(subjects), value=subjects[0], description="Subject", style=style),
+        "severity": w.FloatSlider(0.8, min=0.0, max=1.5, step=0.05, description="Severity", style=style),
+    }
+
+    def draw(index: int, severity: float) -> Figure:
+        return viz.plot_severity(**subject(index, severity))
+
+    return _explorer(controls, draw, w.HBox(list(controls.values())))

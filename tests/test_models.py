@@ -75,9 +75,9 @@ def test_classifier_training_command_runs_end_to_end(tmp_path, monkeypatch):
     from medai_edu.training import classifier
 
     tiny = dict(k=2, max_steps=3, eval_every=2, n_val=16, batch_size=8)
-    real_config, real = classifier.ClassifierConfig, classifier.ToyBoxDataset
+    real_config, real = classifier.ClassifierConfig, classifier.get_dataset
     monkeypatch.setattr(classifier, "ClassifierConfig", lambda **kw: real_config(**{**tiny, **kw}))
-    monkeypatch.setattr(classifier, "ToyBoxDataset", lambda split, **kw: real(split, limit=32, **kw))
+    monkeypatch.setattr(classifier, "get_dataset", lambda name, split, **kw: real(name, split, **{**kw, "limit": 32}))
     out = tmp_path / "w"
     assert cli.main(["train", "classifier", "--data", "toy", "--size", "32", "--out", str(out), "--device", "cpu"]) == 0
     manifest = json.loads((out / "toy_classifier.json").read_text())

@@ -7,39 +7,15 @@ measured on the whole test split. Times are wall-clock seconds per image on this
 """
 from __future__ import annotations
 
-import platform
 from typing import Any
 
-import numpy as np
-import torch
-from tqdm.auto import tqdm
-
 from medai_edu import attribution, pretrained
+from medai_edu.benchmarks.common import machine, score_methods
 from medai_edu.data.toy import ToyBoxDataset
 from medai_edu.device import get_device
-from medai_edu.metrics import ncc, ncc_summary
 from medai_edu.training.classifier import evaluate_accuracy
-from medai_edu.training.common import batched
 
 CLASSIFIER, GENERATOR = "toy_classifier", "toy_vagan"
-BATCH = 16
-
-
-def _method_rows(
-    classifier: torch.nn.Module, generator: torch.nn.Module, data: ToyBoxDataset, n_images: int, ig_steps: int, progress: bool
-) -> dict[str, dict[str, Any]]:
-    scores: dict[str, list[np.ndarray]] = {name: [] for name in attribution.METHODS}
-    seconds: dict[str, float] = {}
-    options = {"integrated_gradients": {"steps": ig_steps}}
-    for images, _, masks in tqdm(list(batched(data, BATCH, n_images)), desc="toy benchmark", disable=not progress):
-        maps = attribution.attribute_all(classifier, generator, images, options=options, seconds=seconds)
-        for name, m in maps.items():
-            scores[name].append(ncc(m, masks[:, 0], batch=True))
-    rows = {}
-    for name, parts in scores.items():
-        values = np.concatenate(parts)
-        rows[name] = {**ncc_summary(values), "seconds_per_image": seconds[name] / len(values)}
-    return rows
 
 
 def run(n_images: int | None = 200, ig_steps: int = 100, device: str | None = None, progress: bool = True) -> dict[str, Any]:
@@ -58,10 +34,10 @@ def run(n_images: int | None = 200, ig_steps: int = 100, device: str | None = No
         "benchmark": "toy",
         "data": {"split": "test", "class": 1, "n_images": n_images, "size": size},
         "classifier": {"test_accuracy": accuracy, "n_test": len(test)},
-        "methods": _method_rows(classifier, generator, diseased, n_images, ig_steps, progress),
+        "methods": score_methods(classifier, generator, diseased, n_images, {"integrated_gradients": {"steps": ig_steps}},
+                                 progress, desc="toy benchmark"),
         "settings": {"integrated_gradients_steps": ig_steps, "occlusion_patch": attribution.TOY_OCCLUSION_PATCH},
-        "machine": {"device": str(dev), "torch": torch.__version__, "threads": torch.get_num_threads(),
-                    "python": platform.python_version()},
+        "machine": machine(dev),
     }
 
 

@@ -96,17 +96,17 @@ def evidence_experiment(classifier: nn.Module, n: int = 8):
     return pd.DataFrame(rows).T
 
 
-def reference_benchmark():
-    """The shipped result of `medai-edu bench toy` as a table (NCC per method)."""
+def reference_benchmark(path: Path = BENCHMARK_FILE):
+    """A shipped benchmark result (`medai-edu bench toy|brain --json PATH`) as a table of NCC per method."""
     import pandas as pd
 
-    if not BENCHMARK_FILE.is_file():
-        raise FileNotFoundError(f"{BENCHMARK_FILE} is missing; run `medai-edu bench toy --json {BENCHMARK_FILE}`.")
-    result = json.loads(BENCHMARK_FILE.read_text())
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; run `medai-edu bench {path.stem.split('_')[0]} --json {path}`.")
+    result = json.loads(path.read_text())
     table = pd.DataFrame(result["methods"]).T[["ncc_mean", "ncc_std", "seconds_per_image"]]
     table.index = [METHOD_LABELS.get(name, name) for name in table.index]
     table.columns = ["NCC mean", "NCC std", "seconds per image"]
-    print(f"Benchmark on {result['data']['n_images']} diseased test images; classifier accuracy "
+    print(f"Benchmark on {result['data']['n_images']} diseased test cases; classifier accuracy "
           f"{result['classifier']['test_accuracy']:.1%} on {result['classifier']['n_test']} test images.")
     return table.sort_values("NCC mean", ascending=False).round(3)
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from medai_edu.data.toy import ToyBoxDataset
+from medai_edu.data import IMAGE_SIZES, get_dataset
 from medai_edu.device import get_device, seed_everything
 from medai_edu.models.classifier import SONONET_BLOCKS, SonoNet
 from medai_edu.training.common import RandomBatches, batched
@@ -20,7 +20,8 @@ from medai_edu.training.common import RandomBatches, batched
 class ClassifierConfig:
     """Everything that defines a classifier training run (stored in the weights' manifest)."""
 
-    size: int = 112  # image size of the toy data (112 = design, 56 = quick variant)
+    data: str = "toy"  # "toy" boxes or the simulated "brain" cohort
+    size: int = 112  # image size (toy: 112 = design, 56 = quick variant; brain: 80)
     k: int = 8  # channels of the first block
     blocks: tuple[int, ...] = SONONET_BLOCKS
     batch_size: int = 32
@@ -31,7 +32,7 @@ class ClassifierConfig:
     stop_at_accuracy: float = 1.0  # ... or as soon as validation accuracy reaches this
     n_val: int | None = None  # validation images per check (None = the whole split)
     seed: int = 42  # network initialisation and batch order
-    data_seed: int = 42  # which toy data set (images and split)
+    data_seed: int = 42  # which data set (images and split)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def model_config(self) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def evaluate_accuracy(model: nn.Module, dataset: Any, device: torch.device | Non
 def train_classifier(
     config: ClassifierConfig | None = None, device: torch.device | str | None = None, progress: bool = True
 ) -> tuple[SonoNet, dict[str, Any]]:
-    """Train a classifier on the toy training split; return (best model, history).
+    """Train a classifier on the training split of ``config.data``; return (best model, history).
 
     Early stopping: validation accuracy is checked every ``eval_every`` steps; the weights of
     the best check are kept; training stops after ``patience`` checks without improvement,
@@ -69,8 +70,8 @@ def train_classifier(
     config = config or ClassifierConfig()
     device = get_device(device) if not isinstance(device, torch.device) else device
     seed_everything(config.seed)
-    train = ToyBoxDataset("train", size=config.size, seed=config.data_seed)
-    val = ToyBoxDataset("val", size=config.size, seed=config.data_seed)
+    train = get_dataset(config.data, "train", size=config.size, seed=config.data_seed)
+    val = get_dataset(config.data, "val", size=config.size, seed=config.data_seed)
     model = build_classifier(config.model_config()).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
     loss_fn = nn.CrossEntropyLoss()
@@ -107,32 +108,34 @@ def train_classifier(
     return model, history
 
 
-def train_toy_classifier(
+def train_and_save_classifier(
+    data: str = "toy",
     out: str | None = None,
     seed: int = 42,
     steps: int | None = None,
     size: int | None = None,
     device: str | None = None,
-    command: str = "medai-edu train classifier --data toy",
+    command: str | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Train, measure test accuracy and save ``toy_classifier`` weights + manifest to ``out``.
+    """Train, measure test accuracy and save ``{data}_classifier`` weights + manifest to ``out``.
 
     ``out`` defaults to the package's pretrained folder (where :func:`load_model` looks).
     Returns the manifest that was written.
     """
     from medai_edu import pretrained
 
-    size = 112 if size is None else int(size)
-    config = ClassifierConfig(size=size, seed=seed)
+    size = IMAGE_SIZES[data] if size is None else int(size)
+    config = ClassifierConfig(data=data, size=size, seed=seed)
     if steps is not None:
         config.max_steps = int(steps)
     model, history = train_classifier(config, device=device, progress=progress)
-    test = ToyBoxDataset("test", size=size, seed=config.data_seed)
-    name = "toy_classifier"
+    test = get_dataset(data, "test", size=size, seed=config.data_seed)
+    name = f"{data}_classifier"
     pretrained.save_weights(
-        model, name, kind="sononet", config=config.model_config(), seed=seed, command=command,
-        directory=out, extra={"training": asdict(config), "data": {"dataset": "toy", "size": size, "data_seed": config.data_seed}},
+        model, name, kind="sononet", config=config.model_config(), seed=seed,
+        command=command or f"medai-edu train classifier --data {data}",
+        directory=out, extra={"training": asdict(config), "data": {"dataset": data, "size": size, "data_seed": config.data_seed}},
     )
     reloaded = pretrained.load_model(name, out, device=next(model.parameters()).device)
     metrics = {

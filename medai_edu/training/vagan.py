@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
-from medai_edu.data.toy import ToyBoxDataset
+from medai_edu.data import IMAGE_SIZES, get_dataset
 from medai_edu.device import get_device, seed_everything
 from medai_edu.metrics import ncc, ncc_summary
 from medai_edu.models.vagan import CRITIC_WIDTHS, GENERATOR_WIDTHS, Critic, MapGenerator
@@ -70,11 +71,19 @@ def gradient_penalty(critic: nn.Module, healthy: torch.Tensor, generated: torch.
     return ((grads.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
 
 
+#: How the returned generator is chosen among the validation snapshots (after ``select_after``):
+#: "wasserstein" = lowest validation Wasserstein estimate, each made with the critic of its time
+#: (the design); "final_critic" = lowest estimate when every snapshot is scored again by the final,
+#: strongest critic (estimates from different critics are not comparable); "last" = the last one.
+SELECT = ("wasserstein", "final_critic", "last")
+
+
 @dataclass
 class VAGANConfig:
     """Everything that defines a VA-GAN run (stored in checkpoints and the manifest)."""
 
-    size: int = 112
+    data: str = "toy"  # "toy" boxes or the simulated "brain" cohort
+    size: int = 112  # image size (toy: 112 = design, 56 = quick; brain: 80)
     batch_size: int = 32
     lr: float = 1e-4
     gen_steps: int = 1000
@@ -90,11 +99,18 @@ class VAGANConfig:
     val_every: int = 50  # generator steps between validation Wasserstein estimates
     n_val: int = 256  # validation images (of each class) per estimate
     select_after: int = 100  # do not select checkpoints before this generator step (critic still weak)
-    select: str = "wasserstein"  # which generator to return: lowest validation estimate, or "last"
+    select: str = "wasserstein"  # which generator to return, see SELECT
+    ema: float = 0.0  # 0 = off (design); else keep an exponential moving average of the generator's weights
     checkpoint_every: int = 50
     seed: int = 42
     data_seed: int = 42
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.select not in SELECT:
+            raise ValueError(f"select must be one of {', '.join(SELECT)}, got {self.select!r}.")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"ema must be 0 (off) or a decay in (0, 1), e.g. 0.99; got {self.ema!r}.")
 
     def critic_steps_at(self, gen_step: int) -> int:
         """Critic updates before generator update ``gen_step`` (0-based)."""
@@ -117,9 +133,12 @@ class VAGANConfig:
 #: estimates of early checkpoints are not comparable: "quick" keeps the last checkpoint.
 PRESETS: dict[str, dict[str, Any]] = {
     "design": {},
-    "cpu": dict(batch_size=16, warmup_critic_steps=25, gen_steps=600, n_val=128, select_after=200, checkpoint_every=25),
+    "cpu": dict(batch_size=16, warmup_critic_steps=25, gen_steps=600, n_val=128, select_after=200, checkpoint_every=25,
+                val_every=25, ema=0.98, select="final_critic"),
     "quick": dict(size=56, batch_size=16, lr=1e-3, gen_steps=60, warmup_critic_steps=25, val_every=20, n_val=64,
                   select_after=60, checkpoint_every=20),
+    "brain": dict(batch_size=16, warmup_critic_steps=25, gen_steps=400, n_val=100, select_after=150, checkpoint_every=25,
+                  val_every=25, ema=0.98, select="final_critic"),
 }
 
 
@@ -172,7 +191,7 @@ def train_vagan(
     progress: bool = True,
     stop_after: int | None = None,
 ) -> tuple[MapGenerator, dict[str, Any]]:
-    """Train VA-GAN on the toy data; return (generator of the selected checkpoint, history).
+    """Train VA-GAN on ``config.data``; return (generator of the selected checkpoint, history).
 
     With ``out_dir``, ``last.pt`` (everything needed to resume) is written every
     ``checkpoint_every`` generator steps and ``best.pt`` whenever the validation Wasserstein
@@ -183,19 +202,24 @@ def train_vagan(
     config = config or VAGANConfig()
     device = get_device(device) if not isinstance(device, torch.device) else device
     seed_everything(config.seed)
-    diseased = ToyBoxDataset("train", size=config.size, seed=config.data_seed, only_label=1)
-    healthy = ToyBoxDataset("train", size=config.size, seed=config.data_seed, only_label=0)
-    val_x, val_mask = _stack(ToyBoxDataset("val", size=config.size, seed=config.data_seed, only_label=1), config.n_val)
-    val_x0, _ = _stack(ToyBoxDataset("val", size=config.size, seed=config.data_seed, only_label=0), config.n_val)
+    def split(name: str, label: int) -> Any:
+        return get_dataset(config.data, name, size=config.size, seed=config.data_seed, only_label=label)
+
+    diseased, healthy = split("train", 1), split("train", 0)
+    val_x, val_mask = _stack(split("val", 1), config.n_val)
+    val_x0, _ = _stack(split("val", 0), config.n_val)
 
     generator = MapGenerator(**config.generator_config()).to(device)
     critic = Critic(**config.critic_config()).to(device)
     opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=(0.0, 0.9))
     opt_d = torch.optim.Adam(critic.parameters(), lr=config.lr, betas=(0.0, 0.9))
+    averaged = AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True) if config.ema else None
+    shown = averaged.module if averaged is not None else generator  # the generator that is validated and returned
     diseased_batches = RandomBatches(diseased, config.batch_size, config.seed)
     healthy_batches = RandomBatches(healthy, config.batch_size, config.seed + 1)
     history: dict[str, Any] = {"step": [], "val_wasserstein": [], "val_ncc": [], "train_wasserstein": [], "seconds": 0.0}
     best: dict[str, Any] = {"step": None, "val_wasserstein": math.inf, "generator": None}
+    snapshots: dict[int, dict[str, torch.Tensor]] = {}  # step -> weights of `shown`, for select="final_critic"
     start_step = 0
     out = Path(out_dir) if out_dir is not None else None
     if resume:
@@ -211,6 +235,9 @@ def train_vagan(
         critic.load_state_dict(state["critic"])
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
+        if averaged is not None:
+            averaged.load_state_dict(state["averaged"])
+        snapshots = state["snapshots"]
         diseased_batches.load_state_dict(state["diseased_batches"])
         healthy_batches.load_state_dict(state["healthy_batches"])
         torch.set_rng_state(state["torch_rng"])
@@ -223,7 +250,8 @@ def train_vagan(
             out / "last.pt",
             dict(
                 config=_plain(asdict(config)), step=step, generator=generator.state_dict(), critic=critic.state_dict(),
-                opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(), diseased_batches=diseased_batches.state_dict(), healthy_batches=healthy_batches.state_dict(),
+                opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(), averaged=averaged and averaged.state_dict(), snapshots=snapshots,
+                diseased_batches=diseased_batches.state_dict(), healthy_batches=healthy_batches.state_dict(),
                 torch_rng=torch.get_rng_state(), history=history, best=best,
             ),
         )
@@ -251,33 +279,54 @@ def train_vagan(
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
+        if averaged is not None:
+            averaged.update_parameters(generator)
 
         done = step + 1
         if done % config.val_every == 0 or done == config.gen_steps:
-            w_val = validation_wasserstein(generator, critic, val_x, val_x0, device)
-            val_ncc = float(ncc(disease_effect(generator, val_x[:64], device), val_mask[:64], batch=True).mean())
+            w_val = validation_wasserstein(shown, critic, val_x, val_x0, device)
+            val_ncc = float(ncc(disease_effect(shown, val_x[:64], device), val_mask[:64], batch=True).mean())
             history["step"].append(done)
             history["val_wasserstein"].append(w_val)
             history["val_ncc"].append(val_ncc)
             history["train_wasserstein"].append(-w_loss.item())
             bar.set_postfix(W_val=f"{w_val:.3f}", ncc_val=f"{val_ncc:.3f}")
+            if done >= config.select_after and config.select == "final_critic":
+                snapshots[done] = copy.deepcopy(shown.state_dict())
             if done >= config.select_after and w_val < best["val_wasserstein"]:
-                best = {"step": done, "val_wasserstein": w_val, "generator": copy.deepcopy(generator.state_dict())}
+                best = {"step": done, "val_wasserstein": w_val, "generator": copy.deepcopy(shown.state_dict())}
                 if out is not None:
                     save_checkpoint(out / "best.pt", dict(config=_plain(asdict(config)), step=done, generator=best["generator"]))
         history["seconds"] = time.time() - t0
         if done % config.checkpoint_every == 0 or done == end_step:
             save(done)
     bar.close()
-    if config.select not in ("wasserstein", "last"):
-        raise ValueError(f"select must be 'wasserstein' or 'last', got {config.select!r}.")
-    if config.select == "wasserstein" and best["generator"] is not None and end_step == config.gen_steps:
-        generator.load_state_dict(best["generator"])
-    if config.select == "last":
+    finished = end_step == config.gen_steps
+    if config.select == "final_critic" and snapshots and finished:
+        best = _rescore(snapshots, shown, critic, val_x, val_x0, device)
+        history["final_critic_wasserstein"] = best.pop("scores")
+    if config.select != "last" and best["generator"] is not None and finished:
+        shown.load_state_dict(best["generator"])
+    if config.select == "last" or best["step"] is None:
         best = {"step": end_step, "val_wasserstein": history["val_wasserstein"][-1] if history["val_wasserstein"] else math.nan}
+    if shown is not generator:
+        generator.load_state_dict(shown.state_dict())
     history["best_step"], history["best_val_wasserstein"] = best["step"], best["val_wasserstein"]
     generator.eval()
     return generator, history
+
+
+def _rescore(snapshots: dict[int, dict[str, torch.Tensor]], generator: MapGenerator, critic: Critic, diseased: torch.Tensor,
+             healthy: torch.Tensor, device: torch.device) -> dict[str, Any]:
+    """Score every snapshot with the final critic; return the best as ``best`` plus all ``scores``."""
+    current = copy.deepcopy(generator.state_dict())
+    scores = {}
+    for step, weights in snapshots.items():
+        generator.load_state_dict(weights)
+        scores[step] = validation_wasserstein(generator, critic, diseased, healthy, device)
+    generator.load_state_dict(current)
+    step = min(scores, key=scores.get)
+    return {"step": step, "val_wasserstein": scores[step], "generator": snapshots[step], "scores": scores}
 
 
 def _plain(value: Any) -> Any:
@@ -289,22 +338,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def train_toy_vagan(
+def train_and_save_vagan(
+    data: str = "toy",
     out: str | None = None,
     seed: int = 42,
     steps: int | None = None,
     size: int | None = None,
     device: str | None = None,
-    command: str = "medai-edu train vagan --data toy",
+    command: str | None = None,
     progress: bool = True,
     run_dir: str | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
-    """Train VA-GAN, measure NCC on the diseased test images and save ``toy_vagan`` + manifest.
+    """Train VA-GAN, measure NCC on the diseased test images and save ``{data}_vagan`` + manifest.
 
     ``overrides`` pick a ``preset`` (see :data:`PRESETS`), set :class:`VAGANConfig` fields
     (``batch_size``, ``lr``, ``critic_steps``, ``warmup_critic_steps``, ...) and ``resume``; checkpoints go to ``run_dir`` (default
-    ``runs/toy_vagan_seed{seed}_size{size}``). Returns the manifest that was written.
+    ``runs/{data}_vagan_{preset}_seed{seed}_size{size}``). Returns the manifest that was written.
     """
     from medai_edu import pretrained
 
@@ -312,7 +362,7 @@ def train_toy_vagan(
     preset = overrides.pop("preset", None) or "design"
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}.")
-    config = VAGANConfig(seed=seed, **PRESETS[preset])
+    config = VAGANConfig(seed=seed, data=data, **{"size": IMAGE_SIZES[data], **PRESETS[preset]})
     if size is not None:
         config.size = int(size)
     for key, value in overrides.items():
@@ -321,15 +371,16 @@ def train_toy_vagan(
         setattr(config, key, value)
     if steps is not None:
         config.gen_steps = int(steps)
-    run_dir = run_dir or f"runs/toy_vagan_{preset}_seed{seed}_size{config.size}"
+    run_dir = run_dir or f"runs/{data}_vagan_{preset}_seed{seed}_size{config.size}"
     generator, history = train_vagan(config, out_dir=run_dir, device=device, resume=resume, progress=progress)
-    name = "toy_vagan"
+    name = f"{data}_vagan"
     pretrained.save_weights(
-        generator, name, kind="vagan_generator", config=config.generator_config(), seed=seed, command=command,
-        directory=out, extra={"training": _plain(asdict(config)), "data": {"dataset": "toy", "size": config.size, "data_seed": config.data_seed}},
+        generator, name, kind="vagan_generator", config=config.generator_config(), seed=seed,
+        command=command or f"medai-edu train vagan --data {data}",
+        directory=out, extra={"training": _plain(asdict(config)), "data": {"dataset": data, "size": config.size, "data_seed": config.data_seed}},
     )
     reloaded = pretrained.load_model(name, out, device=next(generator.parameters()).device)
-    test = ToyBoxDataset("test", size=config.size, seed=config.data_seed, only_label=1)
+    test = get_dataset(data, "test", size=config.size, seed=config.data_seed, only_label=1)
     metrics = evaluate_ncc(reloaded, test)
     metrics.update(
         selected_step=history["best_step"], selected_val_wasserstein=history["best_val_wasserstein"],
