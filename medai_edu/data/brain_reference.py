@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +109,7 @@ def _make(grid: Grid) -> dict[str, np.ndarray]:
     return arrays
 
 
+@lru_cache(maxsize=2)
 def load_reference(dims: int = 2) -> BrainReference:
     """Template and labels on the lesson grid (built once, about 5 s, then read from the cache)."""
     grid = _check_dims(dims)

@@ -36,7 +36,8 @@ SPLITS = ("train", "val", "test")
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 #: trilinear interpolation: no overshoot (negative intensities) at the brain edge, unlike splines
 INTERPOLATION_ORDER = 1
-_READ_ERRORS = (ImageFileError, HeaderDataError, OSError, EOFError, ValueError, zlib.error)
+#: what nibabel raises for a file it cannot read
+NIFTI_READ_ERRORS = (ImageFileError, HeaderDataError, OSError, EOFError, ValueError, zlib.error)
 
 
 @dataclass
@@ -208,7 +209,7 @@ def _read_nifti(path: Path) -> nib.Nifti1Image:
     try:
         image = nib.load(path)
         data = image.get_fdata(dtype=np.float32)
-    except _READ_ERRORS as err:
+    except NIFTI_READ_ERRORS as err:
         raise ValueError(
             f"could not read {path} as a NIfTI image ({err}). Is the file complete (not cut off "
             "during a download or copy) and really a NIfTI file?"

@@ -18,9 +18,10 @@ from typing import NamedTuple
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from medai_edu.data.splits import SPLITS
+
 FULL_SIZE = 112
 N_IMAGES = 10_000
-SPLITS = ("train", "val", "test")
 #: subtype codes: 0 = healthy (label 0), 1 = subtype A, 2 = subtype B (both label 1)
 SUBTYPE_NAMES = {0: "healthy", 1: "subtype A (box at bottom right)", 2: "subtype B (box at top left)"}
 

@@ -1,0 +1,27 @@
+"""Train / validation / test sizes of a generated data set whose items are numbered in that order."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class SplitSizes:
+    """Items ``0 .. n_train-1`` train, the next ``n_val`` validate, the last ``n_test`` test."""
+
+    n_train: int = 0
+    n_val: int = 0
+    n_test: int = 0
+
+    @property
+    def n_total(self) -> int:
+        return self.n_train + self.n_val + self.n_test
+
+    def split_range(self, split: str) -> range:
+        """The item numbers of ``split``."""
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}.")
+        sizes = {"train": self.n_train, "val": self.n_val, "test": self.n_test}
+        start = sum(sizes[s] for s in SPLITS[: SPLITS.index(split)])
+        return range(start, start + sizes[split])
