@@ -52,8 +52,8 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     train.add_argument("--preset", choices=["design", "cpu", "quick", "brain"], default=None,
                        help="vagan: settings preset (design = as published; cpu = shipped toy weights; quick; brain = shipped brain weights)")
-    train.add_argument("--select", choices=["wasserstein", "final_critic", "last"], default=None,
-                       help="vagan: keep the snapshot with the lowest validation Wasserstein estimate (scored then, or by the final critic), or the last")
+    train.add_argument("--select", choices=["wasserstein", "last"], default=None,
+                       help="vagan: keep the checkpoint with the lowest validation Wasserstein estimate, or the last")
     train.add_argument("--batch-size", type=int, default=None, help="vagan: images per batch (default 32)")
     train.add_argument("--lr", type=float, default=None, help="vagan: Adam learning rate (default 1e-4)")
     train.add_argument("--critic-steps", type=int, default=None, help="vagan: critic steps per generator step (5)")

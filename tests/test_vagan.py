@@ -75,6 +75,15 @@ def test_critic_schedule_follows_the_design():
     assert steps == [100, 100, 5, 5, 100, 5, 100, 5]
 
 
+def test_learning_rate_decays_linearly_to_zero_when_asked():
+    assert VAGANConfig().lr_at(999) == 1e-4  # the design: constant
+    cfg = VAGANConfig(gen_steps=600, lr_decay_start=300)
+    assert [cfg.lr_at(s) for s in (0, 299, 300, 450)] == pytest.approx([1e-4, 1e-4, 1e-4, 0.5e-4])
+    assert cfg.lr_at(600) == 0.0
+    with pytest.raises(ValueError, match="select must be"):
+        VAGANConfig(select="best")
+
+
 TINY = dict(size=32, batch_size=4, gen_steps=4, critic_steps=2, warmup_critic_steps=3, warmup_gen_steps=1,
             gen_widths=(2, 4, 4, 8), critic_widths=(2, 2, 4, 4, 4), val_every=2, n_val=8, select_after=2,
             checkpoint_every=2)
