@@ -180,7 +180,7 @@ def plot_severity(image: np.ndarray, effect: np.ndarray, vagan_map: np.ndarray, 
     axes[0].set_title(f"Severity {severity:.2f}\nhippocampus area {volume_change:+.0f} %")
     axes[0].axis("off")
     _signed_panel(axes[1], fig, effect, "True disease effect", "red brighter, blue darker", limit=1.0)
-    _signed_panel(axes[2], fig, vagan_map, METHOD_LABELS["vagan"], "red brighter, blue darker", limit=1.0)
+    _signed_panel(axes[2], fig, vagan_map, METHOD_LABELS["vagan"], "red brighter, blue darker")  # its own scale: VA-GAN's maps are fainter
     fig.subplots_adjust(left=0.01, right=0.93, bottom=0.03, top=0.84, wspace=0.45)
     return fig
 
@@ -197,7 +197,8 @@ def plot_brain_map(image: np.ndarray, effect: np.ndarray, attribution_map: np.nd
     for ax, window in ((axes[0], None), (axes[1], close_up)):
         crop = window or (slice(None), slice(None))
         ax.imshow(image[crop], cmap="gray", vmin=-1, vmax=1.5)
-        layer = ax.imshow(shown_map[crop], alpha=float(np.clip(overlay, 0, 1)), **style)
+        strength = np.clip(2 * np.abs(shown_map[crop]) / limit, 0, 1)  # faint where the map is near 0
+        layer = ax.imshow(shown_map[crop], alpha=float(np.clip(overlay, 0, 1)) * strength, **style)
         _outline(ax, hippocampus[crop], ORANGE)
         ax.axis("off")
     fig.colorbar(layer, ax=axes[1], fraction=0.046, label=label)

@@ -127,7 +127,8 @@ def severity_explorer(subject: Callable[[int, float], dict], subjects: list[int]
     """Move the disease severity of a simulated subject; ``subject(index, severity)`` gives the panels."""
     style = {"description_width": "110px"}
     controls = {
-        "index": w.Dropdown(options=list(subjects), value=subjects[0], description="Subject", style=style),
+        "index": w.Dropdown(options=[(f"subject {int(i)}", int(i)) for i in subjects], value=int(subjects[0]),
+                            description="Subject", style=style),
         "severity": w.FloatSlider(0.8, min=0.0, max=1.5, step=0.05, description="Severity", style=style),
     }
 

@@ -14,19 +14,24 @@ matplotlib.use("Agg")
 
 
 @pytest.mark.slow
-def test_bench_toy_command_writes_json(tmp_path):
-    out = tmp_path / "toy.json"
+@pytest.mark.parametrize("suite, n_test", [("toy", 2000), ("brain", 600)])
+def test_bench_command_writes_json(tmp_path, suite, n_test):
+    out = tmp_path / f"{suite}.json"
     result = subprocess.run(
-        [sys.executable, "-m", "medai_edu.cli", "bench", "toy", "--images", "4", "--ig-steps", "4", "--json", str(out)],
+        [sys.executable, "-m", "medai_edu.cli", "bench", suite, "--images", "3", "--ig-steps", "4", "--json", str(out)],
         capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(out.read_text())
-    assert report["data"]["n_images"] == 4 and report["classifier"]["n_test"] == 2000
+    assert report["data"]["n_images"] == 3 and report["classifier"]["n_test"] == n_test
     assert set(report["methods"]) == {"vanilla_gradient", "guided_backprop", "grad_cam", "occlusion", "integrated_gradients", "vagan"}
     for name, row in report["methods"].items():
         assert -1 <= row["ncc_mean"] <= 1 and row["ncc_std"] >= 0 and row["seconds_per_image"] > 0, name
         assert f"{row['ncc_mean']:.3f}" in result.stdout, "the printed table must show the measured numbers"
+        if suite == "brain":  # how much of each map lies on the hippocampus, the ventricles and elsewhere
+            assert min(row["hippocampus"], row["ventricles"], row["elsewhere"]) >= 0 and -1 <= row["ncc_magnitude"] <= 1, name
+    if suite == "brain":
+        assert 0.5 <= report["classifier"]["test_auc"] <= 1
 
 
 def test_toy_table_sorts_by_ncc():
@@ -42,5 +47,5 @@ def test_toy_table_sorts_by_ncc():
 
 def test_widget_benchmark_times_real_redraws():
     result = widgets.run(repeats=3)
-    assert set(result) == {"ppv_explorer", "attribution_explorer"}
+    assert set(result) == {"ppv_explorer", "attribution_explorer", "brain_map_explorer", "severity_explorer"}
     assert all(row["moves"] == 3 and 0 < row["median_ms"] <= row["max_ms"] for row in result.values())

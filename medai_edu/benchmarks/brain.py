@@ -5,7 +5,8 @@ effect (its image minus the same subject without the disease) by NCC. VA-GAN's m
 effect (-M(x)) and is compared with the signed effect; saliency maps are importance without a
 sign and are compared with the effect's magnitude. ``ncc_magnitude`` compares |map| with |effect|
 for every method. The region scores are the mean |map| inside the hippocampus labels, inside the
-ventricle labels and elsewhere, each divided by the mean |map| over the whole slice (1 = no focus).
+ventricle labels and elsewhere, each divided by the mean |map| over the whole slice (1 = no focus);
+the same scores of the true effect's magnitude are given for comparison.
 The classifier's accuracy and ROC AUC are measured on the whole test split.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 
 from medai_edu import attribution, pretrained
-from medai_edu.benchmarks.common import machine, score_methods
+from medai_edu.benchmarks.common import Extra, machine, score_methods
 from medai_edu.data import get_dataset
 from medai_edu.device import get_device
 from medai_edu.metrics import ncc
@@ -43,7 +44,9 @@ def classifier_scores(classifier: torch.nn.Module, data: Any, device: torch.devi
             "n_test": len(labels)}
 
 
-def _region_scores(data: Any) -> Any:
+def _region_scores(data: Any) -> Extra:
+    """Per image: mean |map| in the hippocampus, the ventricles and elsewhere (each over the mean
+    |map| of the slice), and the NCC of |map| with |true effect|."""
     hippocampus, ventricles = data.field("hippocampus"), data.field("ventricles")
 
     def extra(method: str, maps: torch.Tensor, indices: range) -> dict[str, np.ndarray]:
@@ -69,12 +72,16 @@ def run(n_images: int | None = None, ig_steps: int = 100, device: str | None = N
     if n_images < 1:
         raise ValueError(f"n_images must be at least 1, got {n_images}.")
     options = {"integrated_gradients": {"steps": ig_steps}, "occlusion": {"patch": OCCLUSION_PATCH}}
+    regions = _region_scores(ad)
+    effects = torch.stack([ad[i][2][0] for i in range(n_images)])
+    truth = {k: float(v.mean()) for k, v in regions("truth", effects, range(n_images)).items() if k != "ncc_magnitude"}
     return {
         "benchmark": "brain",
         "data": {"split": "test", "class": "AD", "n_images": n_images, "shape": list(ad[0][0].shape[1:])},
         "classifier": classifier_scores(classifier, get_dataset("brain", "test"), dev),
         "methods": score_methods(classifier, generator, ad, n_images, options, progress, truth=compared_with,
-                                 extra=_region_scores(ad), desc="brain benchmark"),
+                                 extra=regions, desc="brain benchmark"),
+        "true_effect_regions": truth,
         "settings": {"integrated_gradients_steps": ig_steps, "occlusion_patch": OCCLUSION_PATCH},
         "machine": machine(dev),
     }
@@ -90,6 +97,8 @@ def table(result: dict[str, Any]) -> str:
     for name, row in sorted(result["methods"].items(), key=lambda item: -item[1]["ncc_mean"]):
         lines.append(f"{name:<22}{row['ncc_mean']:>9.3f}{row['ncc_std']:>9.3f}{row['ncc_magnitude']:>7.3f}"
                      f"{row['hippocampus']:>7.2f}{row['ventricles']:>7.2f}{row['elsewhere']:>7.2f}{row['seconds_per_image']:>11.4f}")
+    t = result["true_effect_regions"]
+    lines.append(f"{'(true effect)':<22}{'':>9}{'':>9}{'':>7}{t['hippocampus']:>7.2f}{t['ventricles']:>7.2f}{t['elsewhere']:>7.2f}")
     lines.append("NCC: VA-GAN signed vs the signed effect, saliency vs |effect|; |NCC|: |map| vs |effect|. "
                  "hippo/ventr/other: mean |map| there / mean |map| over the slice.")
     return "\n".join(lines)

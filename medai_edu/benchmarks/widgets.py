@@ -13,6 +13,7 @@ from typing import Any
 from unittest import mock
 
 import matplotlib
+import numpy as np
 
 from medai_edu import widgets
 
@@ -48,8 +49,6 @@ def _slider_moves(slider: Any, values: list[Any]) -> list[Callable[[], None]]:
 
 def run(repeats: int = 10) -> dict[str, dict[str, float]]:
     """Median and worst redraw time of each explorer over ``repeats`` slider moves."""
-    import numpy as np
-
     from medai_edu.lessons import saliency
     from medai_edu.notebook import use_figure_style
 
@@ -66,7 +65,27 @@ def run(repeats: int = 10) -> dict[str, dict[str, float]]:
         lambda: widgets.attribution_explorer(cases.images, cases.masks, maps),
         lambda box: _slider_moves(box.children[0].children[0], [i % 4 for i in range(1, repeats + 1)]),
     )
+    results.update(_brain_explorers(repeats))
     return results
+
+
+def _brain_explorers(repeats: int) -> dict[str, dict[str, float]]:
+    """Lesson 2: the map explorer (precomputed maps) and the severity explorer (simulates and runs VA-GAN)."""
+    from medai_edu.lessons import alzheimer
+
+    cases = alzheimer.ad_cases(4)
+    maps = {"grad_cam": np.abs(cases.effects), "vagan": cases.effects}
+    generator = alzheimer.load_generator()
+    return {
+        "brain_map_explorer": _time_moves(
+            lambda: widgets.brain_map_explorer(cases, maps, alzheimer.close_up),
+            lambda box: _slider_moves(box.children[0].children[0], [i % 4 for i in range(1, repeats + 1)]),
+        ),
+        "severity_explorer": _time_moves(
+            lambda: widgets.severity_explorer(lambda i, s: alzheimer.at_severity(generator, i, s), list(cases.indices)),
+            lambda box: _slider_moves(box.children[1], list(np.linspace(0.0, 1.5, repeats))),
+        ),
+    }
 
 
 def table(result: dict[str, dict[str, float]]) -> str:

@@ -107,7 +107,7 @@ def reference_benchmark(path: Path = BENCHMARK_FILE):
     table.index = [METHOD_LABELS.get(name, name) for name in table.index]
     table.columns = ["NCC mean", "NCC std", "seconds per image"]
     print(f"Benchmark on {result['data']['n_images']} diseased test cases; classifier accuracy "
-          f"{result['classifier']['test_accuracy']:.1%} on {result['classifier']['n_test']} test images.")
+          f"{result['classifier']['test_accuracy']:.1%} on {result['classifier']['n_test']} test cases.")
     return table.sort_values("NCC mean", ascending=False).round(3)
 
 
