@@ -81,10 +81,17 @@ METHOD_LABELS = {
 }
 
 
+def _picture(ax, title: str) -> None:
+    """An image panel: a title and no axes (fixed title position and no ticks keep redraws fast)."""
+    ax.set_title(title, y=1.0, pad=4)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.axis("off")
+
+
 def _image_panel(ax, image: np.ndarray, title: str) -> None:
     ax.imshow(image, cmap="gray", vmin=-1, vmax=1)
-    ax.set_title(title)
-    ax.axis("off")
+    _picture(ax, title)
 
 
 def plot_toy_examples(images: np.ndarray, masks: np.ndarray, titles: list[str]) -> Figure:
@@ -94,8 +101,7 @@ def plot_toy_examples(images: np.ndarray, masks: np.ndarray, titles: list[str]) 
     for i in range(n):
         _image_panel(axes[0, i], images[i], titles[i])
         axes[1, i].imshow(masks[i], cmap="cividis", vmin=0, vmax=1)
-        axes[1, i].set_title("disease pixels")
-        axes[1, i].axis("off")
+        _picture(axes[1, i], "disease pixels")
     fig.tight_layout()
     return fig
 
@@ -114,16 +120,14 @@ def plot_attribution(image: np.ndarray, mask: np.ndarray, attribution_map: np.nd
         shown = axes[1].imshow(attribution_map, cmap="viridis")
         label = "importance for 'diseased'"
     fig.colorbar(shown, ax=axes[1], fraction=0.046, label=label)
-    axes[1].set_title(METHOD_LABELS.get(method, method))
-    axes[1].axis("off")
+    _picture(axes[1], METHOD_LABELS.get(method, method))
     if top_fraction:
         values = np.abs(attribution_map) if signed else attribution_map
         cut = np.quantile(values, 1 - top_fraction)
         axes[1].contour(values >= cut, levels=[0.5], colors=ORANGE, linewidths=1.2)
     gt = axes[2].imshow(mask, cmap="cividis", vmin=0, vmax=1)
     fig.colorbar(gt, ax=axes[2], fraction=0.046, label="1 = disease pixel")
-    axes[2].set_title("Ground truth")
-    axes[2].axis("off")
+    _picture(axes[2], "Ground truth")
     fig.subplots_adjust(left=0.01, right=0.93, bottom=0.02, top=0.9, wspace=0.45)  # fixed layout: redraws fast
     return fig
 
@@ -151,8 +155,7 @@ def _signed_panel(ax, fig: Figure, effect: np.ndarray, title: str, label: str, l
     limit = limit or float(np.abs(effect).max()) or 1.0
     shown = ax.imshow(effect, cmap="RdBu_r", vmin=-limit, vmax=limit)
     fig.colorbar(shown, ax=ax, fraction=0.046, label=label)
-    ax.set_title(title)
-    ax.axis("off")
+    _picture(ax, title)
 
 
 def plot_brain_reference(template: np.ndarray, hippocampus: np.ndarray, ventricles: np.ndarray) -> Figure:
@@ -164,8 +167,7 @@ def plot_brain_reference(template: np.ndarray, hippocampus: np.ndarray, ventricl
     ax.plot([], [], color=ORANGE, label="hippocampus")
     ax.plot([], [], color=BLUE, label="lateral ventricles")
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
-    ax.set_title("Coronal slice: patient's left on the left")
-    ax.axis("off")
+    _picture(ax, "Coronal slice: patient's left on the left")
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.1, top=0.93)
     return fig
 
@@ -177,8 +179,7 @@ def plot_severity(image: np.ndarray, effect: np.ndarray, vagan_map: np.ndarray, 
     axes[0].imshow(image, cmap="gray", vmin=-1, vmax=1.5)
     _outline(axes[0], hippocampus, ORANGE)
     _outline(axes[0], ventricles, BLUE)
-    axes[0].set_title(f"Severity {severity:.2f}\nhippocampus area {volume_change:+.0f} %")
-    axes[0].axis("off")
+    _picture(axes[0], f"Severity {severity:.2f}\nhippocampus area {volume_change:+.0f} %")
     _signed_panel(axes[1], fig, effect, "True disease effect", "red brighter, blue darker", limit=1.0)
     _signed_panel(axes[2], fig, vagan_map, METHOD_LABELS["vagan"], "red brighter, blue darker")  # its own scale: VA-GAN's maps are fainter
     fig.subplots_adjust(left=0.01, right=0.93, bottom=0.03, top=0.84, wspace=0.45)
@@ -200,10 +201,9 @@ def plot_brain_map(image: np.ndarray, effect: np.ndarray, attribution_map: np.nd
         strength = np.clip(2 * np.abs(shown_map[crop]) / limit, 0, 1)  # faint where the map is near 0
         layer = ax.imshow(shown_map[crop], alpha=float(np.clip(overlay, 0, 1)) * strength, **style)
         _outline(ax, hippocampus[crop], ORANGE)
-        ax.axis("off")
     fig.colorbar(layer, ax=axes[1], fraction=0.046, label=label)
-    axes[0].set_title(METHOD_LABELS.get(method, method))
-    axes[1].set_title("Close-up: left hippocampus")
+    _picture(axes[0], METHOD_LABELS.get(method, method))
+    _picture(axes[1], "Close-up: left hippocampus")
     if close_up is not None:
         rows, cols = close_up
         axes[0].add_patch(plt.Rectangle((cols.start - 0.5, rows.start - 0.5), cols.stop - cols.start, rows.stop - rows.start,
