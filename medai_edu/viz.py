@@ -1,6 +1,7 @@
 """Plotting helpers: colour-blind-safe colours, a colour bar or legend on every figure."""
 from __future__ import annotations
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
@@ -146,14 +147,25 @@ def plot_ncc_bars(rows: dict[str, dict[str, float]]) -> Figure:
     return fig
 
 
-def _outline(ax, mask: np.ndarray, colour: str) -> None:
-    if np.any(mask > 0.5):
-        ax.contour(mask, levels=[0.5], colors=colour, linewidths=1.0)
+def _outline(ax, mask: np.ndarray, colour: str, thin: bool = False) -> None:
+    """Draw the border pixels of ``mask`` (> 0.5) in ``colour`` (an image layer: faster than a contour);
+    ``thin`` draws a contour line instead, for close-ups where a pixel border would hide the image."""
+    inside = np.asarray(mask) > 0.5
+    if thin:
+        if inside.any():
+            ax.contour(inside, levels=[0.5], colors=colour, linewidths=1.2)
+        return
+    padded = np.pad(inside, 1)
+    interior = padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    border = inside & ~interior
+    layer = np.zeros(border.shape + (4,))
+    layer[border] = matplotlib.colors.to_rgba(colour)
+    ax.imshow(layer, interpolation="nearest")
 
 
 def _signed_panel(ax, fig: Figure, effect: np.ndarray, title: str, label: str, limit: float | None = None):
     limit = limit or float(np.abs(effect).max()) or 1.0
-    shown = ax.imshow(effect, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    shown = ax.imshow(effect, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
     fig.colorbar(shown, ax=ax, fraction=0.046, label=label)
     _picture(ax, title)
 
@@ -161,7 +173,7 @@ def _signed_panel(ax, fig: Figure, effect: np.ndarray, title: str, label: str, l
 def plot_brain_reference(template: np.ndarray, hippocampus: np.ndarray, ventricles: np.ndarray) -> Figure:
     """The template slice with the atlas' hippocampus (orange) and ventricle (blue) outlines."""
     fig, ax = plt.subplots(figsize=(4.2, 4.2))
-    ax.imshow(template, cmap="gray")
+    ax.imshow(template, cmap="gray", interpolation="nearest")
     _outline(ax, hippocampus, ORANGE)
     _outline(ax, ventricles, BLUE)
     ax.plot([], [], color=ORANGE, label="hippocampus")
@@ -175,8 +187,8 @@ def plot_brain_reference(template: np.ndarray, hippocampus: np.ndarray, ventricl
 def plot_severity(image: np.ndarray, effect: np.ndarray, vagan_map: np.ndarray, hippocampus: np.ndarray,
                   ventricles: np.ndarray, severity: float, volume_change: float) -> Figure:
     """One simulated subject at a disease severity: scan, true effect and VA-GAN's map."""
-    fig, axes = plt.subplots(1, 3, figsize=(11.5, 3.7))
-    axes[0].imshow(image, cmap="gray", vmin=-1, vmax=1.5)
+    fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.4))
+    axes[0].imshow(image, cmap="gray", vmin=-1, vmax=1.5, interpolation="nearest")
     _outline(axes[0], hippocampus, ORANGE)
     _outline(axes[0], ventricles, BLUE)
     _picture(axes[0], f"Severity {severity:.2f}\nhippocampus area {volume_change:+.0f} %")
@@ -194,13 +206,13 @@ def plot_brain_map(image: np.ndarray, effect: np.ndarray, attribution_map: np.nd
     limit = float(np.abs(shown_map).max()) or 1.0
     style = dict(cmap="RdBu_r", vmin=-limit, vmax=limit) if signed else dict(cmap="viridis", vmin=0, vmax=limit)
     label = "red brighter, blue darker" if signed else "importance for 'AD'"
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.7))
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
     for ax, window in ((axes[0], None), (axes[1], close_up)):
         crop = window or (slice(None), slice(None))
-        ax.imshow(image[crop], cmap="gray", vmin=-1, vmax=1.5)
+        ax.imshow(image[crop], cmap="gray", vmin=-1, vmax=1.5, interpolation="nearest")
         strength = np.clip(2 * np.abs(shown_map[crop]) / limit, 0, 1)  # faint where the map is near 0
-        layer = ax.imshow(shown_map[crop], alpha=float(np.clip(overlay, 0, 1)) * strength, **style)
-        _outline(ax, hippocampus[crop], ORANGE)
+        layer = ax.imshow(shown_map[crop], alpha=float(np.clip(overlay, 0, 1)) * strength, interpolation="nearest", **style)
+        _outline(ax, hippocampus[crop], ORANGE, thin=window is not None)
     fig.colorbar(layer, ax=axes[1], fraction=0.046, label=label)
     _picture(axes[0], METHOD_LABELS.get(method, method))
     _picture(axes[1], "Close-up: left hippocampus")
