@@ -15,6 +15,13 @@ def _train(args: argparse.Namespace) -> int:
     import json
 
     command = _train_command(args)
+    if args.model == "segmenter":
+        from medai_edu.training.segmentation import train_and_save_segmenter
+
+        manifest = train_and_save_segmenter(args.net, out=args.out, seed=args.seed, steps=args.steps, device=args.device,
+                                            command=command, resume=bool(args.resume))
+        print(json.dumps(manifest, indent=2))
+        return 0
     common = dict(data=args.data, out=args.out, seed=args.seed, steps=args.steps, size=args.size, device=args.device, command=command)
     if args.model == "classifier":
         from medai_edu.training.classifier import train_and_save_classifier as train
@@ -26,7 +33,8 @@ def _train(args: argparse.Namespace) -> int:
 
 def _train_command(args: argparse.Namespace) -> str:
     """The `medai-edu train ...` line that reproduces this run (recorded in the manifest)."""
-    words = ["medai-edu", "train", args.model, "--data", args.data, "--seed", str(args.seed)]
+    words = ["medai-edu", "train", args.model] + (["--net", args.net] if args.model == "segmenter" else ["--data", args.data])
+    words += ["--seed", str(args.seed)]
     for name in ("preset", "select", "steps", "size", "out", "batch_size", "lr", "critic_steps", "warmup_critic_steps"):
         value = getattr(args, name)
         if value is not None:
@@ -43,7 +51,9 @@ def _vagan_options(args: argparse.Namespace) -> dict:
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train a course model and save its weights + manifest")
-    train.add_argument("model", choices=["classifier", "vagan"], help="which model to train")
+    train.add_argument("model", choices=["classifier", "vagan", "segmenter"], help="which model to train")
+    train.add_argument("--net", choices=["unet", "prob_unet", "phiseg_l1", "phiseg_l5"], default="phiseg_l5",
+                       help="segmenter: which lesson-3 network (multi-rater lesion data)")
     train.add_argument("--data", choices=["toy", "brain"], default="toy", help="data set: toy boxes (lesson 1) or simulated brains (lesson 2)")
     train.add_argument("--seed", type=int, default=42, help="seed for initialisation and batch order")
     train.add_argument("--steps", type=int, default=None, help="training steps (generator steps for vagan)")

@@ -8,6 +8,11 @@ A constant map (all pixels equal, e.g. an all-zero saliency map, or the empty ma
 image) has no pattern, and Pearson's formula divides 0 by 0. We then return **0.0**
 ("no correlation") rather than NaN or an error, so that a benchmark over many images is not
 derailed by one blank map; the docs of each benchmark say how many such maps occurred.
+
+Lesson 3 (design §3.5) adds scores for segmentations when experts disagree: :func:`dice`,
+:func:`iou_distance`, :func:`ged_squared` (with :func:`ged_from_distances`), :func:`sncc` and
+:func:`dice_of_mean`; their conventions for empty masks are stated below, above
+:data:`SEGMENTATION_CLASSES`.
 """
 from __future__ import annotations
 
@@ -70,3 +75,190 @@ def ncc_summary(values: np.ndarray) -> dict[str, float | int]:
     """Mean, standard deviation and count of per-image NCC values (the benchmarks' row format)."""
     values = np.asarray(values, dtype=np.float64)
     return {"ncc_mean": float(values.mean()), "ncc_std": float(values.std()), "n_images": int(values.size)}
+
+
+# --- Segmentation under rater disagreement (design §3.5) ------------------------------------------
+#
+# A *label map* holds one class number per pixel: 0 = background, 1 .. num_classes-1 = the
+# foreground structures (lesson 3: 1 lesion core, 2 oedema rim). Overlap scores are computed for
+# each foreground class and averaged. A class that is absent from *both* maps counts as perfect
+# agreement (Dice 1, IoU 1, distance 0); absent from one map only, as no overlap (Dice 0, IoU 0).
+# So two empty masks agree perfectly, and an empty mask against a lesion scores 0.
+
+#: Classes of the lesson-3 label maps: background, lesion core, oedema rim.
+SEGMENTATION_CLASSES = 3
+
+
+def _as_label_maps(x: Any, name: str, num_classes: int, ndims: tuple[int, ...], layout: str) -> np.ndarray:
+    arr = _as_float_array(x, name)
+    if arr.ndim not in ndims:
+        raise ValueError(f"{name} must be {layout}, got an array of shape {arr.shape}.")
+    if not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2 (background + at least one structure), got {num_classes!r}.")
+    labels = np.rint(arr)
+    if np.any(labels != arr) or labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(
+            f"{name} must hold class numbers 0 .. {num_classes - 1} (a label map, not probabilities or logits), "
+            f"got values from {arr.min():g} to {arr.max():g}."
+        )
+    return labels.astype(np.int64)
+
+
+def _same_spatial(a: np.ndarray, b: np.ndarray, names: str, skip_a: int, skip_b: int) -> None:
+    if a.shape[skip_a:] != b.shape[skip_b:]:
+        raise ValueError(f"{names} must have the same image size, got {a.shape[skip_a:]} and {b.shape[skip_b:]}.")
+
+
+def _overlaps(a: np.ndarray, b: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pixel counts for stacks ``a`` [Na, ...] and ``b`` [Nb, ...] of label maps, per foreground class.
+
+    Returns ``(intersection, size_a, size_b)``, each of shape [num_classes - 1, Na, Nb].
+    """
+    a, b = a.reshape(len(a), -1), b.reshape(len(b), -1)
+    inter, size_a, size_b = [], [], []
+    for k in range(1, num_classes):
+        in_a, in_b = (a == k).astype(np.float64), (b == k).astype(np.float64)
+        inter.append(in_a @ in_b.T)
+        size_a.append(np.broadcast_to(in_a.sum(1)[:, None], (len(a), len(b))))
+        size_b.append(np.broadcast_to(in_b.sum(1)[None, :], (len(a), len(b))))
+    return np.stack(inter), np.stack(size_a), np.stack(size_b)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` per class, 1.0 where ``den`` is 0 (the class is absent from both maps)."""
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0)
+
+
+def dice(pred: Any, target: Any, num_classes: int = SEGMENTATION_CLASSES) -> float:
+    """Dice overlap ``2|P∩T| / (|P| + |T|)`` of two label maps, averaged over the foreground classes.
+
+    A class absent from both maps counts as 1 (see the notes above :data:`SEGMENTATION_CLASSES`).
+    """
+    p = _as_label_maps(pred, "pred", num_classes, (2, 3), "a label map [H, W] (or [D, H, W])")
+    t = _as_label_maps(target, "target", num_classes, (2, 3), "a label map [H, W] (or [D, H, W])")
+    _same_spatial(p, t, "pred and target", 0, 0)
+    inter, size_p, size_t = _overlaps(p[None], t[None], num_classes)
+    return float(_ratio(2 * inter, size_p + size_t).mean())
+
+
+def iou_distance_matrix(a: Any, b: Any, num_classes: int = SEGMENTATION_CLASSES) -> np.ndarray:
+    """``d = 1 - IoU`` (averaged over foreground classes) between every map of ``a`` and of ``b``.
+
+    ``a`` is a stack [Na, H, W] and ``b`` a stack [Nb, H, W] of label maps (or [N, D, H, W]);
+    the result has shape [Na, Nb]. Two empty masks have IoU 1 (distance 0); one empty and one not,
+    IoU 0 (distance 1).
+    """
+    layout = "a stack of label maps [N, H, W] (or [N, D, H, W]); a single map needs a first axis: x[None]"
+    a_maps = _as_label_maps(a, "a", num_classes, (3, 4), layout)
+    b_maps = _as_label_maps(b, "b", num_classes, (3, 4), layout)
+    _same_spatial(a_maps, b_maps, "a and b", 1, 1)
+    inter, size_a, size_b = _overlaps(a_maps, b_maps, num_classes)
+    return 1.0 - _ratio(inter, size_a + size_b - inter).mean(0)
+
+
+def iou_distance(a: Any, b: Any, num_classes: int = SEGMENTATION_CLASSES) -> float:
+    """``d = 1 - IoU`` of two label maps, IoU averaged over the foreground classes (0 = identical)."""
+    layout = "a label map [H, W] (or [D, H, W])"
+    a_map = _as_label_maps(a, "a", num_classes, (2, 3), layout)
+    b_map = _as_label_maps(b, "b", num_classes, (2, 3), layout)
+    return float(iou_distance_matrix(a_map[None], b_map[None], num_classes)[0, 0])
+
+
+def ged_from_distances(d_sy: Any, d_ss: Any, d_yy: Any) -> float:
+    """Squared generalised energy distance from distance matrices.
+
+    ``D^2_GED = 2 E[d(S, Y)] - E[d(S, S')] - E[d(Y, Y')]`` where ``d_sy`` [Ns, Nr] holds the
+    distances between every sample and every rater, ``d_ss`` [Ns, Ns] between samples and
+    ``d_yy`` [Nr, Nr] between raters. Each expectation is the mean over *all* entries, the
+    diagonal (a map with itself, distance 0) included — as in the PHiSeg code. 0 means the
+    samples spread exactly like the raters; larger is worse.
+    """
+    d_sy, d_ss, d_yy = (_as_float_array(d, name) for d, name in ((d_sy, "d_sy"), (d_ss, "d_ss"), (d_yy, "d_yy")))
+    for d, name in ((d_ss, "d_ss"), (d_yy, "d_yy")):
+        if d.ndim != 2 or d.shape[0] != d.shape[1]:
+            raise ValueError(f"{name} must be a square matrix (every map against every map), got shape {d.shape}.")
+    if d_sy.shape != (len(d_ss), len(d_yy)):
+        raise ValueError(
+            f"d_sy must have one row per sample and one column per rater, i.e. shape {(len(d_ss), len(d_yy))} "
+            f"to match d_ss {d_ss.shape} and d_yy {d_yy.shape}; got {d_sy.shape}."
+        )
+    for d, name in ((d_sy, "d_sy"), (d_ss, "d_ss"), (d_yy, "d_yy")):
+        if d.min() < 0:
+            raise ValueError(f"{name} holds a negative value ({d.min():g}); distances are 0 or more.")
+    return float(2 * d_sy.mean() - d_ss.mean() - d_yy.mean())
+
+
+def ged_squared(samples: Any, raters: Any, num_classes: int = SEGMENTATION_CLASSES) -> float:
+    """Squared generalised energy distance between sampled and rater label maps (design §3.5).
+
+    Args:
+        samples: the network's segmentations, [N_samples, H, W] (or [N, D, H, W]) label maps.
+        raters: the experts' segmentations of the same image, [N_raters, H, W] label maps.
+        num_classes: background plus foreground classes (lesson 3: 3).
+
+    Uses ``d = 1 - IoU`` (:func:`iou_distance_matrix`) and :func:`ged_from_distances`.
+    """
+    d_sy = iou_distance_matrix(samples, raters, num_classes)
+    return ged_from_distances(d_sy, iou_distance_matrix(samples, samples, num_classes),
+                              iou_distance_matrix(raters, raters, num_classes))
+
+
+def _as_sample_probs(sample_probs: Any) -> np.ndarray:
+    probs = _as_float_array(sample_probs, "sample_probs")
+    if probs.ndim not in (4, 5) or probs.shape[1] < 2:
+        raise ValueError(
+            "sample_probs must be softmax probabilities [N_samples, classes, H, W] (or [N, C, D, H, W]) "
+            f"with at least 2 classes, got shape {probs.shape}."
+        )
+    if probs.min() < 0 or probs.max() > 1 or not np.allclose(probs.sum(1), 1.0, atol=1e-3):
+        raise ValueError(
+            "sample_probs must be probabilities that sum to 1 over the class axis (axis 1); got values from "
+            f"{probs.min():g} to {probs.max():g}. Logits need a softmax first: logits.softmax(dim=1)."
+        )
+    return probs
+
+
+def _rater_stack(raters: Any, probs: np.ndarray) -> np.ndarray:
+    """Rater label maps [N_r, *S] (a single map [*S] becomes a stack of one) matching ``probs``."""
+    spatial = probs.ndim - 2
+    maps = _as_label_maps(raters, "raters", probs.shape[1], (spatial, spatial + 1),
+                          f"one label map {list(probs.shape[2:])} or a stack [N_raters, {', '.join(map(str, probs.shape[2:]))}]")
+    maps = maps[None] if maps.ndim == spatial else maps
+    _same_spatial(maps, probs, "raters and sample_probs", 1, 2)
+    return maps
+
+
+def sncc(sample_probs: Any, raters: Any, eps: float = 1e-8) -> float:
+    """S_NCC: does the model's uncertainty sit where the raters' disagreement sits? (design §3.5)
+
+    ``E_ss`` = mean over samples of the pixel-wise cross-entropy between the mean prediction and
+    each sample, ``-sum_c mean_c * log(sample_c + eps)``; ``E_sy_j`` = the same with rater j's
+    one-hot mask in place of the mean prediction. ``S_NCC = mean_j NCC(E_ss, E_sy_j)`` with
+    :func:`ncc`. The samples are softmax probabilities, as in the PHiSeg code: so even a
+    deterministic network, whose samples are all the same, has ``E_ss`` = the entropy of its
+    softmax and a non-zero S_NCC; only identical one-hot samples (``E_ss`` constant) score 0.
+
+    Args:
+        sample_probs: softmax probabilities of the samples, [N_samples, classes, H, W].
+        raters: rater label maps [N_raters, H, W] (or one map [H, W]).
+        eps: added inside the logarithm so that a probability of 0 gives a large, finite penalty.
+    """
+    probs = _as_sample_probs(sample_probs)
+    maps = _rater_stack(raters, probs)
+    mean_log = np.log(probs + eps).mean(0)  # mean over samples of log p_i: [C, *S]
+    e_ss = -(probs.mean(0) * mean_log).sum(0)
+    e_sy = -np.take_along_axis(mean_log[None], maps[:, None], axis=1)[:, 0]  # [N_r, *S]
+    return float(np.mean(ncc(np.broadcast_to(e_ss, e_sy.shape), e_sy, batch=True)))
+
+
+def dice_of_mean(sample_probs: Any, raters: Any) -> float:
+    """Dice of the mean prediction: argmax of the softmax averaged over samples, against the raters.
+
+    ``raters`` is one label map [H, W] or a stack [N_raters, H, W]; with a stack the Dice against
+    each rater is averaged. Dice is averaged over the foreground classes; a class absent from both
+    the prediction and the rater's mask counts as 1 (perfect agreement), as in :func:`dice`.
+    """
+    probs = _as_sample_probs(sample_probs)
+    maps = _rater_stack(raters, probs)
+    prediction = probs.mean(0).argmax(0)
+    return float(np.mean([dice(prediction, rater, probs.shape[1]) for rater in maps]))

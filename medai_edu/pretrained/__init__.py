@@ -20,7 +20,10 @@ PRETRAINED_DIR = Path(__file__).resolve().parent
 #: How to regenerate each shipped model when its manifest is gone too.
 RETRAIN_COMMANDS = {
     "toy_classifier": "medai-edu train classifier --data toy",
-    "toy_vagan": "medai-edu train vagan --data toy",
+    "toy_vagan": "medai-edu train vagan --data toy --preset cpu",
+    "brain_classifier": "medai-edu train classifier --data brain",
+    "brain_vagan": "medai-edu train vagan --data brain --preset brain",
+    **{f"multirater_{net}": f"medai-edu train segmenter --net {net}" for net in ("unet", "prob_unet", "phiseg_l1", "phiseg_l5")},
 }
 
 
@@ -134,7 +137,8 @@ def load_state_dict(name: str, directory: str | Path | None = None) -> dict[str,
 
 
 def build_model(kind: str, config: dict[str, Any]) -> Any:
-    """An untrained network of ``kind`` ('sononet', 'vagan_generator', 'vagan_critic')."""
+    """An untrained network of ``kind`` ('sononet', 'vagan_generator', 'vagan_critic', or a
+    segmenter: 'unet_segmenter', 'prob_unet', 'phiseg')."""
     if kind == "sononet":
         from medai_edu.models.classifier import SonoNet
 
@@ -143,7 +147,14 @@ def build_model(kind: str, config: dict[str, Any]) -> Any:
         from medai_edu.models.vagan import Critic, MapGenerator
 
         return (MapGenerator if kind == "vagan_generator" else Critic)(**config)
-    raise ValueError(f"Unknown model kind {kind!r}; expected 'sononet', 'vagan_generator' or 'vagan_critic'.")
+    if kind in ("unet_segmenter", "prob_unet", "phiseg"):
+        from medai_edu.models.segmentation import SEGMENTERS
+
+        return SEGMENTERS[kind](**config)
+    raise ValueError(
+        f"Unknown model kind {kind!r}; expected 'sononet', 'vagan_generator', 'vagan_critic', "
+        "'unet_segmenter', 'prob_unet' or 'phiseg'."
+    )
 
 
 def load_model(name: str, directory: str | Path | None = None, device: Any = None) -> Any:
