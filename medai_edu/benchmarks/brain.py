@@ -48,6 +48,7 @@ def _region_scores(data: Any) -> Extra:
     """Per image: mean |map| in the hippocampus, the ventricles and elsewhere (each over the mean
     |map| of the slice), and the NCC of |map| with |true effect|."""
     hippocampus, ventricles = data.field("hippocampus"), data.field("ventricles")
+    effects = np.stack([data[i][2][0].numpy() for i in range(len(data))])
 
     def extra(method: str, maps: torch.Tensor, indices: range) -> dict[str, np.ndarray]:
         magnitude = maps.detach().abs().numpy()
@@ -58,7 +59,6 @@ def _region_scores(data: Any) -> Extra:
         return {"hippocampus": inside(h), "ventricles": inside(v), "elsewhere": inside(rest),
                 "ncc_magnitude": ncc(magnitude, np.abs(effects[indices.start : indices.stop]), batch=True)}
 
-    effects = np.stack([data[i][2][0].numpy() for i in range(len(data))])
     return extra
 
 
