@@ -40,6 +40,23 @@ def test_probabilistic_models_give_different_samples(name):
     assert {"loss", "ce", "kl"} <= set(model.loss(torch.randn(2, 1, 64, 64), torch.zeros(2, 64, 64, dtype=torch.long)))
 
 
+def test_sample_level_varies_one_latent_level_only():
+    torch.manual_seed(0)
+    model = tiny("phiseg_l5").eval()
+    x = torch.randn(2, 1, 64, 64)
+    coarse, fine = model.sample_level(x, 4, 3), model.sample_level(x, 0, 3)
+    assert coarse.shape == fine.shape == (3, 2, 3, 64, 64)
+    assert not torch.allclose(coarse[0], coarse[1]) and not torch.allclose(fine[0], fine[1])
+    # with the noise of every level fixed, the ladder is deterministic: sample_level's recipe, done by hand
+    features = model.prior.encoder(x)
+    noise = [torch.randn(2, 2, *s) for s in model.latent_sizes((64, 64))]
+    z1, _, _ = model.prior.latents(features, noise=noise)
+    z2, _, _ = model.prior.latents(features, noise=noise)
+    assert all(torch.equal(a, b) for a, b in zip(z1, z2))
+    with pytest.raises(ValueError, match="level must be a whole number from 0 .* to 4"):
+        model.sample_level(x, 5)
+
+
 def test_unet_repeats_its_one_answer():
     model = tiny("unet").eval()
     x = torch.randn(2, 1, 32, 32)

@@ -298,9 +298,11 @@ class _LatentLadder(nn.Module):
         self.merge = nn.ModuleList(conv_bn_relu_block(spatial_dims, at[l] + z_width, at[l], 2) for l in range(latent_levels - 1))
         self.heads = nn.ModuleList(_GaussianHead(spatial_dims, at[l], latent_channels) for l in range(latent_levels))
 
-    def latents(self, features: list[torch.Tensor], given: list[torch.Tensor] | None = None) -> tuple[list[torch.Tensor], ...]:
+    def latents(self, features: list[torch.Tensor], given: list[torch.Tensor] | None = None,
+                noise: list[torch.Tensor | None] | None = None) -> tuple[list[torch.Tensor], ...]:
         """Latent maps ``z`` with their ``mu`` and ``sigma``, finest first. With ``given`` (the
-        posterior's samples, at training), level ``l`` is conditioned on ``given[l + 1]``."""
+        posterior's samples, at training), level ``l`` is conditioned on ``given[l + 1]``;
+        ``noise[l]``, where given, replaces the random ``eps`` of level ``l`` (``z = mu + sigma * eps``)."""
         levels = len(self.heads)
         z: list[torch.Tensor] = [None] * levels  # type: ignore[list-item]
         mu, sigma = list(z), list(z)
@@ -310,7 +312,8 @@ class _LatentLadder(nn.Module):
                 coarser = (given if given is not None else z)[l + 1]
                 h = self.merge[l](torch.cat([h, self.up[l](coarser)], dim=1))
             mu[l], sigma[l] = self.heads[l](h)
-            z[l] = sample_gaussian(mu[l], sigma[l])
+            fixed = None if noise is None else noise[l]
+            z[l] = sample_gaussian(mu[l], sigma[l]) if fixed is None else mu[l] + sigma[l] * fixed
         return z, mu, sigma
 
 
@@ -398,6 +401,21 @@ class PHiSeg(_Segmenter):
         features, size = state
         z, _, _ = self.prior.latents([_repeat(f, n) for f in features])
         return torch.stack(self.likelihood(z, size)).sum(0)
+
+    @torch.no_grad()
+    def sample_level(self, x: torch.Tensor, level: int, n: int = 1) -> torch.Tensor:
+        """Logits ``[n, B, classes, *S]`` in which only latent ``level`` (0 = finest) is drawn afresh
+        for each sample, while every other level keeps one shared draw: what that level varies."""
+        self._check(x)
+        if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level < self.latent_levels:
+            raise ValueError(f"level must be a whole number from 0 (finest) to {self.latent_levels - 1} (coarsest), got {level!r}.")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"n (the number of samples) must be a positive integer, got {n!r}.")
+        size = tuple(x.shape[2:])
+        shared = [torch.randn(len(x), self.config["latent_channels"], *s, device=x.device) for s in self.latent_sizes(size)]
+        noise = [None if l == level else _repeat(eps, n) for l, eps in enumerate(shared)]
+        z, _, _ = self.prior.latents([_repeat(f, n) for f in self.prior.encoder(x)], noise=noise)
+        return torch.stack(self.likelihood(z, size)).sum(0).reshape(n, len(x), self.num_classes, *size)
 
     def _loss(self, x: torch.Tensor, s: torch.Tensor) -> dict[str, torch.Tensor]:
         z_q, mu_q, sigma_q = self.posterior.latents(self.posterior.encoder(self._posterior_input(x, s)))
