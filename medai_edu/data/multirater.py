@@ -40,6 +40,7 @@ from medai_edu.data.splits import SplitSizes
 CROP = (slice(8, 72), slice(8, 72))
 SIZE = 64
 N_RATERS = 6
+LOCAL_JITTER_PX = 4.0  # smoothness (pixels) of the local change of a rater's threshold
 CLASS_NAMES = {0: "background", 1: "lesion core", 2: "oedema rim"}
 #: what kind of lesion a case has (array ``kinds``)
 LESION_KINDS = {0: "no lesion", 1: "small and faint", 2: "clear"}
@@ -110,6 +111,7 @@ class MultiRaterSettings(SplitSizes):
     lesion: LesionSettings = LesionSettings()
     raters: tuple[RaterStyle, ...] = RATERS
     threshold_jitter: float = 0.05  # std of each rater's change of threshold per case
+    local_jitter: float = 0.1  # std of a smooth change of threshold along the outline (local disagreement)
 
 
 LECTURE = MultiRaterSettings()
@@ -194,9 +196,15 @@ def _rounded(drawn: np.ndarray, sigma: float) -> np.ndarray:
     return rounded | np.isin(parts, lost)
 
 
-def rate(soft: np.ndarray, kind: int, style: RaterStyle, rng: np.random.Generator, jitter: float = 0.0) -> np.ndarray:
-    """One rater's mask (uint8, labels of :data:`CLASS_NAMES`) of the soft maps [2, H, W]."""
+def rate(soft: np.ndarray, kind: int, style: RaterStyle, rng: np.random.Generator, jitter: float = 0.0,
+         local_jitter: float = 0.0) -> np.ndarray:
+    """One rater's mask (uint8, labels of :data:`CLASS_NAMES`) of the soft maps [2, H, W].
+
+    The threshold moves by ``jitter`` (one number per case) and by ``local_jitter`` (a smooth field:
+    the rater is more generous on one side of the lesion than on another)."""
     threshold = style.threshold + rng.normal(0.0, jitter)
+    if local_jitter:  # kept within (0.15, 0.8): every rater ignores the faintest edge and marks the clear core
+        threshold = np.clip(threshold + local_jitter * _smooth_noise(rng, LOCAL_JITTER_PX), 0.15, 0.8)
     maps = _jagged(soft, rng, style.jaggedness_px) if style.jaggedness_px else soft
     drawn = maps > threshold  # [core, whole]
     if style.smoothing_px:
@@ -219,7 +227,8 @@ def simulate_case(index: int, settings: MultiRaterSettings = LECTURE) -> MultiRa
     depth = np.random.default_rng([settings.seed, index, 3]).uniform(*s.depth)
     image = anatomy - depth * (s.rim_share * soft[1] + (1 - s.rim_share) * soft[0])
     masks = np.stack([
-        rate(soft, kind, style, np.random.default_rng([settings.seed, index, 2, r]), settings.threshold_jitter)
+        rate(soft, kind, style, np.random.default_rng([settings.seed, index, 2, r]), settings.threshold_jitter,
+             settings.local_jitter)
         for r, style in enumerate(settings.raters)
     ])
     return MultiRaterCase(image.astype(np.float32), soft, masks, kind)
