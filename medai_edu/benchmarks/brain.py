@@ -33,10 +33,10 @@ def compared_with(method: str, effect: torch.Tensor) -> torch.Tensor:
 
 
 def classifier_scores(classifier: torch.nn.Module, data: Any, device: torch.device) -> dict[str, Any]:
-    """Accuracy and ROC AUC (probability of AD) on ``data``."""
+    """Accuracy and ROC AUC (probability of AD) on ``data`` (a :class:`~medai_edu.data.brain.BrainDataset`)."""
     from sklearn.metrics import roc_auc_score
 
-    images = torch.stack([data[i][0] for i in range(len(data))])
+    images = torch.from_numpy(data.field("images"))
     classifier.eval()
     p_ad = predict(lambda x: torch.softmax(classifier(x), 1)[:, 1], images, device).numpy()
     labels = data.labels
@@ -48,7 +48,7 @@ def _region_scores(data: Any) -> Extra:
     """Per image: mean |map| in the hippocampus, the ventricles and elsewhere (each over the mean
     |map| of the slice), and the NCC of |map| with |true effect|."""
     hippocampus, ventricles = data.field("hippocampus"), data.field("ventricles")
-    effects = np.stack([data[i][2][0].numpy() for i in range(len(data))])
+    effects = data.field("effects")[:, 0]
 
     def extra(method: str, maps: torch.Tensor, indices: range) -> dict[str, np.ndarray]:
         magnitude = maps.detach().abs().numpy()
@@ -73,7 +73,7 @@ def run(n_images: int | None = None, ig_steps: int = 100, device: str | None = N
         raise ValueError(f"n_images must be at least 1, got {n_images}.")
     options = {"integrated_gradients": {"steps": ig_steps}, "occlusion": {"patch": OCCLUSION_PATCH}}
     regions = _region_scores(ad)
-    effects = torch.stack([ad[i][2][0] for i in range(n_images)])
+    effects = torch.from_numpy(ad.field("effects")[:n_images, 0])
     truth = {k: float(v.mean()) for k, v in regions("truth", effects, range(n_images)).items() if k != "ncc_magnitude"}
     return {
         "benchmark": "brain",

@@ -26,7 +26,7 @@ from scipy.ndimage import gaussian_filter
 
 from medai_edu.data import cache
 from medai_edu.data.brain_reference import BrainReference, load_reference
-from medai_edu.data.preprocess import scale_percentiles
+from medai_edu.data.preprocess import percentile_range, rescale
 from medai_edu.data.splits import SplitSizes
 
 LABEL_NAMES = {0: "MCI", 1: "AD"}
@@ -90,6 +90,15 @@ def _disease_fields(dims: int, settings: SimulationSettings) -> dict[str, np.nda
     return fields
 
 
+@lru_cache(maxsize=2)
+def _grid_and_stack(dims: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Voxel coordinates [dims, *S] of the grid, and the template, hippocampus and ventricles [3, *S]."""
+    reference = load_reference(dims)
+    shape = reference.template.shape
+    coords = torch.stack(torch.meshgrid(*[torch.arange(n, dtype=torch.float32) for n in shape], indexing="ij"))
+    return coords, torch.from_numpy(np.stack([reference.template, reference.hippocampus, reference.ventricles]))
+
+
 def _smooth_random(rng: np.random.Generator, channels: int, shape: tuple[int, ...], grid: int, std: float) -> torch.Tensor:
     coarse = torch.from_numpy(rng.normal(0.0, std, size=(1, channels) + (grid,) * len(shape)).astype(np.float32))
     mode = "bicubic" if len(shape) == 2 else "trilinear"
@@ -128,7 +137,7 @@ def simulate(index: int, severity: float, dims: int = 2, seed: int = 42, setting
     reference = load_reference(dims)
     shape = reference.template.shape
     rng = np.random.default_rng([seed, int(index)])
-    coords = torch.stack(torch.meshgrid(*[torch.arange(n, dtype=torch.float32) for n in shape], indexing="ij"))
+    coords, stack = _grid_and_stack(dims)
     centre = torch.tensor([(n - 1) / 2 for n in shape]).reshape(-1, *[1] * dims)
     scale = torch.from_numpy(1 + rng.normal(0, settings.scale_std, dims).astype(np.float32)).reshape(-1, *[1] * dims)
     shift = torch.from_numpy(rng.normal(0, settings.shift_mm / reference.spacing, dims).astype(np.float32)).reshape(-1, *[1] * dims)
@@ -139,16 +148,14 @@ def simulate(index: int, severity: float, dims: int = 2, seed: int = 42, setting
     disease = sum(torch.from_numpy(fields[name]) * w for name, w in weights.items()) * float(severity)
     diseased = anatomy + _sample(disease, anatomy)
 
-    stack = torch.from_numpy(np.stack([reference.template, reference.hippocampus, reference.ventricles]))
     with_d, without = _sample(stack, diseased).numpy(), _sample(stack, anatomy).numpy()
     bias = np.exp(_smooth_random(rng, 1, shape, 3, settings.bias_std)[0].numpy())
     gain = (1 + rng.normal(0, settings.contrast_std)) * bias
     noise = rng.normal(0, settings.noise_std, shape).astype(np.float32)
     scan, scan_without = with_d[0] * gain + noise, without[0] * gain + noise
-    lo, hi = np.percentile(scan, [5, 95])
-    image = scale_percentiles(scan)
+    lo, hi = percentile_range(scan)  # the same intensity mapping for both: noise cancels in the effect
     return Subject(
-        image=image, without_disease=((scan_without - lo) / (hi - lo) * 2 - 1).astype(np.float32),
+        image=rescale(scan, lo, hi), without_disease=rescale(scan_without, lo, hi),
         hippocampus=with_d[1], ventricles=with_d[2], hippocampus_without=without[1], severity=float(severity),
     )
 

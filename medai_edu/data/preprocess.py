@@ -4,12 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def scale_percentiles(image: np.ndarray, low: float = 5.0, high: float = 95.0, mask: np.ndarray | None = None) -> np.ndarray:
-    """Map the ``low``/``high`` intensity percentiles to -1/+1 (as in the original ADNI pipeline).
-
-    Percentiles are taken inside ``mask`` when given (e.g. the brain), else over all voxels;
-    values outside the range are not clipped. Returns float32.
-    """
+def percentile_range(image: np.ndarray, low: float = 5.0, high: float = 95.0, mask: np.ndarray | None = None) -> tuple[np.float64, np.float64]:
+    """The ``low`` and ``high`` intensity percentiles, inside ``mask`` when given (e.g. the brain)."""
     image = np.asarray(image, dtype=np.float32)
     if not np.isfinite(image).all():
         raise ValueError(f"the image contains {int((~np.isfinite(image)).sum())} NaN or infinite voxels; expected finite values.")
@@ -17,7 +13,21 @@ def scale_percentiles(image: np.ndarray, low: float = 5.0, high: float = 95.0, m
     lo, hi = np.percentile(values, [low, high])
     if hi <= lo:
         raise ValueError(f"the image is (nearly) constant: its {low:g}th and {high:g}th percentiles are both {lo:.3g}.")
-    return ((image - lo) / (hi - lo) * 2.0 - 1.0).astype(np.float32)
+    return lo, hi
+
+
+def rescale(image: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Map ``lo``/``hi`` to -1/+1 linearly (no clipping); float32."""
+    return ((np.asarray(image, dtype=np.float32) - lo) / (hi - lo) * 2.0 - 1.0).astype(np.float32)
+
+
+def scale_percentiles(image: np.ndarray, low: float = 5.0, high: float = 95.0, mask: np.ndarray | None = None) -> np.ndarray:
+    """Map the ``low``/``high`` intensity percentiles to -1/+1 (as in the original ADNI pipeline).
+
+    Percentiles are taken inside ``mask`` when given (e.g. the brain), else over all voxels;
+    values outside the range are not clipped. Returns float32.
+    """
+    return rescale(image, *percentile_range(image, low, high, mask))
 
 
 def crop_or_pad(image: np.ndarray, shape: tuple[int, ...], fill: float | None = None) -> np.ndarray:

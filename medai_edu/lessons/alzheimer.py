@@ -59,9 +59,7 @@ def classifier_summary(classifier: nn.Module) -> dict[str, float]:
 def ad_cases(n: int) -> ADCases:
     """The first ``n`` AD test subjects."""
     data = get_dataset("brain", "test", only_label=1, limit=n)
-    images = np.stack([data[i][0][0].numpy() for i in range(len(data))])
-    effects = np.stack([data[i][2][0].numpy() for i in range(len(data))])
-    return ADCases(images, effects, data.field("hippocampus"), data.severities, data.indices)
+    return ADCases(data.field("images")[:, 0], data.field("effects")[:, 0], data.field("hippocampus"), data.severities, data.indices)
 
 
 def all_maps(classifier: nn.Module, generator: nn.Module, images: np.ndarray, quick: bool = False) -> dict[str, np.ndarray]:

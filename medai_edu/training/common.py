@@ -1,7 +1,9 @@
 """Small helpers shared by the training loops: seeded batches, batched inference, checkpoints."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +72,22 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint` without unpickling code."""
     return torch.load(Path(path), map_location="cpu", weights_only=True)
+
+
+def plain_config(config: Any) -> dict[str, Any]:
+    """A dataclass config as plain JSON types (tuples become lists), as stored in checkpoints and manifests."""
+    return json.loads(json.dumps(asdict(config)))
+
+
+def resume_state(out: Path | None, config: dict[str, Any], free: Iterable[str] = ()) -> dict[str, Any]:
+    """The checkpoint ``out/last.pt`` to continue from, after checking it was made with ``config``
+    (a :func:`plain_config`); the settings named in ``free`` may differ."""
+    if out is None or not (out / "last.pt").is_file():
+        raise FileNotFoundError(f"resume=True needs a checkpoint at {out and out / 'last.pt'}; none found. Start without resume.")
+    state = load_checkpoint(out / "last.pt")
+    ignored = dict.fromkeys(free)
+    saved, wanted = dict(state["config"], **ignored), dict(config, **ignored)
+    if saved != wanted:
+        changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
+        raise ValueError(f"The checkpoint in {out} was made with a different configuration ({', '.join(changed)} differ).")
+    return state

@@ -22,11 +22,10 @@ fair; ``unet_raters="first"`` gives the original's rater-0 training instead.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,7 @@ from tqdm.auto import tqdm
 from medai_edu.device import get_device, seed_everything
 from medai_edu.metrics import dice_of_mean, ged_squared, sncc
 from medai_edu.models.segmentation import MODELS, build_segmenter
-from medai_edu.training.common import RandomBatches, batched, load_checkpoint, save_checkpoint
+from medai_edu.training.common import RandomBatches, batched, plain_config, resume_state, save_checkpoint
 
 
 @dataclass
@@ -69,11 +68,6 @@ class SegmenterConfig:
             raise ValueError(f"unet_raters must be 'all' or 'first', got {self.unet_raters!r}.")
         if not 0.0 <= self.ema < 1.0:
             raise ValueError(f"ema must be 0 (off) or a decay in (0, 1), e.g. 0.99; got {self.ema!r}.")
-
-
-def _plain(config: SegmenterConfig) -> dict[str, Any]:
-    """The config as plain JSON types (tuples become lists), as stored in checkpoints and manifests."""
-    return json.loads(json.dumps(asdict(config)))
 
 
 def augment(images: torch.Tensor, masks: torch.Tensor, config: SegmenterConfig) -> tuple[torch.Tensor, torch.Tensor]:
@@ -174,14 +168,8 @@ def train_segmenter(
     history: dict[str, Any] = {"step": [], "train_loss": [], "val": [], "seconds": 0.0}
     best: dict[str, Any] = {"step": None, "ged": math.inf, "weights": None}
     start_step, out = 0, Path(out_dir) if out_dir is not None else None
-    if resume:
-        if out is None or not (out / "last.pt").is_file():
-            raise FileNotFoundError(f"resume=True needs a checkpoint at {out and out / 'last.pt'}; none found. Start without resume.")
-        state = load_checkpoint(out / "last.pt")
-        saved, wanted = dict(state["config"], steps=None), dict(_plain(config), steps=None)
-        if saved != wanted:
-            changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
-            raise ValueError(f"The checkpoint in {out} was made with different settings ({', '.join(changed)} differ).")
+    if resume:  # only steps may change
+        state = resume_state(out, plain_config(config), free=("steps",))
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
         if averaged is not None:
@@ -218,7 +206,7 @@ def train_segmenter(
                 best = {"step": done, "ged": scores["ged_mean"], "weights": copy.deepcopy(shown.state_dict())}
         history["seconds"] = time.time() - t0
         if out is not None and (done % config.checkpoint_every == 0 or done == end_step):
-            save_checkpoint(out / "last.pt", dict(config=_plain(config), step=done, model=model.state_dict(),
+            save_checkpoint(out / "last.pt", dict(config=plain_config(config), step=done, model=model.state_dict(),
                                                   optimiser=optimiser.state_dict(), averaged=averaged and averaged.state_dict(),
                                                   batches=batches.state_dict(), history=history, best=best))
     bar.close()
@@ -256,7 +244,7 @@ def train_and_save_segmenter(
     name = f"multirater_{model}"
     pretrained.save_weights(
         trained, name, kind=trained.kind, config=trained.config, seed=seed,
-        command=command or f"medai-edu train segmenter --net {model}", directory=out, extra={"training": _plain(config)},
+        command=command or f"medai-edu train segmenter --net {model}", directory=out, extra={"training": plain_config(config)},
     )
     reloaded = pretrained.load_model(name, out, device=next(trained.parameters()).device)
     metrics = evaluate_segmenter(reloaded, splits["val"], config.val_samples)

@@ -30,7 +30,7 @@ from medai_edu.data import IMAGE_SIZES, get_dataset
 from medai_edu.device import get_device, seed_everything
 from medai_edu.metrics import ncc, ncc_summary
 from medai_edu.models.vagan import CRITIC_WIDTHS, GENERATOR_WIDTHS, Critic, MapGenerator
-from medai_edu.training.common import RandomBatches, batched, load_checkpoint, predict, save_checkpoint
+from medai_edu.training.common import RandomBatches, batched, plain_config, predict, resume_state, save_checkpoint
 
 
 def critic_loss(scores_healthy: torch.Tensor, scores_generated: torch.Tensor) -> torch.Tensor:
@@ -217,15 +217,8 @@ def train_vagan(
     best: dict[str, Any] = {"step": None, "val_wasserstein": math.inf, "generator": None}
     start_step = 0
     out = Path(out_dir) if out_dir is not None else None
-    if resume:
-        if out is None or not (out / "last.pt").is_file():
-            raise FileNotFoundError(f"resume=True needs a checkpoint at {out and out / 'last.pt'}; none found. Start without resume.")
-        state = load_checkpoint(out / "last.pt")
-        free = dict(gen_steps=None, select=None)  # may change on resume: extend/cut a run, pick another checkpoint
-        saved, wanted = dict(state["config"], **free), dict(_plain(asdict(config)), **free)
-        if saved != wanted:
-            changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
-            raise ValueError(f"The checkpoint in {out} was made with a different configuration ({', '.join(changed)} differ).")
+    if resume:  # gen_steps and select may change: extend or cut a run, pick another checkpoint
+        state = resume_state(out, plain_config(config), free=("gen_steps", "select"))
         generator.load_state_dict(state["generator"])
         critic.load_state_dict(state["critic"])
         opt_g.load_state_dict(state["opt_g"])
@@ -241,7 +234,7 @@ def train_vagan(
         save_checkpoint(
             out / "last.pt",
             dict(
-                config=_plain(asdict(config)), step=step, generator=generator.state_dict(), critic=critic.state_dict(),
+                config=plain_config(config), step=step, generator=generator.state_dict(), critic=critic.state_dict(),
                 opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(), diseased_batches=diseased_batches.state_dict(), healthy_batches=healthy_batches.state_dict(),
                 torch_rng=torch.get_rng_state(), history=history, best=best,
             ),
@@ -286,7 +279,7 @@ def train_vagan(
             if done >= config.select_after and w_val < best["val_wasserstein"]:
                 best = {"step": done, "val_wasserstein": w_val, "generator": copy.deepcopy(generator.state_dict())}
                 if out is not None:
-                    save_checkpoint(out / "best.pt", dict(config=_plain(asdict(config)), step=done, generator=best["generator"]))
+                    save_checkpoint(out / "best.pt", dict(config=plain_config(config), step=done, generator=best["generator"]))
         history["seconds"] = time.time() - t0
         if done % config.checkpoint_every == 0 or done == end_step:
             save(done)
@@ -298,15 +291,6 @@ def train_vagan(
     history["best_step"], history["best_val_wasserstein"] = best["step"], best["val_wasserstein"]
     generator.eval()
     return generator, history
-
-
-def _plain(value: Any) -> Any:
-    """Tuples to lists, so configs compare equal after a round trip through a checkpoint."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def train_and_save_vagan(
@@ -348,7 +332,7 @@ def train_and_save_vagan(
     pretrained.save_weights(
         generator, name, kind="vagan_generator", config=config.generator_config(), seed=seed,
         command=command or f"medai-edu train vagan --data {data}",
-        directory=out, extra={"training": _plain(asdict(config)), "data": {"dataset": data, "size": config.size, "data_seed": config.data_seed}},
+        directory=out, extra={"training": plain_config(config), "data": {"dataset": data, "size": config.size, "data_seed": config.data_seed}},
     )
     reloaded = pretrained.load_model(name, out, device=next(generator.parameters()).device)
     test = get_dataset(data, "test", size=config.size, seed=config.data_seed, only_label=1)
