@@ -170,3 +170,94 @@ def check_volume_change(volume_change: Callable[..., Any]) -> None:
             raise CheckFailed(hint)
     raise CheckFailed(f"A mask of 20 pixels that shrinks to 16 is a change of -20 %; you gave {got:g}. "
                       "Count the pixels of each mask with mask.sum().")
+
+
+def _matches(got: float, hints: dict[float, str]) -> None:
+    """Raise the hint whose value ``got`` equals (a common mistake), if any."""
+    for value, hint in hints.items():
+        if math.isclose(got, value, rel_tol=1e-6, abs_tol=1e-9):
+            raise CheckFailed(hint)
+
+
+def check_reparameterise(reparameterise: Callable[..., Any]) -> None:
+    """Visible check for the reparameterisation trick: z = mu + sigma * eps, gradients kept."""
+    import torch
+
+    mu = torch.tensor([1.0, 2.0], requires_grad=True)
+    sigma = torch.tensor([0.5, 2.0], requires_grad=True)
+    eps = torch.tensor([2.0, -1.0])
+    z = _call(reparameterise, mu, sigma, eps)
+    if not isinstance(z, torch.Tensor) or z.shape != mu.shape:
+        raise CheckFailed(f"reparameterise should return a torch tensor shaped like mu {tuple(mu.shape)}, got {z!r}.")
+    got = [float(v) for v in z.detach()]
+    if got == [2.0, 0.0]:
+        if not z.requires_grad:
+            raise CheckFailed("The numbers are right, but the result lost its gradients. Keep it a torch calculation "
+                              "(no .detach(), .numpy() or float()) so that training can adjust mu and sigma.")
+        return passed("Right: z = mu + sigma * eps. The randomness sits in eps, so gradients reach mu and sigma.")
+    hints = {
+        (3.0, 1.0): "You added eps without scaling it: multiply eps by sigma (the standard deviation).",
+        (1.5, -2.0): "You scaled eps by sigma squared (the variance); use sigma itself, the standard deviation.",
+        (2.0, 3.0): "Check the order: z = mu + sigma * eps (the mean plus the scaled noise).",
+    }
+    for value, hint in hints.items():
+        if all(math.isclose(a, b, abs_tol=1e-6) for a, b in zip(got, value)):
+            raise CheckFailed(hint)
+    raise CheckFailed(f"For mu = [1, 2], sigma = [0.5, 2] and eps = [2, -1] expected z = [2, 0]; you gave {got}. "
+                      "Use the eps you are given (do not draw new random numbers).")
+
+
+def _kl_parts(mu_q: Any, sigma_q: Any, mu_p: Any, sigma_p: Any) -> tuple[float, float, float]:
+    """(log term, quadratic term, number of latents) of KL(q || p) for diagonal Gaussians."""
+    import numpy as np
+
+    log = float(np.sum(np.log(sigma_p / sigma_q)))
+    quad = float(np.sum((sigma_q**2 + (mu_q - mu_p) ** 2) / (2 * sigma_p**2)))
+    return log, quad, float(np.size(mu_q))
+
+
+def check_kl(kl_diagonal: Callable[..., Any]) -> None:
+    """Visible check for the KL divergence between two diagonal Gaussians (summed over the latents)."""
+    import torch
+
+    mu_q, sigma_q = torch.tensor([0.5, -1.0, 0.0]), torch.tensor([0.5, 1.0, 2.0])
+    mu_p, sigma_p = torch.tensor([0.0, 0.0, 1.0]), torch.tensor([1.0, 2.0, 1.0])
+    same = _number(_call(kl_diagonal, mu_q, sigma_q, mu_q, sigma_q), "kl_diagonal(q, q)")
+    got = _number(_call(kl_diagonal, mu_q, sigma_q, mu_p, sigma_p), "kl_diagonal(q, p)")
+    log, quad, n = _kl_parts(*(t.numpy() for t in (mu_q, sigma_q, mu_p, sigma_p)))
+    truth = log + quad - n / 2
+    if math.isclose(got, truth, rel_tol=1e-5) and abs(same) < 1e-6:
+        return passed(f"Right: KL = {truth:.4f} here, and 0 when the two Gaussians are the same.")
+    if not abs(same) < 1e-6:
+        raise CheckFailed(f"The KL divergence of a Gaussian with itself must be 0; you gave {same:g}. "
+                          "Check the constant: subtract 1/2 for every latent number.")
+    log_pq, quad_pq, _ = _kl_parts(*(t.numpy() for t in (mu_p, sigma_p, mu_q, sigma_q)))
+    _matches(got, {
+        log_pq + quad_pq - n / 2: "You computed KL(p || q), the other direction. The posterior q comes first: "
+                                  "log(sigma_p / sigma_q) + (sigma_q² + (mu_q - mu_p)²) / (2 sigma_p²) - 1/2.",
+        2 * log + quad - n / 2: "The log term uses the standard deviations, log(sigma_p / sigma_q); you used the variances.",
+        (log + quad - n / 2) / n: "Sum over the latent numbers (.sum()), do not average them.",
+    })
+    raise CheckFailed(f"Expected {truth:.4f} for this example, got {got:.4f}. Per latent number: "
+                      "log(sigma_p / sigma_q) + (sigma_q² + (mu_q - mu_p)²) / (2 sigma_p²) - 1/2; then sum them.")
+
+
+def check_ged(ged: Callable[..., Any]) -> None:
+    """Visible check for the generalised energy distance from distance matrices."""
+    import numpy as np
+
+    d_sy = np.array([[0.2, 0.6], [0.4, 0.8], [0.3, 0.5]])
+    d_ss = np.array([[0.0, 0.3, 0.1], [0.3, 0.0, 0.2], [0.1, 0.2, 0.0]])
+    d_yy = np.array([[0.0, 0.4], [0.4, 0.0]])
+    got = _number(_call(ged, d_sy, d_ss, d_yy), "ged(d_sy, d_ss, d_yy)")
+    truth = 2 * d_sy.mean() - d_ss.mean() - d_yy.mean()
+    if math.isclose(got, truth, abs_tol=1e-9):
+        return passed(f"Right: D²_GED = {truth:.4f} for this small example.")
+    off = lambda d: d[~np.eye(len(d), dtype=bool)].mean()  # noqa: E731
+    _matches(got, {
+        d_sy.mean() - d_ss.mean() - d_yy.mean(): "The samples-to-raters term counts twice: 2 * mean(d_sy).",
+        2 * d_sy.mean() + d_ss.mean() + d_yy.mean(): "The two within-group terms are subtracted, not added.",
+        2 * d_sy.mean() - off(d_ss) - off(d_yy): "Average over all entries, the zero diagonal included (as the paper's code does).",
+        2 * d_sy.sum() - d_ss.sum() - d_yy.sum(): "Use the mean of each matrix (np.mean or .mean()), not its sum.",
+    })
+    raise CheckFailed(f"Expected {truth:.4f}, got {got:.4f}. D²_GED = 2 * mean(d_sy) - mean(d_ss) - mean(d_yy).")

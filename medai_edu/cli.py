@@ -68,11 +68,11 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--lr", type=float, default=None, help="vagan: Adam learning rate (default 1e-4)")
     train.add_argument("--critic-steps", type=int, default=None, help="vagan: critic steps per generator step (5)")
     train.add_argument("--warmup-critic-steps", type=int, default=None, help="vagan: critic steps in warm-up (100)")
-    train.add_argument("--resume", action="store_true", default=None, help="vagan: continue from the last checkpoint")
+    train.add_argument("--resume", action="store_true", default=None, help="vagan, segmenter: continue from the last checkpoint (same settings)")
     train.set_defaults(run=_train)
 
 
-BENCHMARKS = ("toy", "brain", "widgets", "notebooks")
+BENCHMARKS = ("toy", "brain", "uncertainty", "widgets", "notebooks")
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -81,9 +81,12 @@ def _bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     suite = importlib.import_module(f"medai_edu.benchmarks.{args.suite}")
+    images = args.images or ("all" if args.suite == "uncertainty" else "200")
+    images = None if images == "all" else int(images)
     if args.suite in ("toy", "brain"):
-        images = None if args.images == "all" else int(args.images)
         result = suite.run(n_images=images, ig_steps=args.ig_steps, device=args.device)
+    elif args.suite == "uncertainty":
+        result = suite.run(n_images=images, n_samples=args.samples, device=args.device)
     else:
         result = suite.run()
     print(suite.table(result))
@@ -95,9 +98,14 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench = commands.add_parser("bench", help="measure a lesson's methods or the widgets and print a table")
-    bench.add_argument("suite", choices=BENCHMARKS, help="toy / brain: attribution methods on the toy data / simulated AD cohort; widgets: redraw times; notebooks: lecture-mode time and memory")
+    bench.add_argument("suite", choices=BENCHMARKS,
+                       help="toy / brain: attribution methods on the toy data / simulated AD cohort; uncertainty: the "
+                            "lesson-3 segmenters on multi-rater data; widgets: redraw times; notebooks: lecture-mode time and memory")
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    bench.add_argument("--images", default="200", help="toy/brain: diseased test images to evaluate, or 'all' (toy: 1,000; brain: 200)")
+    bench.add_argument("--images", default=None,
+                       help="toy/brain/uncertainty: test images to evaluate, or 'all' (default: 200 diseased images for toy "
+                            "(of 1,000) and brain (of 300); all 300 for uncertainty)")
+    bench.add_argument("--samples", type=int, default=100, help="uncertainty: samples per test image (the paper used 100)")
     bench.add_argument("--ig-steps", type=int, default=100, help="toy/brain: integrated-gradients steps (the original used 100)")
     bench.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     bench.set_defaults(run=_bench)

@@ -223,3 +223,87 @@ def plot_brain_map(image: np.ndarray, effect: np.ndarray, attribution_map: np.nd
     _signed_panel(axes[2], fig, effect, "True disease effect", "red brighter, blue darker")
     fig.subplots_adjust(left=0.01, right=0.93, bottom=0.03, top=0.86, wspace=0.45)
     return fig
+
+
+# Lesson 3: outlines of several raters and of a model's samples.
+RATER_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00")  # Okabe–Ito
+SEGMENT_COLOURS = {1: ORANGE, 2: BLUE}  # lesion core, oedema rim
+
+
+def _segment_panel(ax, image: np.ndarray, labels: np.ndarray, title: str, opacity: float = 0.45) -> None:
+    """The scan with a label map laid over it: lesion core orange, oedema rim blue."""
+    ax.imshow(image, cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
+    layer = np.zeros(labels.shape + (4,))
+    for value, colour in SEGMENT_COLOURS.items():
+        layer[labels == value] = matplotlib.colors.to_rgba(colour, opacity)
+    ax.imshow(layer, interpolation="nearest")
+    _picture(ax, title)
+
+
+def _segment_legend(fig: Figure) -> None:
+    handles = [matplotlib.patches.Patch(color=colour, label=name) for name, colour in
+               (("lesion core", SEGMENT_COLOURS[1]), ("oedema rim", SEGMENT_COLOURS[2]))]
+    fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False)
+
+
+def _share_panel(ax, fig: Figure, share: np.ndarray, title: str, label: str | None, vmax: float = 1.0) -> None:
+    """A map of shares in [0, vmax] (cividis) with a colour bar, unless ``label`` is None (a shared bar follows)."""
+    shown = ax.imshow(share, cmap="cividis", vmin=0, vmax=vmax, interpolation="nearest")
+    if label is not None:
+        fig.colorbar(shown, ax=ax, fraction=0.046, label=label)
+    _picture(ax, title)
+
+
+def plot_raters(image: np.ndarray, masks: np.ndarray, disagreement: np.ndarray, styles: list[str]) -> Figure:
+    """The scan, each rater's outline (core orange, rim blue) and the raters' disagreement map."""
+    fig, axes = plt.subplots(2, 4, figsize=(11, 5.6))
+    _segment_panel(axes[0, 0], image, np.zeros_like(masks[0]), "Scan")
+    _share_panel(axes[1, 0], fig, disagreement, "Disagreement", "share of raters who differ", 0.67)
+    for r, ax in enumerate([*axes[0, 1:], *axes[1, 1:]]):
+        _segment_panel(ax, image, masks[r], f"Rater {r + 1}: {styles[r]}")
+    _segment_legend(fig)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.07, top=0.94, wspace=0.4, hspace=0.2)
+    return fig
+
+
+def plot_single_answer(image: np.ndarray, labels: np.ndarray, disagreement: np.ndarray) -> Figure:
+    """A deterministic network's one outline next to the raters' disagreement."""
+    fig, axes = plt.subplots(1, 2, figsize=(7.4, 3.6))
+    _segment_panel(axes[0], image, labels, "U-Net: its one answer")
+    _share_panel(axes[1], fig, disagreement, "Where the raters disagree", "share of raters who differ", 0.67)
+    _segment_legend(fig)
+    fig.subplots_adjust(left=0.01, right=0.9, bottom=0.1, top=0.9, wspace=0.2)
+    return fig
+
+
+def plot_samples(image: np.ndarray, samples: np.ndarray, masks: np.ndarray, title: str) -> Figure:
+    """The newest sampled outline, how often all samples so far call a pixel lesion, the same for the raters."""
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.7))
+    _segment_panel(axes[0], image, samples[-1], f"{title}\nsample {len(samples)}")
+    _share_panel(axes[1], fig, (samples > 0).mean(0), f"Overlay of all {len(samples)} samples", None)
+    _share_panel(axes[2], fig, (masks > 0).mean(0), f"Overlay of the {len(masks)} raters",
+                 "share calling the pixel lesion\n(core or rim), both overlays")
+    _segment_legend(fig)
+    fig.subplots_adjust(left=0.01, right=0.93, bottom=0.1, top=0.86, wspace=0.2)
+    return fig
+
+
+def plot_disagreement_pair(image: np.ndarray, predicted: np.ndarray, raters: np.ndarray, title: str, score: float) -> Figure:
+    """A model's disagreement map (between its samples) next to the raters', on the same scale."""
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+    _segment_panel(axes[0], image, np.zeros(image.shape, dtype=int), "Scan")
+    _share_panel(axes[1], fig, predicted, f"{title}\n(NCC with raters {score:.2f})", "share of samples that differ", 0.67)
+    _share_panel(axes[2], fig, raters, "Raters", "share of raters who differ", 0.67)
+    fig.subplots_adjust(left=0.01, right=0.93, bottom=0.03, top=0.86, wspace=0.45)
+    return fig
+
+
+def plot_robustness(image: np.ndarray, samples: np.ndarray, disagreement: np.ndarray, caption: str) -> Figure:
+    """A shifted scan, how often the model's samples call each pixel lesion, and where they disagree."""
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+    _segment_panel(axes[0], image, np.zeros(image.shape, dtype=int), caption)
+    _share_panel(axes[1], fig, (samples > 0).mean(0), f"Overlay of {len(samples)} samples", None)
+    _share_panel(axes[2], fig, disagreement, f"Samples' disagreement: {disagreement.mean():.3f} on average",
+                 "share of samples: calling it lesion\n(middle), differing (right)")
+    fig.subplots_adjust(left=0.01, right=0.93, bottom=0.03, top=0.86, wspace=0.2)
+    return fig

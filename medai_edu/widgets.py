@@ -18,11 +18,18 @@ from matplotlib.figure import Figure
 from medai_edu import viz
 
 
-def _explorer(controls: Mapping[str, w.ValueWidget], draw: Callable[..., Figure], box: w.Widget) -> w.Widget:
-    """Show ``box`` (holding the controls) and the figure ``draw(**values)``; redraw on change."""
+def _explorer(controls: Mapping[str, w.ValueWidget], draw: Callable[..., Figure], box: w.Widget,
+              actions: Mapping[w.Button, Callable[..., None]] | None = None) -> w.Widget:
+    """Show ``box`` (holding the controls) and the figure ``draw(**values)``; redraw on change.
+
+    ``actions`` maps buttons to functions called with the controls' values before the redraw.
+    """
+
+    def values() -> dict:
+        return {name: control.value for name, control in controls.items()}
 
     def figure() -> Figure:
-        fig = draw(**{name: control.value for name, control in controls.items()})
+        fig = draw(**values())
         plt.close(fig)  # shown once through the handle, not again by the inline backend
         return fig
 
@@ -35,6 +42,8 @@ def _explorer(controls: Mapping[str, w.ValueWidget], draw: Callable[..., Figure]
 
     for control in controls.values():
         control.observe(redraw, names="value")
+    for button, action in (actions or {}).items():
+        button.on_click(lambda _, act=action: (act(**values()), redraw(None)))
     return box
 
 
@@ -134,5 +143,47 @@ def severity_explorer(subject: Callable[[int, float], dict], subjects: list[int]
 
     def draw(index: int, severity: float) -> Figure:
         return viz.plot_severity(**subject(index, severity))
+
+    return _explorer(controls, draw, w.HBox(list(controls.values())))
+
+
+def sampling_explorer(pool, masks: np.ndarray, levels: list[tuple[str, int | None]], title: str) -> w.Widget:
+    """Pick a case and which latent levels vary; press the button to draw another outline.
+
+    ``pool`` is a :class:`~medai_edu.lessons.uncertainty.SamplePool` over the cases' images;
+    ``masks[case]`` are the raters' label maps; ``levels`` the (label, level) choices.
+    """
+    style = {"description_width": "110px"}
+    controls = {
+        "case": w.IntSlider(0, min=0, max=len(masks) - 1, description="Case", style=style),
+        "level": w.Dropdown(options=levels, value=levels[0][1], description="Latent levels", style=style,
+                            layout=w.Layout(width="360px")),
+    }
+    button = w.Button(description="Draw another plausible outline", button_style="primary", layout=w.Layout(width="260px"))
+
+    def draw(case: int, level: int | None) -> Figure:
+        return viz.plot_samples(pool.images[case][0], pool.get(case, level), masks[case], title)
+
+    return _explorer(controls, draw, w.VBox([w.HBox(list(controls.values())), button]), {button: pool.draw_another})
+
+
+def robustness_explorer(grid: Mapping[tuple[str, float], dict]) -> w.Widget:
+    """Choose a kind of input shift and its amount; see the model's samples and their disagreement.
+
+    ``grid[(kind, amount)]`` holds the shifted ``image`` [1, H, W], the sampled label maps
+    ``samples`` and their ``disagreement`` map (:func:`medai_edu.lessons.uncertainty.robustness_grid`).
+    """
+    style = {"description_width": "110px"}
+    kinds = list(dict.fromkeys(kind for kind, _ in grid))
+    amounts = sorted({amount for _, amount in grid})
+    controls = {
+        "kind": w.Dropdown(options=kinds, value=kinds[0], description="Shift", style=style),
+        "amount": w.SelectionSlider(options=amounts, value=amounts[0], description="Amount", style=style),
+    }
+
+    def draw(kind: str, amount: float) -> Figure:
+        cell = grid[(kind, amount)]
+        caption = f"Scan with {kind} shift {amount:.1f}\n(0 = none, 1 = strongest)"
+        return viz.plot_robustness(cell["image"][0], cell["samples"], cell["disagreement"], caption)
 
     return _explorer(controls, draw, w.HBox(list(controls.values())))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,14 @@ _spec = importlib.util.spec_from_file_location("medai_netguard", NETGUARD_DIR / 
 netguard = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(netguard)
 netguard.install()
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close the figures a test drew (pyplot keeps every open figure in memory)."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from medai_edu.checks import CheckFailed, check_choice, check_prevalence, check_triage_metrics
+from medai_edu.checks import (
+    CheckFailed, check_choice, check_ged, check_kl, check_prevalence, check_reparameterise, check_triage_metrics,
+)
 
 COUNTS = dict(tp=45, fp=95, fn=5, tn=855)
 
@@ -107,3 +109,52 @@ def test_critic_loss_check(capsys):
     ]:
         with pytest.raises(CheckFailed, match=hint):
             check_critic_loss(wrong)
+
+
+def test_lesson3_checks_accept_right_answers(capsys):
+    import numpy as np
+
+    from medai_edu.metrics import ged_from_distances
+    from medai_edu.models.segmentation import kl_diagonal_gaussians
+
+    check_reparameterise(lambda mu, sigma, eps: mu + sigma * eps)
+    check_kl(lambda *args: kl_diagonal_gaussians(*args).sum())
+    check_ged(lambda *d: ged_from_distances(*(np.asarray(m) for m in d)))
+    assert capsys.readouterr().out.count("✅") == 3
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda mu, sigma, eps: mu + eps, "without scaling"),
+    (lambda mu, sigma, eps: mu + sigma**2 * eps, "sigma squared"),
+    (lambda mu, sigma, eps: (mu + sigma * eps).detach(), "lost its gradients"),
+])
+def test_reparameterise_hints(wrong, hint):
+    with pytest.raises(CheckFailed, match=hint):
+        check_reparameterise(wrong)
+
+
+def _kl(mu_q, sigma_q, mu_p, sigma_p):
+    import torch
+
+    return torch.log(sigma_p / sigma_q) + (sigma_q**2 + (mu_q - mu_p) ** 2) / (2 * sigma_p**2) - 0.5
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda mq, sq, mp, sp: _kl(mp, sp, mq, sq).sum(), "other direction"),
+    (lambda *a: _kl(*a).mean(), "do not average"),
+    (lambda *a: (_kl(*a) + 0.5).sum(), "must be 0"),
+])
+def test_kl_hints(wrong, hint):
+    with pytest.raises(CheckFailed, match=hint):
+        check_kl(wrong)
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (lambda sy, ss, yy: sy.mean() - ss.mean() - yy.mean(), "counts twice"),
+    (lambda sy, ss, yy: 2 * sy.mean() + ss.mean() + yy.mean(), "subtracted"),
+    (lambda sy, ss, yy: 2 * sy.sum() - ss.sum() - yy.sum(), "not its sum"),
+    (lambda sy, ss, yy: 1.0, "Expected"),
+])
+def test_ged_hints(wrong, hint):
+    with pytest.raises(CheckFailed, match=hint):
+        check_ged(wrong)

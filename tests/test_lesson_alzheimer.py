@@ -5,7 +5,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -13,12 +12,6 @@ import torch  # noqa: E402
 from medai_edu import viz  # noqa: E402
 from medai_edu.benchmarks.brain import compared_with  # noqa: E402
 from medai_edu.lessons import alzheimer as lesson  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 @pytest.fixture(scope="module")

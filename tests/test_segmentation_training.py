@@ -84,3 +84,12 @@ def test_bad_settings_and_data_are_explained():
         train_segmenter(quick(), flat, progress=False)
     with pytest.raises(KeyError, match="'val' is missing"):
         train_segmenter(quick(), {"train": DATA["train"]}, progress=False)
+
+
+def test_learning_rate_is_constant_then_falls_linearly_to_zero():
+    config = SegmenterConfig(steps=100, lr=1e-3, lr_decay_from=0.5)
+    assert config.lr_at(0) == config.lr_at(49) == 1e-3
+    assert config.lr_at(75) == pytest.approx(0.5e-3) and config.lr_at(100) == 0.0
+    assert SegmenterConfig(steps=10, lr_decay_from=1.0).lr_at(9) == 1e-3
+    with pytest.raises(ValueError, match="lr_decay_from"):
+        SegmenterConfig(lr_decay_from=1.5)

@@ -5,17 +5,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from medai_edu import viz, widgets  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def test_ppv_follows_bayes_rule():
@@ -104,3 +97,35 @@ def test_quiz_gives_feedback():
 def test_quiz_rejects_an_impossible_answer_key():
     with pytest.raises(ValueError, match="not one of the options"):
         widgets.quiz("Q?", {"A": "yes"}, correct="C", explanations={})
+
+
+def test_sampling_explorer_draws_another_outline_per_click(monkeypatch):
+    from medai_edu.lessons.uncertainty import SamplePool, latent_levels
+    from medai_edu.models.segmentation import build_segmenter
+
+    shown = FakeDisplay()
+    monkeypatch.setattr(widgets, "display", shown)
+    model = build_segmenter("phiseg_l5", n0=2).eval()
+    images, masks = np.zeros((2, 1, 64, 64), np.float32), np.zeros((2, 6, 64, 64), np.uint8)
+    pool = SamplePool(model, images, start=2)
+    box = widgets.sampling_explorer(pool, masks, latent_levels(model), "PHiSeg")
+    (case, level), button = box.children[0].children, box.children[1]
+    button.click()
+    button.click()
+    assert len(pool.get(0, None)) == 4 and "sample 4" in shown.figures[-1].axes[0].get_title()
+    level.value = 0  # only the finest level varies: a fresh pool of 2
+    case.value = 1
+    assert len(shown.figures) == 5 and "sample 2" in shown.figures[-1].axes[0].get_title()
+
+
+def test_robustness_explorer_moves_through_the_grid(monkeypatch):
+    shown = FakeDisplay()
+    monkeypatch.setattr(widgets, "display", shown)
+    cell = {"image": np.zeros((1, 8, 8)), "samples": np.zeros((3, 8, 8), np.uint8), "disagreement": np.zeros((8, 8))}
+    grid = {(kind, amount): cell for kind in ("noise", "blur") for amount in (0.0, 0.5, 1.0)}
+    box = widgets.robustness_explorer(grid)
+    kind, amount = box.children
+    assert list(kind.options) == ["noise", "blur"] and list(amount.options) == [0.0, 0.5, 1.0]
+    amount.value = 1.0
+    kind.value = "blur"
+    assert len(shown.figures) == 3 and "blur shift 1.0" in shown.figures[-1].axes[0].get_title()

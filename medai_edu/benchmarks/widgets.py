@@ -66,6 +66,7 @@ def run(repeats: int = 10) -> dict[str, dict[str, float]]:
         lambda box: _slider_moves(box.children[0].children[0], [i % 4 for i in range(1, repeats + 1)]),
     )
     results.update(_brain_explorers(repeats))
+    results.update(_uncertainty_explorers(repeats))
     return results
 
 
@@ -84,6 +85,29 @@ def _brain_explorers(repeats: int) -> dict[str, dict[str, float]]:
         "severity_explorer": _time_moves(
             lambda: widgets.severity_explorer(lambda i, s: alzheimer.at_severity(generator, i, s), list(cases.indices)),
             lambda box: _slider_moves(box.children[1], list(np.linspace(0.0, 1.5, repeats))),
+        ),
+    }
+
+
+def _uncertainty_explorers(repeats: int) -> dict[str, dict[str, float]]:
+    """Lesson 3: "draw another outline" (samples PHiSeg live) and the robustness explorer (precomputed)."""
+    from medai_edu.lessons import uncertainty
+
+    data = uncertainty.load_data(progress=False)
+    cases = uncertainty.pick_cases(data, 2)
+    images, masks = data.field("images")[cases], data.field("masks")[cases]
+    phiseg = uncertainty.load_models(("phiseg_l5",))["phiseg_l5"]
+    pool = uncertainty.SamplePool(phiseg, images)
+    amounts = np.linspace(0, 1, repeats + 1)
+    grid = uncertainty.robustness_grid(phiseg, images[0], 16, amounts)
+    return {
+        "sampling_explorer": _time_moves(
+            lambda: widgets.sampling_explorer(pool, masks, uncertainty.latent_levels(phiseg), "PHiSeg"),
+            lambda box: [box.children[1].click for _ in range(repeats)],
+        ),
+        "robustness_explorer": _time_moves(
+            lambda: widgets.robustness_explorer(grid),
+            lambda box: _slider_moves(box.children[1], [round(float(a), 3) for a in amounts[1:]]),
         ),
     }
 

@@ -268,14 +268,16 @@ def load_multirater(settings: MultiRaterSettings = LECTURE, progress: bool = Tru
 class MultiRaterDataset:
     """One split: ``ds[i] -> (image [1, 64, 64] float32, masks [raters, 64, 64] int64)``.
 
-    ``limit`` keeps the first ``limit`` cases; ``field(name)`` gives any stored array of the split.
+    ``limit`` keeps the first ``limit`` cases; ``field(name)`` gives any stored array of the split;
+    ``progress`` shows a progress bar if the cases must first be simulated.
     """
 
-    def __init__(self, split: str = "train", settings: MultiRaterSettings = LECTURE, limit: int | None = None) -> None:
+    def __init__(self, split: str = "train", settings: MultiRaterSettings = LECTURE, limit: int | None = None,
+                 progress: bool = True) -> None:
         self.split, self.settings = split, settings
         indices = np.array(settings.split_range(split))
         self.indices = indices[: int(limit)] if limit is not None else indices
-        self.arrays = load_multirater(settings)
+        self.arrays = load_multirater(settings, progress)
 
     def __len__(self) -> int:
         return len(self.indices)

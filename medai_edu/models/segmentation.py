@@ -376,7 +376,7 @@ class PHiSeg(_Segmenter):
     kind = "phiseg"
 
     def __init__(self, spatial_dims: int = 2, in_channels: int = 1, num_classes: int = 3, latent_levels: int = 5,
-                 latent_channels: int = 2, n0: int = 8) -> None:
+                 latent_channels: int = 2, n0: int = 12) -> None:
         super().__init__(spatial_dims, in_channels, num_classes)
         if not 1 <= latent_levels <= 8:
             raise ValueError(f"latent_levels must be between 1 and 8, got {latent_levels!r}.")

@@ -1,0 +1,106 @@
+"""Lesson 3's steps: cases, sampling pools, latent-level choices, disagreement scores, shifts, figures."""
+from __future__ import annotations
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from medai_edu import viz  # noqa: E402
+from medai_edu.data.multirater import disagreement  # noqa: E402
+from medai_edu.data.shifts import ShiftedDataset, shift_image  # noqa: E402
+from medai_edu.lessons import uncertainty as lesson  # noqa: E402
+from medai_edu.models.segmentation import build_segmenter  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def data():
+    return lesson.load_data(progress=False)
+
+
+@pytest.fixture(scope="module")
+def phiseg():
+    return lesson.load_models(("phiseg_l5",))["phiseg_l5"]
+
+
+def test_picked_cases_have_clear_lesions_in_test_order(data):
+    cases = lesson.pick_cases(data, 3)
+    assert cases == sorted(cases) and len(cases) == 3
+    assert all(lesson.LESION_KINDS[int(k)] == "clear" for k in data.field("kinds")[cases])
+
+
+def test_sample_pool_keeps_and_grows_samples(data, phiseg):
+    images = data.field("images")[:2]
+    pool = lesson.SamplePool(phiseg, images, start=3)
+    first = pool.get(1, None)
+    assert first.shape == (3, 64, 64) and first.dtype == np.uint8 and set(np.unique(first)) <= {0, 1, 2}
+    assert pool.get(1, None) is first  # moving a slider back shows the same samples
+    grown = pool.draw_another(1, None)
+    assert len(grown) == 4 and np.array_equal(grown[:3], first)
+    assert pool.get(1, 4).shape == (3, 64, 64)  # one latent level at a time
+
+
+def test_latent_level_choices_name_each_phiseg_level(phiseg):
+    choices = lesson.latent_levels(phiseg)
+    assert choices[0] == ("all levels", None)
+    assert [level for _, level in choices[1:]] == [4, 3, 2, 1, 0]
+    assert "1x1" in choices[1][0] and "16x16" in choices[-1][0]
+    assert lesson.latent_levels(build_segmenter("unet")) == [("all levels", None)]
+
+
+def test_deterministic_unet_has_no_disagreement(data):
+    models = lesson.load_models(("unet",))
+    cases = lesson.pick_cases(data, 2)
+    scores = lesson.disagreement_scores(models, data.field("images")[cases], data.field("masks")[cases], 4)
+    assert scores == {"unet": 0.0}
+
+
+def test_shifts_are_deterministic_and_identity_at_zero(data):
+    image = data.field("images")[0]
+    assert np.array_equal(lesson.shift(image, "noise", 0.0), image)
+    assert np.allclose(lesson.shift(image, "contrast", 0.0), image)
+    assert np.allclose(lesson.shift(image, "blur", 0.0), image)
+    assert np.array_equal(shift_image(image, "noise", 0.3, 7), shift_image(image, "noise", 0.3, 7))
+    assert not np.array_equal(shift_image(image, "noise", 0.3, 7), shift_image(image, "noise", 0.3, 8))
+    low = shift_image(image, "contrast", 0.5)
+    assert np.isclose(low.std(), 0.5 * image.std(), rtol=1e-4)
+    assert shift_image(image, "blur", 1.5).std() < image.std()
+    shifted = ShiftedDataset(data, "noise")
+    assert np.array_equal(shifted[3][0], shifted[3][0]) and np.array_equal(shifted[3][1], data[3][1])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda img: lesson.shift(img, "noise", 1.5), "between 0"),
+    (lambda img: lesson.shift(img, "gamma", 0.5), "kind must be one of"),
+    (lambda img: shift_image(img, "noise", -1.0), "0 or more"),
+])
+def test_bad_shift_settings_are_explained(data, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(data.field("images")[0])
+
+
+def test_robustness_grid_and_figures(data, phiseg):
+    image, masks = data.field("images")[0], data.field("masks")[0]
+    grid = lesson.robustness_grid(phiseg, image, 2, np.array([0.0, 1.0]))
+    assert set(grid) == {(kind, a) for kind in ("noise", "contrast", "blur") for a in (0.0, 1.0)}
+    cell = grid[("blur", 1.0)]
+    assert np.array_equal(cell["disagreement"], disagreement(cell["samples"]))
+    viz.plot_robustness(cell["image"][0], cell["samples"], cell["disagreement"], "blur")
+    viz.plot_raters(image[0], masks, disagreement(masks), ["r"] * 6)
+    viz.plot_single_answer(image[0], masks[0], disagreement(masks))
+    viz.plot_samples(image[0], cell["samples"], masks, "PHiSeg")
+    viz.plot_disagreement_pair(image[0], disagreement(cell["samples"]), disagreement(masks), "PHiSeg", 0.5)
+
+
+def test_reference_benchmark_table(tmp_path):
+    table = lesson.reference_benchmark()
+    assert list(table.index) == list(lesson.MODEL_LABELS.values())
+    assert ("clean", "GED²") in table.columns and ("blur", "Dice") in table.columns
+    with pytest.raises(FileNotFoundError, match="medai-edu bench uncertainty"):
+        lesson.reference_benchmark(tmp_path / "missing.json")
+    shipped = json.loads(lesson.BENCHMARK_FILE.read_text())
+    assert shipped["data"]["n_images"] == 300 and shipped["data"]["n_samples"] == 100
