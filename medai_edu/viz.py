@@ -90,6 +90,12 @@ def _picture(ax, title: str) -> None:
     ax.axis("off")
 
 
+def _colour_bar(fig: Figure, shown, ax, label: str) -> None:
+    """A slim colour bar with three ticks (low, middle, high): enough to read, and quick to redraw."""
+    low, high = shown.get_clim()
+    fig.colorbar(shown, ax=ax, fraction=0.046, label=label, ticks=[low, (low + high) / 2, high], format="%.2g")
+
+
 def _image_panel(ax, image: np.ndarray, title: str) -> None:
     ax.imshow(image, cmap="gray", vmin=-1, vmax=1)
     _picture(ax, title)
@@ -120,14 +126,14 @@ def plot_attribution(image: np.ndarray, mask: np.ndarray, attribution_map: np.nd
     else:
         shown = axes[1].imshow(attribution_map, cmap="viridis")
         label = "importance for 'diseased'"
-    fig.colorbar(shown, ax=axes[1], fraction=0.046, label=label)
+    _colour_bar(fig, shown, axes[1], label)
     _picture(axes[1], METHOD_LABELS.get(method, method))
     if top_fraction:
         values = np.abs(attribution_map) if signed else attribution_map
         cut = np.quantile(values, 1 - top_fraction)
         axes[1].contour(values >= cut, levels=[0.5], colors=ORANGE, linewidths=1.2)
     gt = axes[2].imshow(mask, cmap="cividis", vmin=0, vmax=1)
-    fig.colorbar(gt, ax=axes[2], fraction=0.046, label="1 = disease pixel")
+    _colour_bar(fig, gt, axes[2], "1 = disease pixel")
     _picture(axes[2], "Ground truth")
     fig.subplots_adjust(left=0.01, right=0.93, bottom=0.02, top=0.9, wspace=0.45)  # fixed layout: redraws fast
     return fig
@@ -166,7 +172,7 @@ def _outline(ax, mask: np.ndarray, colour: str, thin: bool = False) -> None:
 def _signed_panel(ax, fig: Figure, effect: np.ndarray, title: str, label: str, limit: float | None = None):
     limit = limit or float(np.abs(effect).max()) or 1.0
     shown = ax.imshow(effect, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
-    fig.colorbar(shown, ax=ax, fraction=0.046, label=label)
+    _colour_bar(fig, shown, ax, label)
     _picture(ax, title)
 
 
@@ -213,7 +219,7 @@ def plot_brain_map(image: np.ndarray, effect: np.ndarray, attribution_map: np.nd
         strength = np.clip(2 * np.abs(shown_map[crop]) / limit, 0, 1)  # faint where the map is near 0
         layer = ax.imshow(shown_map[crop], alpha=float(np.clip(overlay, 0, 1)) * strength, interpolation="nearest", **style)
         _outline(ax, hippocampus[crop], ORANGE, thin=window is not None)
-    fig.colorbar(layer, ax=axes[1], fraction=0.046, label=label)
+    _colour_bar(fig, layer, axes[1], label)
     _picture(axes[0], METHOD_LABELS.get(method, method))
     _picture(axes[1], "Close-up: left hippocampus")
     if close_up is not None:
@@ -250,7 +256,7 @@ def _share_panel(ax, fig: Figure, share: np.ndarray, title: str, label: str | No
     """A map of shares in [0, vmax] (cividis) with a colour bar, unless ``label`` is None (a shared bar follows)."""
     shown = ax.imshow(share, cmap="cividis", vmin=0, vmax=vmax, interpolation="nearest")
     if label is not None:
-        fig.colorbar(shown, ax=ax, fraction=0.046, label=label)
+        _colour_bar(fig, shown, ax, label)
     _picture(ax, title)
 
 
