@@ -82,7 +82,7 @@ def run(n_images: int | None = None, n_samples: int = 100, device: str | None = 
         "data": {"split": "test", "n_images": n_images, "n_samples": n_samples, "raters": test.arrays["masks"].shape[1]},
         "shifts": SHIFTS,
         "models": models,
-        "targets": targets(models) if set(MODELS) <= set(models) else {},
+        "targets": targets(models),
         "machine": {**machine(dev), "timing_device": "cpu", "timing_threads": torch.get_num_threads()},
     }
 
@@ -103,10 +103,9 @@ def table(result: dict[str, Any]) -> str:
     lines.append(f"{'model':<11}{'1 sample ms':>13}{'100 samples ms':>16}{'parameters':>12}")
     for name, row in result["models"].items():
         lines.append(f"{name:<11}{row['ms_1_sample']:>13.1f}{row['ms_100_samples']:>16.1f}{row['parameters']:>12,}")
-    if result["targets"]:
-        lines.append("Targets for PHiSeg L=5:")
-        for target, check in result["targets"].items():
-            measured = check["measured"]
-            shown = " vs ".join(f"{v:.3f}" for v in measured) if isinstance(measured, list) else f"{measured:.3f}"
-            lines.append(f"  {target:<28}{shown:>18}  {'met' if check['met'] else 'NOT met'}")
+    lines.append("Targets for PHiSeg L=5:")
+    for target, check in result["targets"].items():
+        measured = check["measured"]
+        shown = " vs ".join(f"{v:.3f}" for v in measured) if isinstance(measured, list) else f"{measured:.3f}"
+        lines.append(f"  {target:<28}{shown:>18}  {'met' if check['met'] else 'NOT met'}")
     return "\n".join(lines)
