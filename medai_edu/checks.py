@@ -207,36 +207,28 @@ def check_reparameterise(reparameterise: Callable[..., Any]) -> None:
                       "Use the eps you are given (do not draw new random numbers).")
 
 
-def _kl_parts(mu_q: Any, sigma_q: Any, mu_p: Any, sigma_p: Any) -> tuple[float, float, float]:
-    """(log term, quadratic term, number of latents) of KL(q || p) for diagonal Gaussians."""
-    import numpy as np
-
-    log = float(np.sum(np.log(sigma_p / sigma_q)))
-    quad = float(np.sum((sigma_q**2 + (mu_q - mu_p) ** 2) / (2 * sigma_p**2)))
-    return log, quad, float(np.size(mu_q))
-
-
 def check_kl(kl_diagonal: Callable[..., Any]) -> None:
     """Visible check for the KL divergence between two diagonal Gaussians (summed over the latents)."""
     import torch
+
+    from medai_edu.models.segmentation import kl_diagonal_gaussians
 
     mu_q, sigma_q = torch.tensor([0.5, -1.0, 0.0]), torch.tensor([0.5, 1.0, 2.0])
     mu_p, sigma_p = torch.tensor([0.0, 0.0, 1.0]), torch.tensor([1.0, 2.0, 1.0])
     same = _number(_call(kl_diagonal, mu_q, sigma_q, mu_q, sigma_q), "kl_diagonal(q, q)")
     got = _number(_call(kl_diagonal, mu_q, sigma_q, mu_p, sigma_p), "kl_diagonal(q, p)")
-    log, quad, n = _kl_parts(*(t.numpy() for t in (mu_q, sigma_q, mu_p, sigma_p)))
-    truth = log + quad - n / 2
+    truth = float(kl_diagonal_gaussians(mu_q, sigma_q, mu_p, sigma_p).sum())
     if math.isclose(got, truth, rel_tol=1e-5) and abs(same) < 1e-6:
         return passed(f"Right: KL = {truth:.4f} here, and 0 when the two Gaussians are the same.")
     if not abs(same) < 1e-6:
         raise CheckFailed(f"The KL divergence of a Gaussian with itself must be 0; you gave {same:g}. "
                           "Check the constant: subtract 1/2 for every latent number.")
-    log_pq, quad_pq, _ = _kl_parts(*(t.numpy() for t in (mu_p, sigma_p, mu_q, sigma_q)))
+    log_term, n = float(torch.log(sigma_p / sigma_q).sum()), len(mu_q)
     _matches(got, {
-        log_pq + quad_pq - n / 2: "You computed KL(p || q), the other direction. The posterior q comes first: "
+        float(kl_diagonal_gaussians(mu_p, sigma_p, mu_q, sigma_q).sum()): "You computed KL(p || q), the other direction. The posterior q comes first: "
                                   "log(sigma_p / sigma_q) + (sigma_q² + (mu_q - mu_p)²) / (2 sigma_p²) - 1/2.",
-        2 * log + quad - n / 2: "The log term uses the standard deviations, log(sigma_p / sigma_q); you used the variances.",
-        (log + quad - n / 2) / n: "Sum over the latent numbers (.sum()), do not average them.",
+        truth + log_term: "The log term uses the standard deviations, log(sigma_p / sigma_q); you used the variances.",
+        truth / n: "Sum over the latent numbers (.sum()), do not average them.",
     })
     raise CheckFailed(f"Expected {truth:.4f} for this example, got {got:.4f}. Per latent number: "
                       "log(sigma_p / sigma_q) + (sigma_q² + (mu_q - mu_p)²) / (2 sigma_p²) - 1/2; then sum them.")
@@ -246,11 +238,13 @@ def check_ged(ged: Callable[..., Any]) -> None:
     """Visible check for the generalised energy distance from distance matrices."""
     import numpy as np
 
+    from medai_edu.metrics import ged_from_distances
+
     d_sy = np.array([[0.2, 0.6], [0.4, 0.8], [0.3, 0.5]])
     d_ss = np.array([[0.0, 0.3, 0.1], [0.3, 0.0, 0.2], [0.1, 0.2, 0.0]])
     d_yy = np.array([[0.0, 0.4], [0.4, 0.0]])
     got = _number(_call(ged, d_sy, d_ss, d_yy), "ged(d_sy, d_ss, d_yy)")
-    truth = 2 * d_sy.mean() - d_ss.mean() - d_yy.mean()
+    truth = ged_from_distances(d_sy, d_ss, d_yy)
     if math.isclose(got, truth, abs_tol=1e-9):
         return passed(f"Right: D²_GED = {truth:.4f} for this small example.")
     off = lambda d: d[~np.eye(len(d), dtype=bool)].mean()  # noqa: E731

@@ -19,12 +19,15 @@ def _available(name: str) -> bool:
     return name == "cpu"
 
 
-def get_device(prefer: str | None = None) -> torch.device:
+def get_device(prefer: str | torch.device | None = None) -> torch.device:
     """Return the device to compute on: cuda > mps > cpu.
 
     ``prefer`` (or the ``MEDAI_DEVICE`` environment variable) forces one; asking for a device
-    this machine does not have is an error rather than a silent fallback.
+    this machine does not have is an error rather than a silent fallback. A ``torch.device``
+    is returned as it is.
     """
+    if isinstance(prefer, torch.device):
+        return prefer
     wanted = (prefer or os.environ.get(DEVICE_ENV, "")).strip().lower()
     if wanted:
         if wanted not in _KNOWN:

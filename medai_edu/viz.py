@@ -232,17 +232,18 @@ def plot_brain_map(image: np.ndarray, effect: np.ndarray, attribution_map: np.nd
 
 
 # Lesson 3: outlines of several raters and of a model's samples.
-RATER_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00")  # Okabe–Ito
 SEGMENT_COLOURS = {1: ORANGE, 2: BLUE}  # lesion core, oedema rim
+DISAGREEMENT_MAX = 0.67  # largest disagreement of 6 raters (or samples) over 3 labels: a 2-2-2 split
 
 
-def _segment_panel(ax, image: np.ndarray, labels: np.ndarray, title: str, opacity: float = 0.45) -> None:
-    """The scan with a label map laid over it: lesion core orange, oedema rim blue."""
+def _segment_panel(ax, image: np.ndarray, labels: np.ndarray | None, title: str, opacity: float = 0.45) -> None:
+    """The scan with a label map laid over it (lesion core orange, oedema rim blue), or alone if ``labels`` is None."""
     ax.imshow(image, cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
-    layer = np.zeros(labels.shape + (4,))
-    for value, colour in SEGMENT_COLOURS.items():
-        layer[labels == value] = matplotlib.colors.to_rgba(colour, opacity)
-    ax.imshow(layer, interpolation="nearest")
+    if labels is not None:
+        layer = np.zeros(labels.shape + (4,))
+        for value, colour in SEGMENT_COLOURS.items():
+            layer[labels == value] = matplotlib.colors.to_rgba(colour, opacity)
+        ax.imshow(layer, interpolation="nearest")
     _picture(ax, title)
 
 
@@ -263,8 +264,8 @@ def _share_panel(ax, fig: Figure, share: np.ndarray, title: str, label: str | No
 def plot_raters(image: np.ndarray, masks: np.ndarray, disagreement: np.ndarray, styles: list[str]) -> Figure:
     """The scan, each rater's outline (core orange, rim blue) and the raters' disagreement map."""
     fig, axes = plt.subplots(2, 4, figsize=(11, 5.6))
-    _segment_panel(axes[0, 0], image, np.zeros_like(masks[0]), "Scan")
-    _share_panel(axes[1, 0], fig, disagreement, "Disagreement", "share of raters who differ", 0.67)
+    _segment_panel(axes[0, 0], image, None, "Scan")
+    _share_panel(axes[1, 0], fig, disagreement, "Disagreement", "share of raters who differ", DISAGREEMENT_MAX)
     for r, ax in enumerate([*axes[0, 1:], *axes[1, 1:]]):
         _segment_panel(ax, image, masks[r], f"Rater {r + 1}: {styles[r]}")
     _segment_legend(fig)
@@ -276,7 +277,7 @@ def plot_single_answer(image: np.ndarray, labels: np.ndarray, disagreement: np.n
     """A deterministic network's one outline next to the raters' disagreement."""
     fig, axes = plt.subplots(1, 2, figsize=(7.4, 3.6))
     _segment_panel(axes[0], image, labels, "U-Net: its one answer")
-    _share_panel(axes[1], fig, disagreement, "Where the raters disagree", "share of raters who differ", 0.67)
+    _share_panel(axes[1], fig, disagreement, "Where the raters disagree", "share of raters who differ", DISAGREEMENT_MAX)
     _segment_legend(fig)
     fig.subplots_adjust(left=0.01, right=0.9, bottom=0.1, top=0.9, wspace=0.2)
     return fig
@@ -297,9 +298,9 @@ def plot_samples(image: np.ndarray, samples: np.ndarray, masks: np.ndarray, titl
 def plot_disagreement_pair(image: np.ndarray, predicted: np.ndarray, raters: np.ndarray, title: str, score: float) -> Figure:
     """A model's disagreement map (between its samples) next to the raters', on the same scale."""
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
-    _segment_panel(axes[0], image, np.zeros(image.shape, dtype=int), "Scan")
-    _share_panel(axes[1], fig, predicted, f"{title}\n(NCC with raters {score:.2f})", "share of samples that differ", 0.67)
-    _share_panel(axes[2], fig, raters, "Raters", "share of raters who differ", 0.67)
+    _segment_panel(axes[0], image, None, "Scan")
+    _share_panel(axes[1], fig, predicted, f"{title}\n(NCC with raters {score:.2f})", "share of samples that differ", DISAGREEMENT_MAX)
+    _share_panel(axes[2], fig, raters, "Raters", "share of raters who differ", DISAGREEMENT_MAX)
     fig.subplots_adjust(left=0.01, right=0.93, bottom=0.03, top=0.86, wspace=0.45)
     return fig
 
@@ -307,7 +308,7 @@ def plot_disagreement_pair(image: np.ndarray, predicted: np.ndarray, raters: np.
 def plot_robustness(image: np.ndarray, samples: np.ndarray, disagreement: np.ndarray, caption: str) -> Figure:
     """A shifted scan, how often the model's samples call each pixel lesion, and where they disagree."""
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
-    _segment_panel(axes[0], image, np.zeros(image.shape, dtype=int), caption)
+    _segment_panel(axes[0], image, None, caption)
     _share_panel(axes[1], fig, (samples > 0).mean(0), f"Overlay of {len(samples)} samples", None)
     _share_panel(axes[2], fig, disagreement, f"Samples' disagreement: {disagreement.mean():.3f} on average",
                  "share of samples: calling it lesion\n(middle), differing (right)")

@@ -21,14 +21,10 @@ from medai_edu.data.multirater import MultiRaterDataset
 from medai_edu.data.shifts import SHIFTS, ShiftedDataset
 from medai_edu.device import get_device
 from medai_edu.models.segmentation import MODELS
-from medai_edu.training.segmentation import evaluate_segmenter
+from medai_edu.training.segmentation import evaluate_segmenter, weights_name
 
 CONDITIONS = ("clean", *SHIFTS)
 SAMPLE_MS_BUDGET = 50.0
-
-
-def weights_name(model: str) -> str:
-    return f"multirater_{model}"
 
 
 def sampling_ms(model: torch.nn.Module, image: torch.Tensor, n: int, repeats: int) -> float:
@@ -71,7 +67,7 @@ def run(n_images: int | None = None, n_samples: int = 100, device: str | None = 
         for condition in CONDITIONS:
             data = test if condition == "clean" else ShiftedDataset(test, condition)
             row[condition] = evaluate_segmenter(model, data, n_samples, n_images, dev)
-        cpu_model = pretrained.load_model(weights_name(name), device=torch.device("cpu"))
+        cpu_model = model.cpu()  # timed on the CPU whatever device scored it (scoring is done)
         image = test[0][0]
         row["ms_1_sample"] = sampling_ms(cpu_model, image, 1, timing_repeats)
         row["ms_100_samples"] = sampling_ms(cpu_model, image, 100, max(3, timing_repeats // 4))
@@ -79,7 +75,7 @@ def run(n_images: int | None = None, n_samples: int = 100, device: str | None = 
         models[name] = row
     return {
         "benchmark": "uncertainty",
-        "data": {"split": "test", "n_images": n_images, "n_samples": n_samples, "raters": test.arrays["masks"].shape[1]},
+        "data": {"split": "test", "n_images": n_images, "n_samples": n_samples, "raters": len(test.settings.raters)},
         "shifts": SHIFTS,
         "models": models,
         "targets": targets(models),

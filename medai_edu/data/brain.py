@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
 
 from medai_edu.data import cache
-from medai_edu.data.brain_reference import BrainReference, load_reference
+from medai_edu.data.brain_reference import load_reference
 from medai_edu.data.preprocess import percentile_range, rescale
 from medai_edu.data.splits import SplitSizes
 
@@ -165,8 +165,8 @@ def _generate(settings: CohortSettings, progress: bool) -> dict[str, np.ndarray]
     from tqdm.auto import tqdm
 
     labels, severities = labels_and_severities(settings)
-    n, shape = settings.n_total, load_reference(settings.dims).template.shape
-    area = load_reference(settings.dims).spacing ** settings.dims
+    reference = load_reference(settings.dims)
+    n, shape, area = settings.n_total, reference.template.shape, reference.spacing ** settings.dims
     out = {
         "images": np.empty((n, 1, *shape), np.float32), "effects": np.empty((n, 1, *shape), np.float32),
         "hippocampus": np.empty((n, *shape), bool), "ventricles": np.empty((n, *shape), bool),
@@ -188,7 +188,11 @@ def _settings_record(settings: CohortSettings) -> dict[str, Any]:
 
 @lru_cache(maxsize=2)
 def load_cohort(settings: CohortSettings = LECTURE, progress: bool = True) -> dict[str, np.ndarray]:
-    """All subjects of a cohort as arrays (generated with a progress bar once, then cached)."""
+    """All subjects of a cohort as arrays (generated with a progress bar once, then cached).
+
+    Kept in memory per call signature: call it positionally, ``load_cohort(settings, progress)``,
+    as every caller does, so that one cohort is read from disk once.
+    """
     name = f"brain_{settings.dims}d_seed{settings.seed}_n{settings.n_total}"
     return cache.cached(name, _settings_record(settings), lambda: _generate(settings, progress))
 
@@ -197,14 +201,15 @@ class BrainDataset:
     """One split of a simulated cohort: ``ds[i] -> (image [1,*S], label, effect map [1,*S])``.
 
     ``labels`` (0 = MCI, 1 = AD) and ``severities`` are NumPy arrays; ``only_label`` keeps
-    one class; ``limit`` keeps the first ``limit`` subjects.
+    one class; ``limit`` keeps the first ``limit`` subjects; ``progress`` shows a progress bar
+    if the cohort must first be simulated.
     """
 
     def __init__(self, split: str = "train", settings: CohortSettings = LECTURE, only_label: int | None = None,
-                 limit: int | None = None) -> None:
+                 limit: int | None = None, progress: bool = True) -> None:
         self.split, self.settings = split, settings
         indices = np.array(settings.split_range(split))
-        arrays = load_cohort(settings)
+        arrays = load_cohort(settings, progress)
         if only_label is not None:
             if only_label not in (0, 1):
                 raise ValueError(f"only_label must be 0 (MCI), 1 (AD) or None, got {only_label!r}.")

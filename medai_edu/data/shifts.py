@@ -24,14 +24,15 @@ SHIFTS: dict[str, float] = {"noise": 0.3, "contrast": 0.5, "blur": 1.5}
 NO_SHIFT: dict[str, float] = {"noise": 0.0, "contrast": 1.0, "blur": 0.0}
 
 
-def _check_kind(kind: str) -> None:
+def check_kind(kind: str) -> None:
+    """Raise a clear error unless ``kind`` is one of :data:`SHIFTS`."""
     if kind not in SHIFTS:
         raise ValueError(f"kind must be one of {', '.join(SHIFTS)}, got {kind!r}.")
 
 
 def shift_image(image: np.ndarray | torch.Tensor, kind: str, strength: float, seed: int | list[int] = 0) -> np.ndarray:
     """One image ``[channels, *spatial]`` (or a plain ``[H, W]``) under the shift ``kind`` of ``strength``; float32."""
-    _check_kind(kind)
+    check_kind(kind)
     if not np.isfinite(strength) or strength < 0:
         raise ValueError(f"strength must be a number of 0 or more, got {strength!r}.")
     image = np.asarray(image, dtype=np.float32)
@@ -49,7 +50,7 @@ class ShiftedDataset:
     """``data[i] = (image, *rest)`` with the image shifted (``kind``, ``strength``); the rest unchanged."""
 
     def __init__(self, data: Any, kind: str, strength: float | None = None, seed: int = 0) -> None:
-        _check_kind(kind)
+        check_kind(kind)
         self.data, self.kind, self.seed = data, kind, seed
         self.strength = SHIFTS[kind] if strength is None else float(strength)
 

@@ -33,9 +33,9 @@ class ADCases(NamedTuple):
 
 def load_data(progress: bool = True) -> None:
     """Build (first time, with a progress bar) or read the lecture cohort from the cache."""
-    from medai_edu.data.brain import load_cohort
+    from medai_edu.data.brain import LECTURE, load_cohort
 
-    load_cohort(progress=progress)
+    load_cohort(LECTURE, progress)  # positional, as BrainDataset calls it: one read, one copy in memory
 
 
 def reference():

@@ -1,7 +1,6 @@
 """Lesson 1 (saliency maps versus VA-GAN): the steps the notebook calls, one function each."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import NamedTuple
 
@@ -10,6 +9,7 @@ import torch
 from torch import nn
 
 from medai_edu import attribution, pretrained
+from medai_edu.benchmarks.common import read_result
 from medai_edu.data.toy import ToyBoxDataset, load_arrays, make_sample, split_indices, subtype_of
 from medai_edu.metrics import ncc, ncc_summary
 from medai_edu.training.classifier import evaluate_accuracy
@@ -100,9 +100,7 @@ def reference_benchmark(path: Path = BENCHMARK_FILE):
     """A shipped benchmark result (`medai-edu bench toy|brain --json PATH`) as a table of NCC per method."""
     import pandas as pd
 
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; run `medai-edu bench {path.stem.split('_')[0]} --json {path}`.")
-    result = json.loads(path.read_text())
+    result = read_result(path, path.stem.split("_")[0])
     table = pd.DataFrame(result["methods"]).T[["ncc_mean", "ncc_std", "seconds_per_image"]]
     table.index = [METHOD_LABELS.get(name, name) for name in table.index]
     table.columns = ["NCC mean", "NCC std", "seconds per image"]

@@ -1,7 +1,6 @@
 """Lesson 3 (segmentation uncertainty): the steps the notebook calls, one function each."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -9,11 +8,13 @@ import torch
 from torch import nn
 
 from medai_edu import pretrained
-from medai_edu.benchmarks.uncertainty import CONDITIONS, weights_name
+from medai_edu.benchmarks.common import read_result
+from medai_edu.benchmarks.uncertainty import CONDITIONS
 from medai_edu.data.multirater import LESION_KINDS, RATER_STYLES, SIZE, MultiRaterDataset, disagreement
-from medai_edu.data.shifts import NO_SHIFT, shift_image
+from medai_edu.data.shifts import NO_SHIFT, check_kind, shift_image
 from medai_edu.metrics import ncc
 from medai_edu.models.segmentation import MODELS
+from medai_edu.training.segmentation import weights_name
 
 BENCHMARK_FILE = Path(pretrained.PRETRAINED_DIR) / "uncertainty_benchmark.json"
 MODEL_LABELS = {"unet": "U-Net (one answer)", "prob_unet": "Probabilistic U-Net", "phiseg_l1": "PHiSeg, 1 level",
@@ -92,11 +93,11 @@ def disagreement_scores(models: dict[str, nn.Module], images: np.ndarray, masks:
     Both maps use the same definition (:func:`~medai_edu.data.multirater.disagreement`); a model
     whose samples never differ has a constant map, which scores NCC 0.
     """
+    raters = disagreement(masks)  # [cases, H, W]
     scores = {}
     for name, model in models.items():
-        values = [ncc(disagreement(sample_outlines(model, image, n_samples)), disagreement(rater_masks))
-                  for image, rater_masks in zip(images, masks)]
-        scores[name] = float(np.mean(values))
+        predicted = np.stack([disagreement(sample_outlines(model, image, n_samples)) for image in images])
+        scores[name] = float(np.mean(ncc(predicted, raters, batch=True)))
     return scores
 
 
@@ -104,8 +105,7 @@ def shift(image: np.ndarray, kind: str, amount: float) -> np.ndarray:
     """``image`` under a shift of ``kind`` ('noise', 'contrast', 'blur'): ``amount`` 0 = none, 1 = the strongest."""
     if not 0.0 <= amount <= 1.0:
         raise ValueError(f"amount must be between 0 (no shift) and 1 (strongest), got {amount!r}.")
-    if kind not in STRONGEST_SHIFT:
-        raise ValueError(f"kind must be one of {', '.join(STRONGEST_SHIFT)}, got {kind!r}.")
+    check_kind(kind)
     strength = NO_SHIFT[kind] + amount * (STRONGEST_SHIFT[kind] - NO_SHIFT[kind])
     return shift_image(image, kind, strength, seed=0)
 
@@ -126,9 +126,7 @@ def reference_benchmark(path: Path = BENCHMARK_FILE):
     """The shipped `medai-edu bench uncertainty` result: one row per model, columns per condition."""
     import pandas as pd
 
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; run `medai-edu bench uncertainty --json {path}`.")
-    result = json.loads(path.read_text())
+    result = read_result(path, "uncertainty")
     rows = {}
     for name, row in result["models"].items():
         scores = {(condition, label): row[condition][f"{key}_mean"] for condition in CONDITIONS

@@ -158,8 +158,7 @@ class _Segmenter(nn.Module):
         The image is encoded once; the draws are computed in chunks of at most 64 images.
         """
         self._check(x)
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"n (the number of samples) must be a positive integer, got {n!r}.")
+        _check_count(n)
         state = self._condition(x)
         chunk = max(1, 64 // len(x))
         draws = [self._draw(state, min(chunk, n - start)) for start in range(0, n, chunk)]
@@ -178,6 +177,11 @@ class _Segmenter(nn.Module):
 
     def _loss(self, x: torch.Tensor, s: torch.Tensor) -> dict[str, torch.Tensor]:
         raise NotImplementedError
+
+
+def _check_count(n: Any) -> None:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"n (the number of samples) must be a positive integer, got {n!r}.")
 
 
 def _repeat(t: torch.Tensor, n: int) -> torch.Tensor:
@@ -397,9 +401,10 @@ class PHiSeg(_Segmenter):
     def _condition(self, x: torch.Tensor) -> tuple[list[torch.Tensor], tuple[int, ...]]:
         return self.prior.encoder(x), tuple(x.shape[2:])
 
-    def _draw(self, state: tuple[list[torch.Tensor], tuple[int, ...]], n: int) -> torch.Tensor:
+    def _draw(self, state: tuple[list[torch.Tensor], tuple[int, ...]], n: int,
+              noise: list[torch.Tensor | None] | None = None) -> torch.Tensor:
         features, size = state
-        z, _, _ = self.prior.latents([_repeat(f, n) for f in features])
+        z, _, _ = self.prior.latents([_repeat(f, n) for f in features], noise=noise)
         return torch.stack(self.likelihood(z, size)).sum(0)
 
     @torch.no_grad()
@@ -409,28 +414,25 @@ class PHiSeg(_Segmenter):
         self._check(x)
         if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level < self.latent_levels:
             raise ValueError(f"level must be a whole number from 0 (finest) to {self.latent_levels - 1} (coarsest), got {level!r}.")
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"n (the number of samples) must be a positive integer, got {n!r}.")
+        _check_count(n)
         size = tuple(x.shape[2:])
         shared = [torch.randn(len(x), self.config["latent_channels"], *s, device=x.device) for s in self.latent_sizes(size)]
         noise = [None if l == level else _repeat(eps, n) for l, eps in enumerate(shared)]
-        z, _, _ = self.prior.latents([_repeat(f, n) for f in self.prior.encoder(x)], noise=noise)
-        return torch.stack(self.likelihood(z, size)).sum(0).reshape(n, len(x), self.num_classes, *size)
+        return self._draw(self._condition(x), n, noise).reshape(n, len(x), self.num_classes, *size)
 
     def _loss(self, x: torch.Tensor, s: torch.Tensor) -> dict[str, torch.Tensor]:
         z_q, mu_q, sigma_q = self.posterior.latents(self.posterior.encoder(self._posterior_input(x, s)))
         _, mu_p, sigma_p = self.prior.latents(self.prior.encoder(x), given=z_q)
         levels = self.likelihood(z_q, x.shape[2:])
         parts: dict[str, torch.Tensor] = {}
-        total = cumulative = 0
+        total = cumulative = ce_sum = kl_sum = 0
         for l in reversed(range(self.latent_levels)):
             cumulative = cumulative + levels[l]  # logits of levels l .. L-1
             ce = _cross_entropy(cumulative, s)
             kl = kl_diagonal_gaussians(mu_q[l], sigma_q[l], mu_p[l], sigma_p[l]).flatten(1).sum(1).mean()
             total = total + ce + 4**l * kl
+            ce_sum, kl_sum = ce_sum + ce.detach(), kl_sum + 4**l * kl.detach()
             parts[f"ce_level{l}"], parts[f"kl_level{l}"] = ce.detach(), kl.detach()
-        ce_sum = sum(parts[f"ce_level{l}"] for l in range(self.latent_levels))
-        kl_sum = sum(4**l * parts[f"kl_level{l}"] for l in range(self.latent_levels))
         return {"loss": total, "ce": ce_sum, "kl": kl_sum, **parts}
 
 

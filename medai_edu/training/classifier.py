@@ -68,7 +68,7 @@ def train_classifier(
     when ``stop_at_accuracy`` is reached, or after ``max_steps``.
     """
     config = config or ClassifierConfig()
-    device = get_device(device) if not isinstance(device, torch.device) else device
+    device = get_device(device)
     seed_everything(config.seed)
     train = get_dataset(config.data, "train", size=config.size, seed=config.data_seed)
     val = get_dataset(config.data, "val", size=config.size, seed=config.data_seed)

@@ -81,6 +81,11 @@ class SegmenterConfig:
         return self.lr * max(0.0, (self.steps - step) / max(1.0, self.steps - start))
 
 
+def weights_name(model: str) -> str:
+    """Name of a model's shipped weights, e.g. 'multirater_phiseg_l5'."""
+    return f"multirater_{model}"
+
+
 def augment(images: torch.Tensor, masks: torch.Tensor, config: SegmenterConfig) -> tuple[torch.Tensor, torch.Tensor]:
     """Random flips, rotation and scaling, one draw per image, the same for its image and mask.
 
@@ -164,7 +169,7 @@ def train_segmenter(
     ends the call after that many steps (for tests of resuming).
     """
     config = config or SegmenterConfig()
-    device = get_device(device) if not isinstance(device, torch.device) else device
+    device = get_device(device)
     seed_everything(config.seed)
     splits = dataset if dataset is not None else _default_splits()
     for split in ("train", "val"):
@@ -254,7 +259,7 @@ def train_and_save_segmenter(
     splits = dataset if dataset is not None else _default_splits()
     run_dir = run_dir or f"runs/multirater_{model}_seed{seed}"
     trained, history = train_segmenter(config, splits, out_dir=run_dir, device=device, resume=resume, progress=progress)
-    name = f"multirater_{model}"
+    name = weights_name(model)
     pretrained.save_weights(  # float16 halves the files (PHiSeg L=5: 4.9 instead of 9.8 MB); scores are of the saved weights
         trained, name, kind=trained.kind, config=trained.config, seed=seed, half=True,
         command=command or f"medai-edu train segmenter --net {model}", directory=out, extra={"training": plain_config(config)},

@@ -198,7 +198,7 @@ def train_vagan(
     ends the call after that many generator steps (for tests of resuming).
     """
     config = config or VAGANConfig()
-    device = get_device(device) if not isinstance(device, torch.device) else device
+    device = get_device(device)
     seed_everything(config.seed)
     def split(name: str, label: int) -> Any:
         return get_dataset(config.data, name, size=config.size, seed=config.data_seed, only_label=label)
