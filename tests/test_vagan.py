@@ -100,6 +100,9 @@ def test_resuming_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
         for name, a in straight[net].items():
             torch.testing.assert_close(a, resumed[net][name], rtol=0, atol=0, msg=f"{net}.{name}")
     assert history["step"] == [2, 4] and history["best_step"] in (2, 4)
+    assert sorted(p.name for p in (tmp_path / "b" / "snapshots").iterdir()) == ["step00002.pt", "step00004.pt"]
+    for name, value in load_checkpoint(tmp_path / "b" / "snapshots" / "step00004.pt")["generator"].items():
+        torch.testing.assert_close(resumed["generator"][name], value, rtol=0, atol=0)
     assert (tmp_path / "b" / "best.pt").is_file()
     with pytest.raises(ValueError, match="different configuration.*lr"):
         train_vagan(VAGANConfig(**{**TINY, "lr": 1e-3}), out_dir=tmp_path / "b", device="cpu", progress=False, resume=True)

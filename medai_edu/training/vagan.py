@@ -131,7 +131,7 @@ class VAGANConfig:
 #: test); in so short a run the critic is still growing stronger, so Wasserstein estimates of
 #: early checkpoints are not comparable: "quick" keeps the last checkpoint.
 PRESETS: dict[str, dict[str, Any]] = {
-    "design": {},
+    "design": dict(checkpoint_every=5),  # a warm-up step takes minutes on a CPU
     "cpu": dict(batch_size=16, warmup_critic_steps=25, gen_steps=600, n_val=128, select_after=200, checkpoint_every=25),
     "quick": dict(size=56, batch_size=16, lr=1e-3, gen_steps=60, warmup_critic_steps=25, val_every=20, n_val=64,
                   select_after=60, checkpoint_every=20),
@@ -192,10 +192,11 @@ def train_vagan(
     """Train VA-GAN on ``config.data``; return (generator of the selected checkpoint, history).
 
     With ``out_dir``, ``last.pt`` (everything needed to resume) is written every
-    ``checkpoint_every`` generator steps and ``best.pt`` whenever the validation Wasserstein
-    estimate improves; ``resume=True`` continues from ``out_dir/last.pt`` (with the same
-    settings; only ``gen_steps`` may differ, to extend a run or to end it at its last checkpoint). ``stop_after``
-    ends the call after that many generator steps (for tests of resuming).
+    ``checkpoint_every`` generator steps, ``best.pt`` whenever the validation Wasserstein
+    estimate improves and ``snapshots/stepNNNNN.pt`` (the generator) at every validation;
+    ``resume=True`` continues from ``out_dir/last.pt`` (with the same settings; only
+    ``gen_steps`` may differ, to extend a run or to end it at its last checkpoint).
+    ``stop_after`` ends the call after that many generator steps (for tests of resuming).
     """
     config = config or VAGANConfig()
     device = get_device(device)
@@ -276,6 +277,8 @@ def train_vagan(
             history["val_ncc"].append(val_ncc)
             history["train_wasserstein"].append(-w_loss.item())
             bar.set_postfix(W_val=f"{w_val:.3f}", ncc_val=f"{val_ncc:.3f}")
+            if out is not None:  # every validated generator, to score any step afterwards
+                save_checkpoint(out / "snapshots" / f"step{done:05d}.pt", dict(step=done, generator=generator.state_dict()))
             if done >= config.select_after and w_val < best["val_wasserstein"]:
                 best = {"step": done, "val_wasserstein": w_val, "generator": copy.deepcopy(generator.state_dict())}
                 if out is not None:
