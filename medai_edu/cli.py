@@ -61,9 +61,10 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--out", default=None, help="folder for weights (default: the shipped pretrained folder)")
     train.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     train.add_argument("--preset", choices=["design", "cpu", "quick", "brain"], default=None,
-                       help="vagan: settings preset (design = as published; cpu = shipped toy weights; quick; brain = shipped brain weights)")
-    train.add_argument("--select", choices=["wasserstein", "last"], default=None,
-                       help="vagan: keep the checkpoint with the lowest validation Wasserstein estimate, or the last")
+                       help="vagan: settings preset (design = as published, shipped toy weights with --select ncc; cpu = shorter; quick; brain = shipped brain weights)")
+    train.add_argument("--select", choices=["wasserstein", "ncc", "last"], default=None,
+                       help="vagan: which checkpoint to keep: the lowest validation Wasserstein estimate (design), "
+                            "the highest validation NCC against the true masks (simulated data only), or the last")
     train.add_argument("--batch-size", type=int, default=None, help="vagan: images per batch (default 32)")
     train.add_argument("--lr", type=float, default=None, help="vagan: Adam learning rate (default 1e-4)")
     train.add_argument("--critic-steps", type=int, default=None, help="vagan: critic steps per generator step (5)")

@@ -114,6 +114,12 @@ def test_resuming_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
     assert history["best_step"] == 6
     for name, value in load_checkpoint(tmp_path / "b" / "last.pt")["generator"].items():
         torch.testing.assert_close(last.state_dict()[name], value, rtol=0, atol=0)
+    by_ncc, history = train_vagan(VAGANConfig(**{**TINY, "gen_steps": 6, "select": "ncc"}), out_dir=tmp_path / "b",
+                                  device="cpu", progress=False, resume=True)
+    assert history["best_val_ncc"] == max(history["val_ncc"])  # all three steps are >= select_after
+    snapshot = load_checkpoint(tmp_path / "b" / "snapshots" / f"step{history['best_step']:05d}.pt")["generator"]
+    for name, value in snapshot.items():
+        torch.testing.assert_close(by_ncc.state_dict()[name], value, rtol=0, atol=0)
     with pytest.raises(FileNotFoundError, match="resume"):
         train_vagan(VAGANConfig(**TINY), out_dir=tmp_path / "none", device="cpu", progress=False, resume=True)
 

@@ -10,7 +10,9 @@ its outputs score like healthy images.
 
 The Wasserstein estimate ``E[D(y)] - E[D(x0)]`` (minus the critic loss without its penalty)
 measures how far the translated images still are from healthy ones; the checkpoint with the
-lowest estimate on the validation split is kept.
+lowest estimate on the validation split is kept (``select="wasserstein"``, the design's rule).
+On simulated data, ``select="ncc"`` keeps instead the checkpoint whose maps best match the
+validation images' true disease masks, which a real study would not have.
 """
 from __future__ import annotations
 
@@ -30,7 +32,9 @@ from medai_edu.data import IMAGE_SIZES, get_dataset
 from medai_edu.device import get_device, seed_everything
 from medai_edu.metrics import ncc, ncc_summary
 from medai_edu.models.vagan import CRITIC_WIDTHS, GENERATOR_WIDTHS, Critic, MapGenerator
-from medai_edu.training.common import RandomBatches, batched, plain_config, predict, resume_state, save_checkpoint
+from medai_edu.training.common import (
+    RandomBatches, batched, load_checkpoint, plain_config, predict, resume_state, save_checkpoint,
+)
 
 
 def critic_loss(scores_healthy: torch.Tensor, scores_generated: torch.Tensor) -> torch.Tensor:
@@ -70,6 +74,11 @@ def gradient_penalty(critic: nn.Module, healthy: torch.Tensor, generated: torch.
     return ((grads.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
 
 
+#: Which validated generator a run returns: the lowest validation Wasserstein estimate (the
+#: design's rule), the highest validation NCC against the true masks (simulated data only), or the last.
+SELECT_RULES = ("wasserstein", "ncc", "last")
+
+
 @dataclass
 class VAGANConfig:
     """Everything that defines a VA-GAN run (stored in checkpoints and the manifest)."""
@@ -91,7 +100,7 @@ class VAGANConfig:
     val_every: int = 50  # generator steps between validation Wasserstein estimates
     n_val: int = 256  # validation images (of each class) per estimate
     select_after: int = 100  # do not select checkpoints before this generator step (critic still weak)
-    select: str = "wasserstein"  # which generator to return: lowest validation estimate, or "last"
+    select: str = "wasserstein"  # which generator to return: see SELECT_RULES
     lr_decay_start: int | None = None  # None = constant lr (design); else decay linearly to 0 from this step on
     checkpoint_every: int = 50
     seed: int = 42
@@ -99,8 +108,8 @@ class VAGANConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.select not in ("wasserstein", "last"):
-            raise ValueError(f"select must be 'wasserstein' or 'last', got {self.select!r}.")
+        if self.select not in SELECT_RULES:
+            raise ValueError(f"select must be one of {', '.join(map(repr, SELECT_RULES))}, got {self.select!r}.")
 
     def lr_at(self, gen_step: int) -> float:
         """Learning rate of both networks at generator step ``gen_step`` (0-based)."""
@@ -120,16 +129,16 @@ class VAGANConfig:
         return dict(spatial_dims=2, in_channels=1, widths=list(self.critic_widths))
 
 
-#: Named settings. "design" = §3.2 as published. "cpu" = the shipped toy weights, sized for about
-#: 80 minutes on one CPU core: batch 16, 25 instead of 100 critic steps in the warm-up and on
-#: every 100th step, 600 generator steps; shipped with ``--select last`` (the noisy validation
-#: Wasserstein estimate picked a poor early checkpoint; see the manifest's notes). Decaying the
-#: learning rate linearly to 0 over the second half did not help here (test NCC 0.742 instead of
-#: 0.838). "brain" = lesson 2's 80 x 80 slices: 400 steps with that linear decay from step 200,
-#: keeping the last checkpoint. "quick" = the notebook's train-it-yourself run at half resolution
-#: (about 4 minutes on one core; lr 1e-3 reached a validation NCC near 0.7 at step 60 in our
-#: test); in so short a run the critic is still growing stronger, so Wasserstein estimates of
-#: early checkpoints are not comparable: "quick" keeps the last checkpoint.
+#: Named settings. "design" = §3.2 as published (3.5 h on 2 CPU cores); the shipped toy weights
+#: come from it with ``--select ncc``, because the validation Wasserstein estimate picked a poor
+#: checkpoint (see the manifest's notes). "cpu" = about 80 minutes on one CPU core: batch 16, 25
+#: instead of 100 critic steps in the warm-up and on every 100th step, 600 generator steps (test
+#: NCC 0.838 with ``--select last``; decaying the learning rate linearly to 0 over the second
+#: half gave 0.742). "brain" = lesson 2's 80 x 80 slices: 400 steps with that linear decay from
+#: step 200, keeping the last checkpoint. "quick" = the notebook's train-it-yourself run at half
+#: resolution (about 4 minutes on one core; lr 1e-3 reached a validation NCC near 0.7 at step 60
+#: in our test); in so short a run the critic is still growing stronger, so Wasserstein estimates
+#: of early checkpoints are not comparable: "quick" keeps the last checkpoint.
 PRESETS: dict[str, dict[str, Any]] = {
     "design": dict(checkpoint_every=5),  # a warm-up step takes minutes on a CPU
     "cpu": dict(batch_size=16, warmup_critic_steps=25, gen_steps=600, n_val=128, select_after=200, checkpoint_every=25),
@@ -215,7 +224,7 @@ def train_vagan(
     diseased_batches = RandomBatches(diseased, config.batch_size, config.seed)
     healthy_batches = RandomBatches(healthy, config.batch_size, config.seed + 1)
     history: dict[str, Any] = {"step": [], "val_wasserstein": [], "val_ncc": [], "train_wasserstein": [], "seconds": 0.0}
-    best: dict[str, Any] = {"step": None, "val_wasserstein": math.inf, "generator": None}
+    best: dict[str, Any] = {"step": None, "generator": None}  # the selected generator so far
     start_step = 0
     out = Path(out_dir) if out_dir is not None else None
     if resume:  # gen_steps and select may change: extend or cut a run, pick another checkpoint
@@ -279,21 +288,41 @@ def train_vagan(
             bar.set_postfix(W_val=f"{w_val:.3f}", ncc_val=f"{val_ncc:.3f}")
             if out is not None:  # every validated generator, to score any step afterwards
                 save_checkpoint(out / "snapshots" / f"step{done:05d}.pt", dict(step=done, generator=generator.state_dict()))
-            if done >= config.select_after and w_val < best["val_wasserstein"]:
-                best = {"step": done, "val_wasserstein": w_val, "generator": copy.deepcopy(generator.state_dict())}
+            if selected_step(history, config) == done:
+                best = {"step": done, "generator": copy.deepcopy(generator.state_dict())}
                 if out is not None:
                     save_checkpoint(out / "best.pt", dict(config=plain_config(config), step=done, generator=best["generator"]))
         history["seconds"] = time.time() - t0
         if done % config.checkpoint_every == 0 or done == end_step:
             save(done)
     bar.close()
-    if config.select == "wasserstein" and best["generator"] is not None and end_step == config.gen_steps:
-        generator.load_state_dict(best["generator"])
-    if config.select == "last" or best["step"] is None:
-        best = {"step": end_step, "val_wasserstein": history["val_wasserstein"][-1] if history["val_wasserstein"] else math.nan}
-    history["best_step"], history["best_val_wasserstein"] = best["step"], best["val_wasserstein"]
+    chosen = selected_step(history, config) if end_step == config.gen_steps else None
+    if chosen is not None and chosen != end_step:
+        # after resuming with another `select`, the chosen generator is among the snapshots
+        generator.load_state_dict(best["generator"] if best["step"] == chosen else _snapshot(out, chosen))
+    history["best_step"] = chosen = chosen or end_step
+    at = history["step"].index(chosen) if chosen in history["step"] else None
+    history["best_val_wasserstein"] = math.nan if at is None else history["val_wasserstein"][at]
+    history["best_val_ncc"] = math.nan if at is None else history["val_ncc"][at]
     generator.eval()
     return generator, history
+
+
+def selected_step(history: dict[str, Any], config: VAGANConfig) -> int | None:
+    """The validated generator step that ``config.select`` picks from ``history`` (None: the last step)."""
+    candidates = [i for i, step in enumerate(history["step"]) if step >= config.select_after]
+    if config.select == "last" or not candidates:
+        return None
+    if config.select == "ncc":
+        return history["step"][max(candidates, key=lambda i: history["val_ncc"][i])]
+    return history["step"][min(candidates, key=lambda i: history["val_wasserstein"][i])]
+
+
+def _snapshot(out: Path | None, step: int) -> dict[str, torch.Tensor]:
+    path = out / "snapshots" / f"step{step:05d}.pt" if out is not None else None
+    if path is None or not path.is_file():
+        raise FileNotFoundError(f"The generator of step {step} was not kept (looked for {path}); train again with out_dir to keep snapshots.")
+    return load_checkpoint(path)["generator"]
 
 
 def train_and_save_vagan(
@@ -342,6 +371,7 @@ def train_and_save_vagan(
     metrics = evaluate_ncc(reloaded, test)
     metrics.update(
         selected_step=history["best_step"], selected_val_wasserstein=history["best_val_wasserstein"],
+        selected_val_ncc=history["best_val_ncc"], selected_by=config.select,
         train_seconds=round(history["seconds"], 1), device=str(next(generator.parameters()).device),
         history={k: history[k] for k in ("step", "val_wasserstein", "val_ncc")},
     )
