@@ -287,7 +287,7 @@ def train_vagan(
             history["train_wasserstein"].append(-w_loss.item())
             bar.set_postfix(W_val=f"{w_val:.3f}", ncc_val=f"{val_ncc:.3f}")
             if out is not None:  # every validated generator, to score any step afterwards
-                save_checkpoint(out / "snapshots" / f"step{done:05d}.pt", dict(step=done, generator=generator.state_dict()))
+                save_checkpoint(_snapshot_path(out, done), dict(step=done, generator=generator.state_dict()))
             if selected_step(history, config) == done:
                 best = {"step": done, "generator": copy.deepcopy(generator.state_dict())}
                 if out is not None:
@@ -300,10 +300,10 @@ def train_vagan(
     if chosen is not None and chosen != end_step:
         # after resuming with another `select`, the chosen generator is among the snapshots
         generator.load_state_dict(best["generator"] if best["step"] == chosen else _snapshot(out, chosen))
-    history["best_step"] = chosen = chosen or end_step
-    at = history["step"].index(chosen) if chosen in history["step"] else None
-    history["best_val_wasserstein"] = math.nan if at is None else history["val_wasserstein"][at]
-    history["best_val_ncc"] = math.nan if at is None else history["val_ncc"][at]
+    history["best_step"] = chosen or end_step
+    at = history["step"].index(history["best_step"]) if history["best_step"] in history["step"] else None
+    for key in ("val_wasserstein", "val_ncc"):
+        history[f"best_{key}"] = math.nan if at is None else history[key][at]
     generator.eval()
     return generator, history
 
@@ -318,8 +318,12 @@ def selected_step(history: dict[str, Any], config: VAGANConfig) -> int | None:
     return history["step"][min(candidates, key=lambda i: history["val_wasserstein"][i])]
 
 
+def _snapshot_path(out: Path, step: int) -> Path:
+    return out / "snapshots" / f"step{step:05d}.pt"
+
+
 def _snapshot(out: Path | None, step: int) -> dict[str, torch.Tensor]:
-    path = out / "snapshots" / f"step{step:05d}.pt" if out is not None else None
+    path = _snapshot_path(out, step) if out is not None else None
     if path is None or not path.is_file():
         raise FileNotFoundError(f"The generator of step {step} was not kept (looked for {path}); train again with out_dir to keep snapshots.")
     return load_checkpoint(path)["generator"]
@@ -371,7 +375,7 @@ def train_and_save_vagan(
     metrics = evaluate_ncc(reloaded, test)
     metrics.update(
         selected_step=history["best_step"], selected_val_wasserstein=history["best_val_wasserstein"],
-        selected_val_ncc=history["best_val_ncc"], selected_by=config.select,
+        selected_val_ncc=history["best_val_ncc"],
         train_seconds=round(history["seconds"], 1), device=str(next(generator.parameters()).device),
         history={k: history[k] for k in ("step", "val_wasserstein", "val_ncc")},
     )
