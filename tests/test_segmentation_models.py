@@ -14,10 +14,14 @@ def tiny(name, **kw):
     return build_segmenter(name, **sizes[name], **kw)
 
 
-@pytest.mark.parametrize("levels, sizes", [(1, [(16, 16)]), (5, [(16, 16), (8, 8), (4, 4), (2, 2), (1, 1)])])
-def test_phiseg_shapes_and_latent_sizes(levels, sizes):
+@pytest.mark.parametrize("levels, scale, sizes", [
+    (1, 4, [(16, 16)]),
+    (5, 4, [(16, 16), (8, 8), (4, 4), (2, 2), (1, 1)]),
+    (5, 2, [(32, 32), (16, 16), (8, 8), (4, 4), (2, 2)]),
+])
+def test_phiseg_shapes_and_latent_sizes(levels, scale, sizes):
     torch.manual_seed(0)
-    model = PHiSeg(latent_levels=levels, n0=2).eval()
+    model = PHiSeg(latent_levels=levels, n0=2, latent_scale=scale).eval()
     x = torch.randn(2, 1, 64, 64)
     assert model.sample(x, 3).shape == (3, 2, 3, 64, 64)
     assert model(x).shape == (2, 3, 64, 64)
@@ -108,7 +112,7 @@ def test_bad_inputs_are_explained():
     model = tiny("phiseg_l5")
     with pytest.raises(ValueError, match=r"1 channel.*got shape \(1, 3, 64, 64\)"):
         model.sample(torch.randn(1, 3, 64, 64))
-    with pytest.raises(ValueError, match=r"divisible by 64.*\(48, 64\)"):
+    with pytest.raises(ValueError, match=r"divisible by 32.*\(48, 64\)"):
         model.sample(torch.randn(1, 1, 48, 64))
     with pytest.raises(ValueError, match=r"label map per image, shape \(2, 64, 64\).*got \(2, 6, 64, 64\)"):
         model.loss(torch.randn(2, 1, 64, 64), torch.zeros(2, 6, 64, 64, dtype=torch.long))
@@ -124,3 +128,5 @@ def test_bad_inputs_are_explained():
         build_segmenter("phiseg_l3")
     with pytest.raises(ValueError, match="spatial_dims"):
         PHiSeg(spatial_dims=1)
+    with pytest.raises(ValueError, match="latent_scale must be 1, 2, 4 or 8.*got 3"):
+        PHiSeg(latent_scale=3)

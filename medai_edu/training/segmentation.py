@@ -4,8 +4,10 @@ Every step draws a batch of 12 images, picks **one random rater's mask per image
 same random flips, rotation (±15°) and scaling (0.9-1.1) to image and mask, and takes an Adam
 step on ``model.loss``: lr 1e-3 (the original's), decayed linearly to 0 over the second half of
 the run so that the last weights settle. The randomness of step ``t`` (rater choice, augmentation,
-latent noise) depends only on ``(seed, t)`` and the batch order is part of the checkpoint, so a
-resumed run ends with exactly the weights of an uninterrupted one.
+latent noise) depends only on ``(seed, t)`` and the batch order is part of the checkpoint, so on
+the CPU a resumed run ends with exactly the weights of an uninterrupted one. On CUDA some kernels
+add in a varying order, so any two runs differ in the last bits (about 1e-7 after 6 steps on an
+H200), resumed or not.
 
 Single checkpoints of these small networks fluctuate from one check to the next (Adam at
 lr 1e-3 with batch norm), so we keep an exponential moving average of the weights
