@@ -48,7 +48,7 @@ def test_latent_level_choices_name_each_phiseg_level(phiseg):
     choices = lesson.latent_levels(phiseg)
     assert choices[0] == ("all levels", None)
     assert [level for _, level in choices[1:]] == [4, 3, 2, 1, 0]
-    assert "1x1" in choices[1][0] and "16x16" in choices[-1][0]
+    assert "coarsest, 2x2" in choices[1][0] and "finest, 32x32" in choices[-1][0]
     assert lesson.latent_levels(build_segmenter("unet")) == [("all levels", None)]
 
 
