@@ -11,7 +11,7 @@ from types import ModuleType
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "attribution", "benchmarks", "checks", "cli", "data", "device", "doctor", "lessons", "metrics",
+    "attribution", "benchmarks", "checks", "claims", "cli", "data", "device", "doctor", "lessons", "metrics",
     "models", "notebook", "pretrained", "release", "training", "viz", "widgets",
 }
 

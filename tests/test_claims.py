@@ -1,0 +1,116 @@
+"""Every lesson tells only what the numbers show (design §5b).
+
+For every lesson: each claim in its module's ``CLAIMS`` holds against today's measurements, its
+sentence (rendered with those measurements) stands word for word in the notebook, and no other
+sentence of the notebook quotes a measurement or makes a comparison without being a claim.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import shutil
+
+import nbformat
+import pytest
+
+from conftest import ROOT
+from medai_edu import claims
+
+#: lesson folder -> the module holding its CLAIMS
+LESSONS = {
+    "00_welcome": "medai_edu.lessons.welcome",
+    "01_saliency_vs_attribution": "medai_edu.lessons.saliency",
+    "02_alzheimer_maps": "medai_edu.lessons.alzheimer",
+    "03_uncertainty_sampling": "medai_edu.lessons.uncertainty",
+}
+#: what makes a sentence quantitative or comparative: a decimal, a percentage, "N times", or a
+#: comparison word
+QUANTITATIVE = re.compile(
+    r"\d+\.\d+|\d\s?%|\btimes\b|\bbeats?\b|\boutperform|\b(better|worse|higher|lower|larger|smaller|more|less|fewer)\s+than\b",
+    re.IGNORECASE,
+)
+
+
+def _module(lesson: str):
+    return importlib.import_module(LESSONS[lesson])
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("*", "")).strip()
+
+
+def _markdown(lesson: str) -> str:
+    """The notebook's markdown as a student sees it (instructors' model answers left out)."""
+    nb = nbformat.read(ROOT / "solutions" / lesson / f"{lesson}.ipynb", as_version=4)
+    text = "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    text = re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION", "", text, flags=re.DOTALL)
+    return _normalise(text)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z*(])", text) if s]
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_claim_holds(lesson):
+    failures = [f for c in _module(lesson).CLAIMS if (f := c.check())]
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_claim_stands_in_the_notebook_as_measured(lesson):
+    text = _markdown(lesson)
+    missing = [f"{c.name}: {c.render()!r}" for c in _module(lesson).CLAIMS if _normalise(c.render()) not in text]
+    assert not missing, "these sentences, rendered with today's measurements, are not in the notebook:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_no_quantitative_sentence_without_a_claim(lesson):
+    module = _module(lesson)
+    covered = [_normalise(c.render()) for c in module.CLAIMS] + [_normalise(d) for d in getattr(module, "DEFINITIONS", ())]
+    loose = [s for s in _sentences(_markdown(lesson)) if QUANTITATIVE.search(s) and not any(s in c or c in s for c in covered)]
+    assert not loose, (
+        "these sentences quote a number or compare without a claim in "
+        f"{LESSONS[lesson]}.CLAIMS (or a definition in DEFINITIONS):\n" + "\n".join(loose)
+    )
+
+
+def test_claim_names_are_unique():
+    for lesson in LESSONS:
+        claims.by_name(list(_module(lesson).CLAIMS))
+
+
+def test_a_flipped_ranking_in_a_benchmark_fails_its_claim(tmp_path, monkeypatch):
+    """Edit a copy of a shipped benchmark so that a compared pair swaps: the claim must fail."""
+    comparisons = [
+        (c, a, b) for lesson in LESSONS for c in _module(lesson).CLAIMS
+        for a in c.values.values() for b in c.values.values()
+        if isinstance(a, claims.Field) and isinstance(b, claims.Field) and a.file == b.file and a.path != b.path
+        and isinstance(a.read(), float) and isinstance(b.read(), float) and a.read() != b.read()
+    ]
+    assert comparisons, "no claim compares two benchmark values"
+    for claim, a, b in comparisons:
+        before = claim.render()
+        for f in claims.PRETRAINED_DIR.glob("*benchmark.json"):
+            shutil.copy(f, tmp_path / f.name)
+        data = json.loads((tmp_path / a.file).read_text())
+        va, vb = a.read(), b.read()
+        _set(data, a.path, vb)
+        _set(data, b.path, va)
+        (tmp_path / a.file).write_text(json.dumps(data))
+        monkeypatch.setattr(claims, "benchmark_dir", tmp_path)
+        claims.clear_cache()
+        try:
+            # the claim fails, or its sentence no longer matches the notebook's
+            assert claim.check() is not None or claim.render() != before, f"{claim.name} unaffected by swapping {a} and {b}"
+        finally:
+            monkeypatch.setattr(claims, "benchmark_dir", claims.PRETRAINED_DIR)
+            claims.clear_cache()
+
+
+def _set(data, path, value):
+    *keys, last = path.split(".")
+    for k in keys:
+        data = data[k]
+    data[last] = value
