@@ -94,3 +94,18 @@ def test_the_same_code_makes_3d_volumes(tmp_cache):
     subject = brain.simulate(0, 1.0, dims=3)
     assert subject.image.shape == GRIDS[3].shape
     assert np.abs(subject.effect).max() > 0.1 and subject.hippocampus.sum() < subject.hippocampus_without.sum()
+
+
+def test_hippocampal_atrophy_darkens_the_scan_as_csf_replaces_tissue():
+    """What a radiologist sees on a coronal T1 slice in Alzheimer's disease (MTA scale): the CSF
+    spaces in and around the hippocampus widen, so the region gets darker, never brighter."""
+    darker = brighter = 0.0
+    for index in range(1, 41, 2):  # 20 subjects at a typical AD severity
+        subject = brain.simulate(index, 0.7)
+        around = binary_dilation(subject.hippocampus_without > 0.05, iterations=2)
+        effect = subject.effect[around]
+        darker += -effect[effect < 0].sum()
+        brighter += effect[effect > 0].sum()
+        assert subject.hippocampus.sum() < subject.hippocampus_without.sum()  # the hippocampus shrank
+    assert darker > 9 * brighter, f"in and around the hippocampus darker:brighter effect mass is {darker:.1f}:{brighter:.1f}"
+

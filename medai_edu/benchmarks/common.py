@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 from collections.abc import Callable
 from pathlib import Path
@@ -51,7 +52,10 @@ def score_methods(
 
 
 def machine(device: torch.device) -> dict[str, Any]:
-    return {"device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(), "python": platform.python_version()}
+    """Where a benchmark ran, with the load average (1, 5, 15 min) at its end: the machine is shared."""
+    load = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else []
+    return {"device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "python": platform.python_version(), "load_average": load}
 
 
 def read_result(path: Path, suite: str) -> dict[str, Any]:

@@ -5,7 +5,11 @@ Each subject is the template under
    interpolated) plus a small random scaling and shift;
 2. its disease: hippocampal volume loss and ventricular enlargement, made by smooth fields that
    push the atlas' hippocampus outlines inwards and the ventricle outlines outwards, scaled by a
-   ``severity`` (0 = none, 1 = severe) and by subject-specific left/right weights;
+   ``severity`` (0 = none, 1 = severe) and by subject-specific left/right weights. The
+   ventricles' field moves the tissue around them (they expand into it); the hippocampus'
+   field only shrinks its outline, and the tissue it loses is replaced by cerebrospinal fluid
+   (CSF, the template's own ventricle intensity), as atrophy widens the CSF spaces around the
+   hippocampus (temporal horn, choroidal fissure): on a T1 scan the region gets darker;
 3. its scan: a global contrast change, a smooth multiplicative bias field and Gaussian noise,
    then 5th/95th percentile scaling to [-1, 1] as in the original ADNI pipeline.
 
@@ -40,7 +44,7 @@ class SimulationSettings:
     anatomy_grid: int = 5  # control points per axis of that displacement
     scale_std: float = 0.04  # std of the random size change per axis (fraction)
     shift_mm: float = 2.0  # std of the random shift per axis
-    hippocampus_mm: float = 1.5  # largest inward shift of the hippocampus outline at severity 1
+    hippocampus_mm: float = 2.0  # largest inward shift of the hippocampus outline at severity 1
     ventricle_mm: float = 3.0  # largest outward shift of the ventricle outline at severity 1
     smoothing_mm: float = 3.0  # width of the disease fields around the outlines
     contrast_std: float = 0.08
@@ -91,12 +95,14 @@ def _disease_fields(dims: int, settings: SimulationSettings) -> dict[str, np.nda
 
 
 @lru_cache(maxsize=2)
-def _grid_and_stack(dims: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Voxel coordinates [dims, *S] of the grid, and the template, hippocampus and ventricles [3, *S]."""
+def _grid_and_stack(dims: int) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Voxel coordinates [dims, *S] of the grid, the template, hippocampus and ventricles [3, *S],
+    and the template's CSF intensity (median inside the ventricles' core)."""
     reference = load_reference(dims)
     shape = reference.template.shape
     coords = torch.stack(torch.meshgrid(*[torch.arange(n, dtype=torch.float32) for n in shape], indexing="ij"))
-    return coords, torch.from_numpy(np.stack([reference.template, reference.hippocampus, reference.ventricles]))
+    csf = float(np.median(reference.template[reference.ventricles > 0.9]))
+    return coords, torch.from_numpy(np.stack([reference.template, reference.hippocampus, reference.ventricles])), csf
 
 
 def _smooth_random(rng: np.random.Generator, channels: int, shape: tuple[int, ...], grid: int, std: float) -> torch.Tensor:
@@ -137,7 +143,7 @@ def simulate(index: int, severity: float, dims: int = 2, seed: int = 42, setting
     reference = load_reference(dims)
     shape = reference.template.shape
     rng = np.random.default_rng([seed, int(index)])
-    coords, stack = _grid_and_stack(dims)
+    coords, stack, csf = _grid_and_stack(dims)
     centre = torch.tensor([(n - 1) / 2 for n in shape]).reshape(-1, *[1] * dims)
     scale = torch.from_numpy(1 + rng.normal(0, settings.scale_std, dims).astype(np.float32)).reshape(-1, *[1] * dims)
     shift = torch.from_numpy(rng.normal(0, settings.shift_mm / reference.spacing, dims).astype(np.float32)).reshape(-1, *[1] * dims)
@@ -145,10 +151,14 @@ def simulate(index: int, severity: float, dims: int = 2, seed: int = 42, setting
     anatomy = anatomy + _smooth_random(rng, dims, shape, settings.anatomy_grid, settings.anatomy_mm / reference.spacing)
     weights = {name: float(rng.uniform(0.7, 1.3)) for name in reference.labels}
     fields = _disease_fields(dims, settings)
-    disease = sum(torch.from_numpy(fields[name]) * w for name, w in weights.items()) * float(severity)
-    diseased = anatomy + _sample(disease, anatomy)
+    field = lambda part: sum(torch.from_numpy(fields[n]) * w for n, w in weights.items() if n.startswith(part)) * float(severity)  # noqa: E731
+    ventricles_grow = _sample(field("ventricle"), anatomy)
+    outlines = anatomy + ventricles_grow + _sample(field("hippocampus"), anatomy)
 
-    with_d, without = _sample(stack, diseased).numpy(), _sample(stack, anatomy).numpy()
+    without = _sample(stack, anatomy).numpy()
+    with_d = np.concatenate([_sample(stack[:1], anatomy + ventricles_grow).numpy(), _sample(stack[1:], outlines).numpy()])
+    lost = np.clip(without[1] - with_d[1], 0.0, 1.0)  # hippocampal tissue replaced by CSF
+    with_d[0] = with_d[0] * (1 - lost) + csf * lost
     bias = np.exp(_smooth_random(rng, 1, shape, 3, settings.bias_std)[0].numpy())
     gain = (1 + rng.normal(0, settings.contrast_std)) * bias
     noise = rng.normal(0, settings.noise_std, shape).astype(np.float32)
@@ -183,7 +193,7 @@ def _generate(settings: CohortSettings, progress: bool) -> dict[str, np.ndarray]
 
 
 def _settings_record(settings: CohortSettings) -> dict[str, Any]:
-    return dict(asdict(settings), version=1)
+    return dict(asdict(settings), version=2)  # 2: hippocampal atrophy fills with CSF
 
 
 @lru_cache(maxsize=2)
@@ -195,6 +205,25 @@ def load_cohort(settings: CohortSettings = LECTURE, progress: bool = True) -> di
     """
     name = f"brain_{settings.dims}d_seed{settings.seed}_n{settings.n_total}"
     return cache.cached(name, _settings_record(settings), lambda: _generate(settings, progress))
+
+
+def hippocampus_window(hippocampus: np.ndarray, side: str = "left", margin: int = 6) -> tuple[slice, slice]:
+    """A close-up window (rows, columns) around one hippocampus of a 2D slice, ``margin`` pixels wide.
+
+    ``side`` is the patient's side: "left" is the image's left half (neurological convention).
+    When the mask has no hippocampus on that side, the template's outline is used.
+    """
+    if side not in ("left", "right"):
+        raise ValueError(f"side must be 'left' or 'right' (the patient's side), got {side!r}.")
+    half = hippocampus.shape[1] // 2
+    columns = slice(0, half) if side == "left" else slice(half, None)
+    part = hippocampus[:, columns] > 0.5
+    if not part.any():
+        part = load_reference(2).hippocampus[:, columns] > 0.5
+    rows, cols = np.nonzero(part)
+    cols = cols + columns.start
+    return (slice(max(rows.min() - margin, 0), rows.max() + margin + 1),
+            slice(max(cols.min() - margin, 0), cols.max() + margin + 1))
 
 
 class BrainDataset:

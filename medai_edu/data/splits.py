@@ -25,3 +25,8 @@ class SplitSizes:
         sizes = {"train": self.n_train, "val": self.n_val, "test": self.n_test}
         start = sum(sizes[s] for s in SPLITS[: SPLITS.index(split)])
         return range(start, start + sizes[split])
+
+
+#: Data seed of every benchmark's final test set: development (training, validation, model and
+#: recipe choices) never used data drawn with it. The development data use seed 42.
+FINAL_TEST_SEED = 20261201

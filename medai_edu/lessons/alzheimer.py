@@ -11,6 +11,7 @@ from torch import nn
 from medai_edu import attribution, pretrained
 from medai_edu.benchmarks.brain import OCCLUSION_PATCH, classifier_scores, compared_with
 from medai_edu.data import get_dataset
+from medai_edu.data.brain import hippocampus_window as close_up  # noqa: F401 (the notebook's close-up)
 from medai_edu.data.brain import simulate
 from medai_edu.data.brain_reference import load_reference
 from medai_edu.lessons.saliency import LECTURE_IG_STEPS, QUICK_IG_STEPS
@@ -62,24 +63,24 @@ def ad_cases(n: int) -> ADCases:
     return ADCases(data.field("images")[:, 0], data.field("effects")[:, 0], data.field("hippocampus"), data.severities, data.indices)
 
 
-def all_maps(classifier: nn.Module, generator: nn.Module, images: np.ndarray, quick: bool = False) -> dict[str, np.ndarray]:
-    """Every method's map ``[N, H, W]`` for class "AD" (VA-GAN: the disease effect)."""
+def all_maps(classifier: nn.Module, generator: nn.Module, images: np.ndarray, quick: bool = False,
+             progress: bool = True) -> dict[str, np.ndarray]:
+    """Every method's map ``[N, H, W]`` for class "AD" (VA-GAN: the disease effect); a progress bar counts the subjects."""
+    from tqdm.auto import tqdm
+
     options = {"integrated_gradients": {"steps": QUICK_IG_STEPS if quick else LECTURE_IG_STEPS},
                "occlusion": {"patch": OCCLUSION_PATCH}}
-    maps = attribution.attribute_all(classifier, generator, torch.from_numpy(images)[:, None], options=options)
-    return {name: m.numpy() for name, m in maps.items()}
+    parts: dict[str, list[np.ndarray]] = {}
+    for i in tqdm(range(len(images)), desc="maps", unit="subject", disable=not progress):
+        maps = attribution.attribute_all(classifier, generator, torch.from_numpy(images[i : i + 1])[:, None], options=options)
+        for name, m in maps.items():
+            parts.setdefault(name, []).append(m.numpy())
+    return {name: np.concatenate(m) for name, m in parts.items()}
 
 
 def score_maps(maps: dict[str, np.ndarray], effects: np.ndarray) -> dict[str, dict[str, float]]:
     """NCC with the true effect per method (VA-GAN signed; saliency against the effect's size)."""
     return {name: ncc_summary(ncc(m, compared_with(name, torch.from_numpy(effects)), batch=True)) for name, m in maps.items()}
-
-
-def close_up(hippocampus: np.ndarray, margin: int = 6) -> tuple[slice, slice]:
-    """A window around the hippocampus on the image's left half (the patient's left)."""
-    left = hippocampus[:, : hippocampus.shape[1] // 2]
-    rows, cols = np.nonzero(left) if left.any() else np.nonzero(load_reference(2).hippocampus[:, : hippocampus.shape[1] // 2] > 0.5)
-    return slice(max(rows.min() - margin, 0), rows.max() + margin + 1), slice(max(cols.min() - margin, 0), cols.max() + margin + 1)
 
 
 def at_severity(generator: nn.Module, index: int, severity: float) -> dict[str, np.ndarray | float]:
