@@ -69,6 +69,25 @@ def test_sign_convention_generator_and_critic_pull_in_opposite_directions():
     assert generated.grad.item() > 0  # generator wants D(y) down
 
 
+def test_a_critic_trained_with_the_loss_scores_healthy_images_lower():
+    """The convention everywhere (models/vagan.py, the losses, lesson 1): lower score = more like real healthy images."""
+    from medai_edu.models.vagan import Critic
+
+    torch.manual_seed(0)
+    critic = Critic(widths=(2, 4, 4, 8, 8))
+    healthy = torch.randn(8, 1, 32, 32) * 0.1
+    generated = healthy + torch.where(torch.rand(8, 1, 32, 32) > 0.9, 1.0, 0.0)  # "lesions" left behind
+    opt = torch.optim.Adam(critic.parameters(), lr=1e-3, betas=(0.0, 0.9))
+    for _ in range(30):
+        loss = critic_loss(critic(healthy), critic(generated)) + 10 * gradient_penalty(critic, healthy, generated)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        assert critic(healthy).mean() < critic(generated).mean()
+    assert "lower** score means" in " ".join(Critic.__doc__.split())
+
+
 def test_critic_schedule_follows_the_design():
     cfg = VAGANConfig()
     steps = [cfg.critic_steps_at(s) for s in (0, 24, 25, 99, 100, 101, 200, 250)]

@@ -3,7 +3,8 @@
 The generator looks at a diseased image ``x`` and proposes an additive map ``M(x)``; the image
 ``y = x + M(x)`` should look healthy to the critic. The disease effect is therefore ``-M(x)``.
 The critic gives a real-valued score per image (no sigmoid, no batch norm — WGAN-GP needs
-neither). Training lives in :mod:`medai_edu.training.vagan`.
+neither); a *lower* score means "more like the real healthy images" (see :class:`Critic`).
+Training lives in :mod:`medai_edu.training.vagan`.
 """
 from __future__ import annotations
 
@@ -99,8 +100,13 @@ class Critic(nn.Module):
     """Fully convolutional WGAN critic without batch norm: one score per image.
 
     Layout (``widths`` 16/32/64/128/256): 16, pool, 32, pool, 64 x2, pool, 128 x2, pool,
-    256 x2, 256, 1x1 conv -> 1 channel, global average pool. Higher score = "looks more like the
-    real healthy images" (see :func:`medai_edu.training.vagan.critic_loss`).
+    256 x2, 256, 1x1 conv -> 1 channel, global average pool.
+
+    Sign convention (the one the losses in :mod:`medai_edu.training.vagan` implement, WGAN-GP
+    as in design §3.2): the critic is trained to give *low* scores to real healthy images and
+    *high* scores to the generator's translated images ``y`` (critic loss
+    ``mean(D(x0)) - mean(D(y))`` + penalty); the generator lowers ``D(y)``. So a **lower**
+    score means "looks more like the real healthy images", a higher one "looks generated".
     """
 
     def __init__(self, spatial_dims: int = 2, in_channels: int = 1, widths: Sequence[int] = CRITIC_WIDTHS) -> None:

@@ -3,7 +3,9 @@
 Sign convention (the one in the design, and the one these losses implement consistently):
 the critic ``D`` is trained to give *low* scores to real healthy images ``x0`` and *high* scores
 to generated images ``y = x + M(x)``; the generator is trained to *lower* ``D(y)``, i.e. to make
-its outputs score like healthy images.
+its outputs score like healthy images. A lower critic score therefore means "more like the real
+healthy images" (:class:`medai_edu.models.vagan.Critic`, the tests and lesson 1's exercise say
+the same).
 
     critic loss     = E[D(x0)] - E[D(y)] + 10 * E[(||grad D(x_hat)|| - 1)^2]
     generator loss  = E[D(y)] + 100 * mean|y - x|
