@@ -32,6 +32,12 @@ def test_bench_command_writes_json(tmp_path, suite, n_test):
             assert min(row["hippocampus"], row["ventricles"], row["elsewhere"]) >= 0 and -1 <= row["ncc_magnitude"] <= 1, name
     if suite == "brain":
         assert 0.5 <= report["classifier"]["test_auc"] <= 1
+    if suite == "toy":  # a final test set drawn with a seed development never used, and both selection rules
+        final = report["final_test"]
+        assert final["data"]["data_seed"] == toy.FINAL_TEST_SEED != report["data"]["data_seed"] and final["data"]["n_images"] == 3
+        assert set(final["methods"]) == set(report["methods"]) and final["classifier"]["n_test"] == n_test
+        assert set(report["vagan_selection"]) == {"wasserstein", "ncc"}
+        assert f"{final['methods']['vagan']['ncc_mean']:.3f}" in result.stdout
 
 
 @pytest.mark.slow
@@ -66,6 +72,47 @@ def test_toy_table_sorts_by_ncc():
     }
     lines = toy.table(report).splitlines()
     assert lines[3].startswith("vagan") and lines[4].startswith("grad_cam")
+
+
+def _toy_part(seed, vagan=0.9):
+    return {"data": {"split": "test", "class": 1, "n_images": 2, "size": 112, "data_seed": seed},
+            "classifier": {"test_accuracy": 1.0, "n_test": 4},
+            "methods": {"grad_cam": {"ncc_mean": 0.1, "ncc_std": 0.0, "seconds_per_image": 0.1},
+                        "vagan": {"ncc_mean": vagan, "ncc_std": 0.01, "n_images": 2, "seconds_per_image": 0.1}}}
+
+
+def test_toy_table_shows_the_final_test_set_and_both_selection_rules():
+    development, final = _toy_part(toy.DEV_SEED), _toy_part(toy.FINAL_TEST_SEED, vagan=0.876)
+    selection = {
+        "wasserstein": {"step": 600, "shipped": False, "val_wasserstein": 0.06, "val_ncc": 0.7, "measured": False,
+                        "dev_test": None, "final_test": None, "dev_test_recorded": {"ncc_mean": 0.693, "ncc_std": 0.058}},
+        "ncc": {"step": 700, "shipped": True, "val_wasserstein": 1.7, "val_ncc": 0.89, "measured": True,
+                "dev_test": development["methods"]["vagan"], "final_test": final["methods"]["vagan"]},
+    }
+    text = toy.table({**development, "final_test": final, "vagan_selection": selection, "machine": {"device": "cpu"}})
+    assert "final NCC" in text and "0.876" in text and f"seed {toy.FINAL_TEST_SEED}" in text
+    assert "step 600" in text and "0.693 +- 0.058 (recorded at training, not re-measured)" in text
+    assert "final test NCC not measured" in text and "step 700" in text and "[shipped]" in text
+
+
+def test_toy_selection_rules_score_a_kept_snapshot_else_report_what_was_recorded(tmp_path, monkeypatch):
+    from medai_edu import pretrained
+    from medai_edu.training.common import save_checkpoint
+
+    development, final = _toy_part(toy.DEV_SEED), _toy_part(toy.FINAL_TEST_SEED)
+    monkeypatch.setattr(toy, "DESIGN_RUN_DIR", tmp_path / "run")
+    rows = toy.selection_rules(development, final, "cpu")
+    shipped = pretrained.load_manifest("toy_vagan")["metrics"]["selected_step"]
+    assert rows["ncc"]["step"] == shipped and rows["ncc"]["shipped"] and rows["ncc"]["final_test"] == final["methods"]["vagan"]
+    design = rows["wasserstein"]
+    assert design["step"] != shipped and not design["measured"] and design["dev_test"] is None and design["final_test"] is None
+    assert design["dev_test_recorded"] == {**toy.RECORDED_DESIGN_RULE, "source": design["dev_test_recorded"]["source"]}
+    # once the design rule's generator is on disk, it is scored on both sets instead
+    generator = pretrained.load_model("toy_vagan")
+    save_checkpoint(tmp_path / "run" / "snapshots" / f"step{design['step']:05d}.pt", {"step": design["step"], "generator": generator.state_dict()})
+    design = toy.selection_rules(development, final, "cpu")["wasserstein"]
+    assert design["measured"] and design["dev_test"]["n_images"] == design["final_test"]["n_images"] == 2
+    assert 0.5 < design["dev_test"]["ncc_mean"] <= 1  # the shipped weights, scored as that snapshot
 
 
 def test_widget_benchmark_times_real_redraws():
