@@ -12,7 +12,10 @@ derailed by one blank map; the docs of each benchmark say how many such maps occ
 Lesson 3 (design §3.5) adds scores for segmentations when experts disagree: :func:`dice`,
 :func:`iou_distance`, :func:`ged_squared` (with :func:`ged_from_distances`), :func:`sncc` and
 :func:`dice_of_mean`; their conventions for empty masks are stated below, above
-:data:`SEGMENTATION_CLASSES`.
+:data:`SEGMENTATION_CLASSES`. Measures that a single-answer network fails (it draws one outline,
+however soft its softmax): :func:`disagreement_ncc` and :func:`calibration_error` (with
+:func:`lesion_frequency`); and :func:`paired_bootstrap` for intervals of differences between
+models scored on the same cases.
 """
 from __future__ import annotations
 
@@ -262,3 +265,103 @@ def dice_of_mean(sample_probs: Any, raters: Any) -> float:
     maps = _rater_stack(raters, probs)
     prediction = probs.mean(0).argmax(0)
     return float(np.mean([dice(prediction, rater, probs.shape[1]) for rater in maps]))
+
+
+# --- Measures that a single-answer network fails, and paired bootstrap intervals (issue 13) --------
+#
+# S_NCC (above) is computed on softmax probabilities, so a deterministic network whose softmax is
+# soft along the border scores about as well as a sampling one. The two measures below look at the
+# *outlines* a model draws, as a clinician would see them.
+
+
+def disagreement_ncc(samples: Any, raters: Any, num_classes: int = SEGMENTATION_CLASSES) -> float:
+    """NCC between the samples' disagreement map and the raters' disagreement map of one image.
+
+    Both maps use the same definition, :func:`medai_edu.data.multirater.disagreement`: per pixel,
+    the share of maps whose label differs from the most common label. ``samples`` [N_s, H, W] and
+    ``raters`` [N_r, H, W] are label maps. 1 = the samples disagree exactly where (and in the same
+    proportions, up to a scale) the raters do; 0 = unrelated. A constant map scores **0**, as in
+    :func:`ncc`: a model whose samples are all the same (a deterministic U-Net) has a disagreement
+    map of zeros, so it scores 0 on every image; and on an image where all raters agree (no lesion
+    marked by anyone) every model scores 0.
+    """
+    from medai_edu.data.multirater import disagreement  # lazy: metrics stays light to import
+
+    layout = "a stack of label maps [N, H, W] (or [N, D, H, W])"
+    s = _as_label_maps(samples, "samples", num_classes, (3, 4), layout)
+    r = _as_label_maps(raters, "raters", num_classes, (3, 4), layout)
+    _same_spatial(s, r, "samples and raters", 1, 1)
+    small = np.uint8 if num_classes <= 256 else np.int64  # the same maps, counted faster
+    return ncc(disagreement(s.astype(small)), disagreement(r.astype(small)))
+
+
+def lesion_frequency(label_maps: Any, num_classes: int = SEGMENTATION_CLASSES) -> np.ndarray:
+    """Per pixel, the share of the maps [N, H, W] that mark it as lesion (any label above 0)."""
+    maps = _as_label_maps(label_maps, "label_maps", num_classes, (3, 4), "a stack of label maps [N, H, W]")
+    return (maps > 0).mean(axis=0)
+
+
+def calibration_error(predicted: Any, observed: Any, region: Any = None, bins: int = 10) -> float:
+    """Binned expected calibration error (ECE) of per-pixel probabilities against observed frequencies.
+
+    Args:
+        predicted: the model's probability that each pixel is lesion, in [0, 1], [H, W].
+        observed: the share of raters who marked each pixel as lesion (:func:`lesion_frequency`).
+        region: optional boolean mask of the pixels to score (default: all pixels).
+        bins: equal-width bins of the predicted probability on [0, 1] (a probability of exactly 1
+            goes in the last bin).
+
+    ``ECE = sum_b (n_b / n) * |mean predicted in b - mean observed in b|``: 0 when, among the
+    pixels given probability p, a share p of the raters marked them, for every p; larger is worse
+    (at most 1). An empty region scores 0 (nothing to calibrate).
+    """
+    p = _as_float_array(predicted, "predicted")
+    f = _as_float_array(observed, "observed")
+    if p.shape != f.shape:
+        raise ValueError(f"predicted and observed must have the same shape, got {p.shape} and {f.shape}.")
+    for arr, name in ((p, "predicted"), (f, "observed")):
+        if arr.min() < 0 or arr.max() > 1:
+            raise ValueError(f"{name} must hold probabilities or shares in [0, 1], got values from {arr.min():g} to {arr.max():g}.")
+    if not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise ValueError(f"bins must be a whole number of at least 1, got {bins!r}.")
+    if region is not None:
+        keep = np.asarray(region, dtype=bool)
+        if keep.shape != p.shape:
+            raise ValueError(f"region must have the shape of predicted {p.shape}, got {keep.shape}.")
+        p, f = p[keep], f[keep]
+    p, f = p.ravel(), f.ravel()
+    if p.size == 0:
+        return 0.0
+    index = np.minimum((p * bins).astype(np.int64), bins - 1)
+    count = np.bincount(index, minlength=bins)
+    gap = np.abs(np.bincount(index, p, bins) - np.bincount(index, f, bins))  # per bin: n_b * |mean p - mean f|
+    return float(gap.sum() / count.sum())
+
+
+def paired_bootstrap(a: Any, b: Any, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict[str, float | bool | int]:
+    """Paired bootstrap interval for ``mean(a) - mean(b)``, where ``a[i]`` and ``b[i]`` score the same case.
+
+    Cases are resampled with replacement ``n_boot`` times (a NumPy generator seeded with ``seed``,
+    so the same inputs give the same interval); the interval is the percentile interval of the
+    resampled mean differences at ``level`` (0.95: the 2.5th and 97.5th percentiles). Returns the
+    observed difference, the interval's ends, whether the interval excludes 0, ``n_cases``,
+    ``n_boot`` and ``seed``.
+    """
+    x, y = _as_float_array(a, "a").ravel(), _as_float_array(b, "b").ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"a and b must score the same cases (same length), got {x.size} and {y.size}.")
+    if x.size < 2:
+        raise ValueError(f"a bootstrap needs at least 2 cases, got {x.size}.")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}.")
+    if not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+        raise ValueError(f"n_boot must be a whole number of at least 1, got {n_boot!r}.")
+    d = x - y
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_boot)
+    for start in range(0, n_boot, 500):  # in chunks: [500, n] indices at a time
+        stop = min(n_boot, start + 500)
+        means[start:stop] = d[rng.integers(0, d.size, (stop - start, d.size))].mean(axis=1)
+    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return {"difference": float(d.mean()), "low": float(low), "high": float(high),
+            "excludes_0": bool(low > 0 or high < 0), "n_cases": int(d.size), "n_boot": int(n_boot), "seed": int(seed)}

@@ -8,7 +8,7 @@ import sys
 import matplotlib
 import pytest
 
-from medai_edu.benchmarks import toy, widgets
+from medai_edu.benchmarks import toy, uncertainty, widgets
 
 matplotlib.use("Agg")
 
@@ -50,17 +50,34 @@ def test_bench_uncertainty_writes_json_with_targets(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(out.read_text())
     assert report["data"] == {"split": "test", "n_images": 2, "n_samples": 3, "raters": 6}
+    assert report["final_data"]["seed"] == uncertainty.FINAL_SEED != 42 and report["final_data"]["n_images"] == 2
     assert set(report["models"]) == {"unet", "prob_unet", "phiseg_l1", "phiseg_l5"}
     for name, row in report["models"].items():
-        for condition in ("clean", "noise", "contrast", "blur"):
-            scores = row[condition]
-            assert scores["n_images"] == 2 and scores["ged_mean"] >= 0 and 0 <= scores["dice_mean"] <= 1, (name, condition)
+        for scores in [row[c] for c in uncertainty.CONDITIONS] + [row["final"][c] for c in uncertainty.CONDITIONS]:
+            assert scores["n_images"] == 2 and scores["ged_mean"] >= 0 and 0 <= scores["dice_mean"] <= 1, name
+            assert -1 <= scores["dis_ncc_mean"] <= 1 and 0 <= scores["ece_mean"] <= 1 and 0 <= scores["ece_softmax_mean"] <= 1
         assert 0 < row["ms_1_sample"] and 0 < row["ms_100_samples"], name
-        assert f"{row['clean']['ged_mean']:.3f}" in result.stdout, "the printed table must show the measured numbers"
+        for value in (row["clean"]["ged_mean"], row["clean"]["dis_ncc_mean"], row["final"]["clean"]["ece_mean"]):
+            assert f"{value:.3f}" in result.stdout, "the printed table must show the measured numbers"
+    # the deterministic U-Net's samples never differ: its disagreement map is constant, NCC 0
+    assert report["models"]["unet"]["clean"]["dis_ncc_mean"] == 0.0 == report["models"]["unet"]["final"]["clean"]["dis_ncc_mean"]
     assert set(report["targets"]) == {"ged_below_prob_unet", "ged_below_unet", "sncc_at_least_0.7",
-                                      "dice_within_0.02_of_unet", "one_sample_at_most_50_ms"}
+                                      "dice_within_0.02_of_unet", "one_sample_at_most_50_ms", "unet_fails_dis_ncc",
+                                      "ece_below_unet"}
     phiseg, unet = report["models"]["phiseg_l5"]["clean"], report["models"]["unet"]["clean"]
     assert report["targets"]["ged_below_unet"]["met"] == (phiseg["ged_mean"] < unet["ged_mean"])
+    for set_name in ("dev", "final"):
+        intervals = report["bootstrap"][set_name]["clean"]["phiseg_l5_vs_unet"]
+        assert set(intervals) == set(uncertainty.MEASURES)
+        for v in intervals.values():
+            assert v["low"] <= v["high"] and v["excludes_0"] == (v["low"] > 0 or v["high"] < 0) and v["n_cases"] == 2
+    assert "load average" in result.stdout and report["machine"]["wall_seconds"] > 0
+
+
+def test_uncertainty_final_set_is_new_data():
+    final = uncertainty.final_settings(5)
+    assert final.seed == uncertainty.FINAL_SEED and final.n_test == 5 and final.split_range("test") == range(5)
+    assert final.lesion == uncertainty.LECTURE.lesion and final.raters == uncertainty.LECTURE.raters
 
 
 def test_toy_table_sorts_by_ncc():

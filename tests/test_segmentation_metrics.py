@@ -4,12 +4,16 @@ import pytest
 import torch
 
 from medai_edu.metrics import (
+    calibration_error,
     dice,
     dice_of_mean,
+    disagreement_ncc,
     ged_from_distances,
     ged_squared,
     iou_distance,
     iou_distance_matrix,
+    lesion_frequency,
+    paired_bootstrap,
     sncc,
 )
 
@@ -127,3 +131,79 @@ def test_bad_inputs_are_explained():
         dice(np.zeros((3, 3)), np.zeros((3, 3)), num_classes=1)
     with pytest.raises(ValueError, match=r"label map \[H, W\].*shape \(3,\)"):
         dice(np.zeros(3), np.zeros(3))
+
+
+# --- issue 13: measures a single-answer network fails, and bootstrap intervals ---------------------
+
+RATERS = np.array([[[0, 1, 1, 0]], [[0, 1, 0, 0]], [[0, 1, 2, 2]]])  # 3 raters, 1 x 4 pixels
+# raters' disagreement per pixel: [0, 0, 2/3 (labels 1, 0, 2), 1/3 (labels 0, 0, 2)]
+
+
+def test_disagreement_ncc_constant_map_scores_0():
+    one_answer = np.repeat(RATERS[:1], 5, axis=0)  # five identical samples: their disagreement map is all 0
+    assert disagreement_ncc(one_answer, RATERS) == 0.0
+    assert disagreement_ncc(RATERS, np.zeros((3, 1, 4), dtype=int)) == 0.0  # raters all agree: constant map
+
+
+def test_disagreement_ncc_perfect_match_scores_1():
+    assert disagreement_ncc(RATERS, RATERS) == pytest.approx(1.0)
+    # six samples with the same disagreement pattern, twice as many of each label: still 1
+    assert disagreement_ncc(np.concatenate([RATERS, RATERS]), RATERS) == pytest.approx(1.0)
+    # samples that disagree on pixel 0 only (where the raters agree) and agree where the raters do not:
+    # maps [1/2, 0, 0, 0] against [0, 0, 2/3, 1/3] -> by hand r = -0.5222
+    elsewhere = np.array([[[1, 0, 0, 0]], [[0, 0, 0, 0]]])
+    a, b = np.array([0.5, 0, 0, 0]), np.array([0, 0, 2 / 3, 1 / 3])
+    expected = ((a - a.mean()) @ (b - b.mean())) / np.sqrt(((a - a.mean()) ** 2).sum() * ((b - b.mean()) ** 2).sum())
+    assert disagreement_ncc(elsewhere, RATERS) == pytest.approx(expected) == pytest.approx(-0.5222, abs=1e-4)
+
+
+def test_lesion_frequency_by_hand():
+    np.testing.assert_allclose(lesion_frequency(RATERS), [[0, 1, 2 / 3, 1 / 3]])
+
+
+def test_calibration_error_by_hand():
+    frequency = lesion_frequency(RATERS)  # [0, 1, 2/3, 1/3]
+    assert calibration_error(frequency, frequency) == 0.0  # predicting the raters' shares exactly
+    # a hard answer (0 or 1 per pixel): bin 0 holds pixels 0 and 3 (mean p 0, mean f 1/6),
+    # bin 9 holds pixels 1 and 2 (mean p 1, mean f 5/6): ECE = 2/4 * 1/6 + 2/4 * 1/6 = 1/6
+    hard = np.array([[0.0, 1.0, 1.0, 0.0]])
+    assert calibration_error(hard, frequency) == pytest.approx(1 / 6)
+    # only the pixels of a region count: pixels 1 and 2 alone -> |1 - 5/6| = 1/6; an empty region -> 0
+    assert calibration_error(hard, frequency, region=np.array([[False, True, True, False]])) == pytest.approx(1 / 6)
+    assert calibration_error(hard, frequency, region=np.zeros((1, 4), bool)) == 0.0
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        calibration_error(hard * 2, frequency)
+    with pytest.raises(ValueError, match="same shape"):
+        calibration_error(hard, frequency[0, :3])
+
+
+def test_calibration_of_a_calibrated_toy_model_is_near_0():
+    """Pixels whose true lesion probability is p; 200 raters and a model that predicts p: ECE about 0.
+
+    A model that draws outlines from the same probabilities (its sample frequencies) is also close.
+    """
+    rng = np.random.default_rng(1)
+    p = rng.random((32, 32))
+    raters = (rng.random((200, 32, 32)) < p).astype(int)
+    samples = (rng.random((200, 32, 32)) < p).astype(int)
+    frequency = lesion_frequency(raters)
+    assert calibration_error(p, frequency) < 0.01
+    assert calibration_error(lesion_frequency(samples), frequency) < 0.02
+    assert calibration_error((p > 0.5).astype(float), frequency) > 0.2  # one hard answer: clearly worse
+
+
+def test_paired_bootstrap_contains_the_true_difference_and_is_seeded():
+    rng = np.random.default_rng(2)
+    b = rng.normal(0.5, 0.2, 300)  # a per-case score, cases differ a lot
+    a = b + 0.03 + rng.normal(0, 0.05, 300)  # the same cases, model a better by 0.03 on average
+    result = paired_bootstrap(a, b, n_boot=2000, seed=0)
+    assert result["low"] < 0.03 < result["high"] and result["excludes_0"]
+    assert result["difference"] == pytest.approx(np.mean(a - b))
+    assert result == paired_bootstrap(a, b, n_boot=2000, seed=0)  # seeded: the same interval again
+    assert result != paired_bootstrap(a, b, n_boot=2000, seed=1)
+    same = paired_bootstrap(b + rng.normal(0, 0.05, 300), b, seed=0)  # no true difference
+    assert same["low"] < 0 < same["high"] and not same["excludes_0"]
+    # pairing matters: the case-to-case spread (0.2) cancels, so the interval is narrow (about +-0.006)
+    assert result["high"] - result["low"] < 0.02
+    with pytest.raises(ValueError, match="same cases"):
+        paired_bootstrap(a, b[:-1])
