@@ -206,20 +206,22 @@ def plot_severity(image: np.ndarray, effect: np.ndarray, vagan_map: np.ndarray, 
 
 def plot_brain_map(image: np.ndarray, effect: np.ndarray, attribution_map: np.ndarray, method: str,
                    hippocampus: np.ndarray, overlay: float = 0.6, close_up: tuple[slice, slice] | None = None) -> Figure:
-    """Scan with the map overlaid (``overlay`` = opacity), a close-up of the hippocampus, the true effect."""
+    """Scan with the map overlaid (``overlay`` = opacity), a close-up of the hippocampus, the true effect.
+
+    The close-up has its own colour scale (the hippocampal change is small beside the ventricles')."""
     signed = method == "vagan"
     shown_map = attribution_map if signed else np.abs(attribution_map)
-    limit = float(np.abs(shown_map).max()) or 1.0
-    style = dict(cmap="RdBu_r", vmin=-limit, vmax=limit) if signed else dict(cmap="viridis", vmin=0, vmax=limit)
     label = "red brighter, blue darker" if signed else "importance for 'AD'"
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
-    for ax, window in ((axes[0], None), (axes[1], close_up)):
+    for ax, window, scale in ((axes[0], None, label), (axes[1], close_up, f"{label}\n(close-up scale)")):
         crop = window or (slice(None), slice(None))
+        limit = float(np.abs(shown_map[crop]).max()) or 1.0
+        style = dict(cmap="RdBu_r", vmin=-limit, vmax=limit) if signed else dict(cmap="viridis", vmin=0, vmax=limit)
         ax.imshow(image[crop], cmap="gray", vmin=-1, vmax=1.5, interpolation="nearest")
         strength = np.clip(2 * np.abs(shown_map[crop]) / limit, 0, 1)  # faint where the map is near 0
         layer = ax.imshow(shown_map[crop], alpha=float(np.clip(overlay, 0, 1)) * strength, interpolation="nearest", **style)
         _outline(ax, hippocampus[crop], ORANGE, thin=window is not None)
-    _colour_bar(fig, layer, axes[1], label)
+        _colour_bar(fig, layer, ax, scale)
     _picture(axes[0], METHOD_LABELS.get(method, method))
     _picture(axes[1], "Close-up: left hippocampus")
     if close_up is not None:

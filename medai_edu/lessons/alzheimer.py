@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from medai_edu import attribution, pretrained
+from medai_edu import attribution, claims, pretrained
 from medai_edu.benchmarks.brain import OCCLUSION_PATCH, classifier_scores, compared_with
 from medai_edu.data import get_dataset
 from medai_edu.data.brain import hippocampus_window as close_up  # noqa: F401 (the notebook's close-up)
@@ -101,3 +101,78 @@ def hippocampus_masks(index: int, severity: float) -> tuple[np.ndarray, np.ndarr
 def reference_benchmark():
     """The shipped result of `medai-edu bench brain` as a table (NCC per method)."""
     return _reference_benchmark(BENCHMARK_FILE)
+
+
+# --- what the lesson's text says, bound to the shipped benchmark (design §5b) -----------------
+BENCHMARK = BENCHMARK_FILE.name
+SALIENCY = ("vanilla_gradient", "guided_backprop", "grad_cam", "occlusion", "integrated_gradients")
+
+
+def _scores(score: str, prefix: str = "") -> dict[str, claims.Field]:
+    """One benchmark score of every method, by method name."""
+    return {m: claims.Field(BENCHMARK, f"{prefix}methods.{m}.{score}") for m in ("vagan", *SALIENCY)}
+
+
+def _best_saliency(v: dict[str, float]) -> str:
+    return max(SALIENCY, key=lambda m: v[m])
+
+
+_N = {"n": claims.Field(BENCHMARK, "data.n_images")}
+_WHOLE = {"n": "{:d}"}
+
+CLAIMS = [
+    claims.Claim(
+        "vagan_matches_the_whole_effect_best",
+        "On all {n} Alzheimer's test subjects of the benchmark, VA-GAN's map matches the true effect with a mean NCC "
+        "of {vagan}; the best saliency method, guided backprop, reaches {guided_backprop}.",
+        {**_N, **_scores("ncc_mean")},
+        lambda v: v["vagan"] > v["guided_backprop"] and _best_saliency(v) == "guided_backprop", _WHOLE),
+    claims.Claim(
+        "same_on_the_final_test_set",
+        "On the final test set, drawn with a seed that development never used, the numbers are {vagan} and "
+        "{guided_backprop}.",
+        _scores("ncc_mean", "final_test."),
+        lambda v: v["vagan"] > v["guided_backprop"] and _best_saliency(v) == "guided_backprop"),
+    claims.Claim(
+        "saliency_sits_on_the_ventricles",
+        "Relative to the slice's average, guided backprop's map is {ventricles} times as strong on the ventricles and "
+        "{hippocampus} times on the hippocampus, where the true effect is {truth} times as strong.",
+        {"ventricles": claims.Field(BENCHMARK, "methods.guided_backprop.ventricles"),
+         "hippocampus": claims.Field(BENCHMARK, "methods.guided_backprop.hippocampus"),
+         "truth": claims.Field(BENCHMARK, "true_effect_regions.hippocampus")},
+        lambda v: v["ventricles"] > 3 * v["hippocampus"] and v["truth"] > 2 * v["hippocampus"],
+        {"ventricles": "{:.0f}", "hippocampus": "{:.0f}", "truth": "{:.0f}"}),
+    claims.Claim(
+        "vagan_finds_the_hippocampal_change",
+        "Inside the close-up windows around the hippocampi, VA-GAN's map correlates with the true effect at an NCC of "
+        "{vagan}, guided backprop's at {guided_backprop} and every other saliency method's at {others} or less "
+        "(final test set: {final_vagan} and {final_guided_backprop}).",
+        {**_scores("hippocampus_window_ncc"),
+         "others": claims.Computed(lambda: max(claims.Field(BENCHMARK, f"methods.{m}.hippocampus_window_ncc").read()
+                                              for m in SALIENCY if m != "guided_backprop"), "best other saliency window NCC"),
+         "final_vagan": claims.Field(BENCHMARK, "final_test.methods.vagan.hippocampus_window_ncc"),
+         "final_guided_backprop": claims.Field(BENCHMARK, "final_test.methods.guided_backprop.hippocampus_window_ncc")},
+        lambda v: (v["vagan"] >= 0.5 and v["vagan"] >= v["guided_backprop"] + 0.2 and _best_saliency(v) == "guided_backprop"
+                   and v["final_vagan"] >= v["final_guided_backprop"] + 0.2)),
+    claims.Claim(
+        "alt_text_vagan_marks_both_changes",
+        "VA-GAN's map is blue at the ventricle rims and at the hippocampi.",
+        {"window": claims.Field(BENCHMARK, "methods.vagan.hippocampus_window_ncc"),
+         "hippocampus": claims.Field(BENCHMARK, "methods.vagan.hippocampus"),
+         "ventricles": claims.Field(BENCHMARK, "methods.vagan.ventricles")},
+        lambda v: v["window"] >= 0.5 and v["hippocampus"] > 2 and v["ventricles"] > 2),
+    claims.Claim(
+        "summary_vagan_best_where_it_matters",
+        "On the benchmark VA-GAN's map matched the true effect best of all methods, over the whole slice (NCC {vagan}) "
+        "and in the hippocampus close-ups (NCC {window}), where the saliency maps reached at most {saliency_window}.",
+        {**_scores("ncc_mean"), "window": claims.Field(BENCHMARK, "methods.vagan.hippocampus_window_ncc"),
+         "saliency_window": claims.Computed(lambda: max(claims.Field(BENCHMARK, f"methods.{m}.hippocampus_window_ncc").read()
+                                                       for m in SALIENCY), "best saliency window NCC")},
+        lambda v: v["vagan"] > max(v[m] for m in SALIENCY) and v["window"] > v["saliency_window"]),
+]
+
+#: sentences the claims test flags that define a term rather than report a measurement
+DEFINITIONS = (
+    "means memory or thinking is worse than expected for a person's age",
+    "0.5 is guessing, 1.0 is perfect separation",
+)
