@@ -46,3 +46,33 @@ def test_saliency_maps_for_the_explorer(classifier):
     assert all(m.shape == (2, 112, 112) and np.isfinite(m).all() for m in maps.values())
     scores = lesson.score_maps(maps, cases.masks)
     assert all(-1 <= row["ncc_mean"] <= 1 for row in scores.values())
+
+
+def test_lesion_masks_split_the_ground_truth():
+    centre, corner = lesson.lesion_masks(0)
+    full = lesson.diseased_cases(1).masks[0]
+    assert centre.sum() == corner.sum() == 400 and np.array_equal(centre + corner, full)
+    assert centre[56, 56] == 1 and corner[56, 56] == 0
+
+
+def test_classifier_accuracy_without_a_progress_bar(classifier, capsys):
+    assert lesson.classifier_accuracy(classifier, n=20, progress=False) == 1.0
+    assert "classifying" not in capsys.readouterr().err
+
+
+def test_reference_benchmark_shows_the_final_test_set(capsys, tmp_path):
+    import json
+
+    table = lesson.reference_benchmark()
+    assert list(table.columns) == ["NCC mean", "NCC std", "seconds per image", "final test NCC mean", "final test NCC std"]
+    assert "Final test set (data seed 20261201, never used in development)" in capsys.readouterr().out
+    # a result without a final test set (lesson 2's brain benchmark, for now) still reads
+    old = json.loads(lesson.BENCHMARK_FILE.read_text())
+    del old["final_test"]
+    (tmp_path / "toy_benchmark.json").write_text(json.dumps(old))
+    assert list(lesson.reference_benchmark(tmp_path / "toy_benchmark.json").columns) == ["NCC mean", "NCC std", "seconds per image"]
+
+
+def test_train_it_yourself_is_off_by_default_and_says_the_measured_time(capsys):
+    assert lesson.train_small_vagan(0) == (None, None)
+    assert f"it took {lesson.MEASURED['train_cell_minutes']:.0f} minutes in our measurement" in capsys.readouterr().out

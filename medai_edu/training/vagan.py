@@ -137,10 +137,12 @@ class VAGANConfig:
 #: instead of 100 critic steps in the warm-up and on every 100th step, 600 generator steps (test
 #: NCC 0.838 with ``--select last``; decaying the learning rate linearly to 0 over the second
 #: half gave 0.742). "brain" = lesson 2's 80 x 80 slices: 400 steps with that linear decay from
-#: step 200, keeping the last checkpoint. "quick" = the notebook's train-it-yourself run at half
-#: resolution (about 4 minutes on one core; lr 1e-3 reached a validation NCC near 0.7 at step 60
-#: in our test); in so short a run the critic is still growing stronger, so Wasserstein estimates
-#: of early checkpoints are not comparable: "quick" keeps the last checkpoint.
+#: step 200, keeping the last checkpoint. "quick" = lesson 1's train-it-yourself run at half
+#: resolution (60 steps measured 2026-12-01 on 2 CPU cores: 38 minutes at load average 6, where a
+#: warm-up step took 73 s against 9 s on the idle machine, so about 5 minutes when idle; test NCC
+#: 0.704 on 200 images, see ``medai_edu.lessons.saliency.MEASURED``); in so short a run the critic
+#: is still growing stronger, so Wasserstein estimates of early checkpoints are not comparable:
+#: "quick" keeps the last checkpoint.
 PRESETS: dict[str, dict[str, Any]] = {
     "design": dict(checkpoint_every=5),  # a warm-up step takes minutes on a CPU
     "cpu": dict(batch_size=16, warmup_critic_steps=25, gen_steps=600, n_val=128, select_after=200, checkpoint_every=25),
