@@ -26,7 +26,7 @@ from typing import Any
 
 from medai_edu import attribution, pretrained
 from medai_edu.benchmarks.common import machine, score_methods
-from medai_edu.data.splits import FINAL_TEST_SEED as _FINAL_TEST_SEED
+from medai_edu.data.splits import FINAL_TEST_SEED
 from medai_edu.data.toy import ToyBoxDataset
 from medai_edu.device import get_device
 from medai_edu.training.classifier import evaluate_accuracy
@@ -35,7 +35,6 @@ CLASSIFIER, GENERATOR = "toy_classifier", "toy_vagan"
 #: data seed of the development data (training, validation, development test split)
 DEV_SEED = 42
 #: data seed of the final test set: never used while the course was developed
-FINAL_TEST_SEED = _FINAL_TEST_SEED  # (medai_edu.data.splits: shared by every benchmark)
 #: where `medai-edu train vagan --data toy --preset design` keeps its generator snapshots
 DESIGN_RUN_DIR = Path("runs/toy_vagan_design_seed42_size112")
 #: test NCC of the design rule's pick as recorded when the shipped generator was trained (commit
