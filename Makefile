@@ -1,6 +1,7 @@
 # medai-edu — two commands for everyone:
 #   make lab    set up (once) and open the course in JupyterLab
 #   make test   set up (once) and run the whole test suite
+# Instructors: make grade LESSON=00_welcome [WORKERS=2]   (autograde a class, each submission isolated)
 # Headless lab (servers, CI, remote machines):  make lab HEADLESS=1 PORT=8888 TOKEN=secret
 
 PYTHON ?= python3
@@ -20,7 +21,14 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_FLAGS := --ServerApp.root_dir=course --port=$(PORT) --ip=$(IP) $(ROOT_FLAG) \
 	$(if $(HEADLESS),--no-browser --IdentityProvider.token='$(TOKEN)',)
 
-.PHONY: lab test release install clean-venv
+.PHONY: lab test release install clean-venv isolation grade
+
+LESSON  ?=
+WORKERS ?= 2
+# Grading isolates student code with bubblewrap (Debian/Ubuntu package `bubblewrap`).
+INSTALL_BWRAP := if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null; \
+	else echo "bubblewrap is missing: install it (e.g. sudo apt-get install bubblewrap) so that grading can isolate student code"; fi
 
 install: $(STAMP)
 
@@ -39,8 +47,17 @@ $(STAMP): pyproject.toml $(LAB_CONFIG)
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(LAB_FLAGS)
 
-test: $(STAMP)
+# Installs bubblewrap when it is missing (as root, with apt-get); otherwise says how.
+isolation:
+	@command -v bwrap >/dev/null 2>&1 || { $(INSTALL_BWRAP); }
+
+test: $(STAMP) isolation
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Autograde every submitted/<student>/$(LESSON)/ (medai-edu sets up nbgrader's PATH itself).
+grade: $(STAMP) isolation
+	@test -n "$(LESSON)" || { echo "usage: make grade LESSON=00_welcome [WORKERS=2]"; exit 2; }
+	$(BIN)/medai-edu grade $(LESSON) --workers $(WORKERS) $(GRADE_ARGS)
 
 # Regenerate the student notebooks in course/ from the instructor notebooks in solutions/.
 release: $(STAMP)

@@ -73,7 +73,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.set_defaults(run=_train)
 
 
-BENCHMARKS = ("toy", "brain", "uncertainty", "widgets", "notebooks")
+BENCHMARKS = ("toy", "brain", "uncertainty", "widgets", "notebooks", "grading")
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -86,6 +86,8 @@ def _bench(args: argparse.Namespace) -> int:
     images = None if images == "all" else int(images)
     if args.suite in ("toy", "brain"):
         result = suite.run(n_images=images, ig_steps=args.ig_steps, device=args.device)
+    elif args.suite == "grading":
+        result = suite.run(students=args.students, workers=args.workers)
     elif args.suite == "uncertainty":
         result = suite.run(n_images=images, n_samples=args.samples, device=args.device)
     else:
@@ -101,8 +103,11 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench = commands.add_parser("bench", help="measure a lesson's methods or the widgets and print a table")
     bench.add_argument("suite", choices=BENCHMARKS,
                        help="toy / brain: attribution methods on the toy data / simulated AD cohort; uncertainty: the "
-                            "lesson-3 segmenters on multi-rater data; widgets: redraw times; notebooks: lecture-mode time and memory")
+                            "lesson-3 segmenters on multi-rater data; widgets: redraw times; notebooks: lecture-mode time and memory; "
+                            "grading: CPU and wall time of autograding correct submissions, per lesson")
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    bench.add_argument("--students", type=int, default=10, help="grading: correct submissions per lesson (default 10)")
+    bench.add_argument("--workers", type=int, default=2, help="grading: submissions run at the same time (default 2)")
     bench.add_argument("--images", default=None,
                        help="toy/brain/uncertainty: test images to evaluate, or 'all' (default: 200 diseased images for toy "
                             "(of 1,000) and brain (of 300); all 300 for uncertainty)")
@@ -110,6 +115,39 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--ig-steps", type=int, default=100, help="toy/brain: integrated-gradients steps (the original used 100)")
     bench.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     bench.set_defaults(run=_bench)
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from medai_edu.grading import course, report, sandbox
+
+    limits = sandbox.Limits(memory_bytes=int(args.memory_gb * (1 << 30)), cpu_seconds=args.cpu_seconds)
+    options = course.Options(workers=args.workers, cell_timeout=args.cell_timeout, unisolated=args.unisolated, limits=limits)
+    try:
+        results = course.grade(args.lesson, Path(args.root), options)
+    except (course.GradingError, sandbox.IsolationUnavailable) as error:
+        print(f"medai-edu grade: {error}", file=sys.stderr)
+        return 2
+    print(report.table(results))
+    path = report.write_csv(results, Path(args.csv or Path(args.root) / f"grades-{args.lesson}.csv"))
+    print(f"Wrote {path} (nbgrader's own export: {course.WORK_DIR}/{args.lesson}/nbgrader-export.csv); "
+          f"feedback without hidden tests: feedback/<student>/{args.lesson}/")
+    return 0
+
+
+def _add_grade(commands: argparse._SubParsersAction) -> None:
+    grade = commands.add_parser("grade", help="autograde every submission of a lesson, each isolated, and print a table")
+    grade.add_argument("lesson", help="the assignment, e.g. 00_welcome (submissions in submitted/<student>/<lesson>/)")
+    grade.add_argument("--root", default=".", help="the course folder with nbgrader_config.py (default: here)")
+    grade.add_argument("--workers", type=int, default=2, help="submissions run at the same time (default 2)")
+    grade.add_argument("--csv", default=None, help="where to write the table (default grades-LESSON.csv in the course folder)")
+    grade.add_argument("--cell-timeout", type=float, default=None, help="seconds per cell (default: nbgrader_config's Execute.timeout)")
+    grade.add_argument("--memory-gb", type=float, default=4.0, help="address-space limit of a submission's Python (default 4)")
+    grade.add_argument("--cpu-seconds", type=int, default=900, help="CPU-time limit of a submission's Python (default 900)")
+    grade.add_argument("--unisolated", action="store_true",
+                       help="run student code without bubblewrap (it then runs as you, with your files and network)")
+    grade.set_defaults(run=_grade)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_train(commands)
     _add_bench(commands)
+    _add_grade(commands)
     return parser
 
 

@@ -1,0 +1,91 @@
+"""Which lesson statements grading needs: those whose names answers and tests use.
+
+Lesson cells also draw figures, open widgets and check the machine; none of that decides a
+grade. Grading runs, from the lesson's own (trusted) cells, only the top-level statements that
+bind a name that a later answer or test uses (transitively), plus calls whose result is not
+displayed (they may fill caches). Everything is decided from the source, before any student
+code runs.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+# Calls that only show something: never needed for a grade.
+DISPLAY_ONLY = frozenset({"viz", "widgets", "print", "display", "check_machine", "plt"})
+# Statements kept whatever they bind: the lesson's start (quick mode, seeds).
+ALWAYS = ("notebook.start(",)
+
+
+@dataclass
+class Statement:
+    source: str
+    binds: set[str] = field(default_factory=set)
+    uses: set[str] = field(default_factory=set)
+    display_only: bool = False
+
+
+def names_used(tree: ast.AST) -> set[str]:
+    """Every name read anywhere in ``tree`` (function bodies included: an over-approximation)."""
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+
+
+def names_bound(node: ast.stmt) -> set[str]:
+    """Names a top-level statement binds in the notebook's namespace."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    bound = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name) and isinstance(child.ctx, (ast.Store, ast.Del)):
+            bound.add(child.id)
+    return bound
+
+
+def _root(expr: ast.expr) -> str | None:
+    while isinstance(expr, (ast.Attribute, ast.Call, ast.Subscript)):
+        expr = expr.func if isinstance(expr, ast.Call) else expr.value
+    return expr.id if isinstance(expr, ast.Name) else None
+
+
+def statements(source: str) -> list[Statement]:
+    """The top-level statements of a cell (plain Python) with what they bind and use."""
+    result = []
+    for node in ast.parse(source).body:
+        display_only = isinstance(node, ast.Expr) and (
+            not isinstance(node.value, ast.Call) or _root(node.value) in DISPLAY_ONLY
+        )
+        result.append(Statement(ast.get_source_segment(source, node, padded=True) or "", names_bound(node),
+                                names_used(node), display_only))
+    return result
+
+
+def cell_names(source: str) -> tuple[set[str], set[str]]:
+    """(bound, used) names of a whole cell; empty sets when it is not valid Python."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set(), set()
+    bound = set().union(*(names_bound(node) for node in tree.body)) if tree.body else set()
+    return bound, names_used(tree)
+
+
+def select(trusted: list[list[Statement]], later_uses: list[set[str]]) -> list[list[Statement]]:
+    """Keep the statements of each trusted cell that later code needs.
+
+    ``trusted[i]`` are cell i's statements (empty for cells that are not trusted lesson code);
+    ``later_uses[i]`` the names that cell i itself uses when it is an answer or a test (it always runs).
+    Walks backwards, so a statement is kept when a kept statement or a running cell after it needs it.
+    """
+    needed: set[str] = set()
+    kept: list[list[Statement]] = [[] for _ in trusted]
+    for i in range(len(trusted) - 1, -1, -1):
+        needed |= later_uses[i]
+        for statement in reversed(trusted[i]):
+            keep = (statement.binds & needed) or (not statement.binds and not statement.display_only) or any(
+                marker in statement.source for marker in ALWAYS)
+            if keep:
+                kept[i].insert(0, statement)
+                needed |= statement.uses
+    return kept
