@@ -1,6 +1,7 @@
 # medai-edu — two commands for everyone:
 #   make lab    set up (once) and open the course in JupyterLab
-#   make test   set up (once) and run the whole test suite
+#   make test   set up (once) and run the whole test suite (browser tests included)
+#   make demo   code-free demo of the lessons for lectures (Voilà), offline
 # Instructors: make grade LESSON=00_welcome [WORKERS=2]   (autograde a class, each submission isolated)
 # Headless lab (servers, CI, remote machines):  make lab HEADLESS=1 PORT=8888 TOKEN=secret
 
@@ -12,6 +13,13 @@ TORCH  := torch==2.13.0
 KERNEL := medai-edu
 # Offline-friendly JupyterLab: no extension manager, news or update checks reaching out.
 LAB_CONFIG := jupyter-config/medai-edu.json
+LAB_SETTINGS := jupyter-config/overrides.json
+# Browser tests: Playwright drives Debian's Chromium (Playwright's own browser downloads are not
+# possible everywhere); axe-core checks accessibility. Pinned.
+BROWSER_STAMP := $(VENV)/.medai-edu-browser
+PLAYWRIGHT := playwright==1.65.2
+AXE := axe-core@4.14.1
+APT_PACKAGES := chromium fonts-noto-color-emoji
 
 PORT   ?= 8888
 TOKEN  ?=
@@ -21,7 +29,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_FLAGS := --ServerApp.root_dir=course --port=$(PORT) --ip=$(IP) $(ROOT_FLAG) \
 	$(if $(HEADLESS),--no-browser --IdentityProvider.token='$(TOKEN)',)
 
-.PHONY: lab test release install clean-venv isolation grade
+.PHONY: lab test demo release install browser clean-venv isolation grade
 
 LESSON  ?=
 WORKERS ?= 2
@@ -33,7 +41,7 @@ INSTALL_BWRAP := if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; t
 install: $(STAMP)
 
 # Re-runs only when the package definition changes; a second `make` installs nothing.
-$(STAMP): pyproject.toml $(LAB_CONFIG)
+$(STAMP): pyproject.toml $(LAB_CONFIG) $(LAB_SETTINGS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -e . "$(TORCH)"
@@ -41,8 +49,29 @@ $(STAMP): pyproject.toml $(LAB_CONFIG)
 		{ echo "torchvision was installed: the course must not depend on it"; exit 1; }
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) \
 		--display-name "Python 3 (medai-edu)"
-	install -D -m 644 $(LAB_CONFIG) $(VENV)/etc/jupyter/jupyter_server_config.d/medai-edu.json
+	rm -f $(VENV)/etc/jupyter/jupyter_server_config.d/medai-edu.json  # older place: JupyterLab ignored it
+	install -D -m 644 $(LAB_CONFIG) $(VENV)/etc/jupyter/jupyter_lab_config.json
+	install -D -m 644 $(LAB_SETTINGS) $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $@
+
+# Chromium and the emoji font from Debian (as root, only when missing), Playwright and axe-core
+# pinned. Without root or apt-get the browser tests skip, saying why.
+browser: $(BROWSER_STAMP)
+
+$(BROWSER_STAMP): $(STAMP)
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing$$missing from Debian (browser tests)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else echo "Not installing$$missing (needs root and apt-get): the browser tests will skip"; fi; \
+	fi
+	$(BIN)/python -m pip install --quiet "$(PLAYWRIGHT)"
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; } || true
+	@if command -v npm >/dev/null; then npm install --silent --no-audit --no-fund --prefix $(VENV)/axe $(AXE); \
+	else echo "No npm for axe-core: the browser tests will skip"; fi
+	@if command -v chromium >/dev/null && [ -f $(VENV)/axe/node_modules/axe-core/axe.min.js ]; then touch $@; fi
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(LAB_FLAGS)
@@ -51,13 +80,17 @@ lab: $(STAMP)
 isolation:
 	@command -v bwrap >/dev/null 2>&1 || { $(INSTALL_BWRAP); }
 
-test: $(STAMP) isolation
+test: $(STAMP) $(BROWSER_STAMP) isolation
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Autograde every submitted/<student>/$(LESSON)/ (medai-edu sets up nbgrader's PATH itself).
 grade: $(STAMP) isolation
 	@test -n "$(LESSON)" || { echo "usage: make grade LESSON=00_welcome [WORKERS=2]"; exit 2; }
 	$(BIN)/medai-edu grade $(LESSON) --workers $(WORKERS) $(GRADE_ARGS)
+
+# The lessons' figures and explorers without code, for lectures (Voilà): `make demo LESSON=01` for one.
+demo: $(STAMP)
+	$(BIN)/medai-edu demo $(LESSON) --port $(if $(filter 8888,$(PORT)),8866,$(PORT)) --ip $(IP) $(if $(HEADLESS),--no-browser,)
 
 # Regenerate the student notebooks in course/ from the instructor notebooks in solutions/.
 release: $(STAMP)

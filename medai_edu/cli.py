@@ -73,7 +73,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.set_defaults(run=_train)
 
 
-BENCHMARKS = ("toy", "brain", "uncertainty", "widgets", "notebooks", "grading")
+BENCHMARKS = ("toy", "brain", "uncertainty", "widgets", "notebooks", "grading", "browser")
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -90,6 +90,8 @@ def _bench(args: argparse.Namespace) -> int:
         result = suite.run(students=args.students, workers=args.workers)
     elif args.suite == "uncertainty":
         result = suite.run(n_images=images, n_samples=args.samples, device=args.device)
+    elif args.suite == "browser":
+        result = suite.run(lessons=args.lessons, changes=args.changes)
     else:
         result = suite.run()
     print(suite.table(result))
@@ -103,7 +105,8 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench = commands.add_parser("bench", help="measure a lesson's methods or the widgets and print a table")
     bench.add_argument("suite", choices=BENCHMARKS,
                        help="toy / brain: attribution methods on the toy data / simulated AD cohort; uncertainty: the "
-                            "lesson-3 segmenters on multi-rater data; widgets: redraw times; notebooks: lecture-mode time and memory; "
+                            "lesson-3 segmenters on multi-rater data; widgets: redraw times in Python; browser: input-to-paint "
+                            "times of every explorer control in JupyterLab (Chromium); notebooks: lecture-mode time and memory; "
                             "grading: CPU and wall time of autograding correct submissions, per lesson")
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     bench.add_argument("--students", type=int, default=10, help="grading: correct submissions per lesson (default 10)")
@@ -114,7 +117,35 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--samples", type=int, default=100, help="uncertainty: samples per test image (the paper used 100)")
     bench.add_argument("--ig-steps", type=int, default=100, help="toy/brain: integrated-gradients steps (the original used 100)")
     bench.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
+    bench.add_argument("--lessons", nargs="*", default=None, help="browser: lessons to measure (default: all)")
+    bench.add_argument("--changes", type=int, default=10, help="browser: changes timed per control (default 10)")
     bench.set_defaults(run=_bench)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from medai_edu import demo
+
+    names = [demo.resolve(args.lesson)] if args.lesson else None
+    paths = demo.write_demos(demo.DEMO_FOLDER, names)
+    demo.install_template()
+    target = paths[0] if args.lesson else demo.DEMO_FOLDER
+    page = f"voila/render/{paths[0].name}" if args.lesson else ""
+    print(f"Demo of {', '.join(p.stem for p in paths)}: http://{args.ip}:{args.port}/{page}  (Ctrl+C stops it)", flush=True)
+    try:
+        return subprocess.call(demo.voila_command(target, args.port, args.ip, open_browser=not args.no_browser))
+    except KeyboardInterrupt:
+        return 0
+
+
+def _add_demo(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser("demo", help="serve the lessons' figures and explorers without code (Voilà), for lectures")
+    run.add_argument("lesson", nargs="?", default=None, help="one lesson, e.g. 01 or 01_saliency_vs_attribution (default: all, as a list)")
+    run.add_argument("--port", type=int, default=8866, help="port (default 8866)")
+    run.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    run.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    run.set_defaults(run=_demo)
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -158,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_train(commands)
     _add_bench(commands)
+    _add_demo(commands)
     _add_grade(commands)
     return parser
 

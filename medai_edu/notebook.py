@@ -21,14 +21,17 @@ def use_figure_style() -> None:
 def start(quick: bool = False, seed: int = 0) -> bool:
     """Prepare a lesson: returns the effective QUICK flag and prints what it means.
 
-    Seeds Python, NumPy and torch so every learner sees the same numbers, and sets a
-    readable, colour-blind-safe figure style.
+    Seeds Python, NumPy and torch so every learner sees the same numbers, sets a
+    readable, colour-blind-safe figure style, and shows figures with their alt texts.
     """
     from medai_edu.device import get_device, seed_everything
+
+    from medai_edu.figure_html import register_formatters
 
     quick = is_quick(quick)
     seed_everything(seed)
     use_figure_style()
+    register_formatters()  # figures as <img alt="...">, tables with labelled headers
     reason = " (automatic grading)" if os.environ.get(GRADING_ENV) else ""
     print(f"Quick mode: {'on' if quick else 'off'}{reason}. Computing on: {get_device()}.")
     return quick

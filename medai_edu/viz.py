@@ -1,6 +1,9 @@
 """Plotting helpers: colour-blind-safe colours, a colour bar or legend on every figure."""
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
@@ -9,10 +12,32 @@ from matplotlib.figure import Figure
 # Okabe–Ito colours: distinguishable with every common colour-vision deficiency.
 BLUE, ORANGE, GREEN, GREY = "#0072B2", "#E69F00", "#009E73", "#999999"
 
+_offscreen = threading.local()
+
+
+@contextmanager
+def offscreen():
+    """Figures made inside this block bypass pyplot: the notebook does not show them by itself,
+    and they can be drawn outside the main thread (the explorers draw in the background)."""
+    before = getattr(_offscreen, "on", False)
+    _offscreen.on = True
+    try:
+        yield
+    finally:
+        _offscreen.on = before
+
+
+def _subplots(*args, figsize: tuple[float, float], **kwargs):
+    """``plt.subplots``, or inside :func:`offscreen` a figure that pyplot does not know."""
+    if not getattr(_offscreen, "on", False):
+        return plt.subplots(*args, figsize=figsize, **kwargs)
+    fig = Figure(figsize=figsize, dpi=matplotlib.rcParams["figure.dpi"])
+    return fig, fig.subplots(*args, **kwargs)
+
 
 def plot_workload_gap(imaging_growth: float = 31, radiologist_growth: float = 18) -> Figure:
     """Bar chart: growth of imaging volume versus growth of the radiologist workforce (%)."""
-    fig, ax = plt.subplots(figsize=(5, 3.2))
+    fig, ax = _subplots(figsize=(5, 3.2))
     bars = ax.bar(
         ["Imaging studies", "Radiologists"], [imaging_growth, radiologist_growth], color=[BLUE, ORANGE]
     )
@@ -28,7 +53,7 @@ def plot_workload_gap(imaging_growth: float = 31, radiologist_growth: float = 18
 def plot_confusion(tp: int, fp: int, fn: int, tn: int, title: str = "AI triage on 1,000 chest X-rays") -> Figure:
     """A 2 x 2 confusion matrix with counts, coloured by number of patients (cividis)."""
     counts = np.array([[tp, fn], [fp, tn]])
-    fig, ax = plt.subplots(figsize=(5.8, 3.8))
+    fig, ax = _subplots(figsize=(5.8, 3.8))
     image = ax.imshow(counts, cmap="cividis")
     labels = [["true positive (TP)", "false negative (FN)"], ["false positive (FP)", "true negative (TN)"]]
     for (row, col), value in np.ndenumerate(counts):
@@ -56,7 +81,7 @@ def plot_ppv_vs_prevalence(sensitivity: float = 0.9, specificity: float = 0.9, p
         if not 0 <= value <= 1:
             raise ValueError(f"{name} must be between 0 and 1, got {value}.")
     grid = np.linspace(0.001, 0.999, 400)
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    fig, ax = _subplots(figsize=(5.5, 3.4))
     ax.plot(grid * 100, ppv_curve(sensitivity, specificity, grid) * 100, color=BLUE,
             label="positive predictive value")
     here = float(ppv_curve(sensitivity, specificity, np.array([prevalence]))[0])
@@ -104,7 +129,7 @@ def _image_panel(ax, image: np.ndarray, title: str) -> None:
 def plot_toy_examples(images: np.ndarray, masks: np.ndarray, titles: list[str]) -> Figure:
     """Toy images (top row) with the ground-truth disease pixels (bottom row)."""
     n = len(images)
-    fig, axes = plt.subplots(2, n, figsize=(2.1 * n, 4.4), squeeze=False)
+    fig, axes = _subplots(2, n, figsize=(2.1 * n, 4.4), squeeze=False)
     for i in range(n):
         _image_panel(axes[0, i], images[i], titles[i])
         axes[1, i].imshow(masks[i], cmap="cividis", vmin=0, vmax=1)
@@ -117,7 +142,7 @@ def plot_attribution(image: np.ndarray, mask: np.ndarray, attribution_map: np.nd
                      top_fraction: float | None = None) -> Figure:
     """Image | map | ground truth side by side; optionally outline the map's top pixels."""
     signed = method == "vagan"
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3.1))
+    fig, axes = _subplots(1, 3, figsize=(10, 3.1))
     _image_panel(axes[0], image, "Image")
     if signed:
         limit = float(np.abs(attribution_map).max()) or 1.0
@@ -142,7 +167,7 @@ def plot_attribution(image: np.ndarray, mask: np.ndarray, attribution_map: np.nd
 def plot_ncc_bars(rows: dict[str, dict[str, float]]) -> Figure:
     """Mean NCC (with standard deviation) per method: how well each map finds all disease pixels."""
     names = sorted(rows, key=lambda n: rows[n]["ncc_mean"])
-    fig, ax = plt.subplots(figsize=(6.4, 0.45 * len(names) + 1.2))
+    fig, ax = _subplots(figsize=(6.4, 0.45 * len(names) + 1.2))
     colours = [ORANGE if n == "vagan" else BLUE for n in names]
     ax.barh([METHOD_LABELS.get(n, n) for n in names], [rows[n]["ncc_mean"] for n in names],
             xerr=[rows[n]["ncc_std"] for n in names], color=colours, capsize=3)
@@ -178,7 +203,7 @@ def _signed_panel(ax, fig: Figure, effect: np.ndarray, title: str, label: str, l
 
 def plot_brain_reference(template: np.ndarray, hippocampus: np.ndarray, ventricles: np.ndarray) -> Figure:
     """The template slice with the atlas' hippocampus (orange) and ventricle (blue) outlines."""
-    fig, ax = plt.subplots(figsize=(4.2, 4.2))
+    fig, ax = _subplots(figsize=(4.2, 4.2))
     ax.imshow(template, cmap="gray", interpolation="nearest")
     _outline(ax, hippocampus, ORANGE)
     _outline(ax, ventricles, BLUE)
@@ -193,7 +218,7 @@ def plot_brain_reference(template: np.ndarray, hippocampus: np.ndarray, ventricl
 def plot_severity(image: np.ndarray, effect: np.ndarray, vagan_map: np.ndarray, hippocampus: np.ndarray,
                   ventricles: np.ndarray, severity: float, volume_change: float) -> Figure:
     """One simulated subject at a disease severity: scan, true effect and VA-GAN's map."""
-    fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.4))
+    fig, axes = _subplots(1, 3, figsize=(10.5, 3.4))
     axes[0].imshow(image, cmap="gray", vmin=-1, vmax=1.5, interpolation="nearest")
     _outline(axes[0], hippocampus, ORANGE)
     _outline(axes[0], ventricles, BLUE)
@@ -212,7 +237,7 @@ def plot_brain_map(image: np.ndarray, effect: np.ndarray, attribution_map: np.nd
     signed = method == "vagan"
     shown_map = attribution_map if signed else np.abs(attribution_map)
     label = "red brighter, blue darker" if signed else "importance for 'AD'"
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
+    fig, axes = _subplots(1, 3, figsize=(11, 3.4))
     for ax, window, scale in ((axes[0], None, label), (axes[1], close_up, f"{label}\n(close-up scale)")):
         crop = window or (slice(None), slice(None))
         limit = float(np.abs(shown_map[crop]).max()) or 1.0
@@ -265,7 +290,7 @@ def _share_panel(ax, fig: Figure, share: np.ndarray, title: str, label: str | No
 
 def plot_raters(image: np.ndarray, masks: np.ndarray, disagreement: np.ndarray, styles: list[str]) -> Figure:
     """The scan, each rater's outline (core orange, rim blue) and the raters' disagreement map."""
-    fig, axes = plt.subplots(2, 4, figsize=(11, 5.6))
+    fig, axes = _subplots(2, 4, figsize=(11, 5.6))
     _segment_panel(axes[0, 0], image, None, "Scan")
     _share_panel(axes[1, 0], fig, disagreement, "Disagreement", "share of raters who differ", DISAGREEMENT_MAX)
     for r, ax in enumerate([*axes[0, 1:], *axes[1, 1:]]):
@@ -277,7 +302,7 @@ def plot_raters(image: np.ndarray, masks: np.ndarray, disagreement: np.ndarray, 
 
 def plot_single_answer(image: np.ndarray, labels: np.ndarray, disagreement: np.ndarray) -> Figure:
     """A deterministic network's one outline next to the raters' disagreement."""
-    fig, axes = plt.subplots(1, 2, figsize=(7.4, 3.6))
+    fig, axes = _subplots(1, 2, figsize=(7.4, 3.6))
     _segment_panel(axes[0], image, labels, "U-Net: its one answer")
     _share_panel(axes[1], fig, disagreement, "Where the raters disagree", "share of raters who differ", DISAGREEMENT_MAX)
     _segment_legend(fig)
@@ -287,7 +312,7 @@ def plot_single_answer(image: np.ndarray, labels: np.ndarray, disagreement: np.n
 
 def plot_samples(image: np.ndarray, samples: np.ndarray, masks: np.ndarray, title: str) -> Figure:
     """The newest sampled outline, how often all samples so far call a pixel lesion, the same for the raters."""
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.7))
+    fig, axes = _subplots(1, 3, figsize=(11, 3.7))
     _segment_panel(axes[0], image, samples[-1], f"{title}\nsample {len(samples)}")
     _share_panel(axes[1], fig, (samples > 0).mean(0), f"Overlay of all {len(samples)} samples", None)
     _share_panel(axes[2], fig, (masks > 0).mean(0), f"Overlay of the {len(masks)} raters",
@@ -299,7 +324,7 @@ def plot_samples(image: np.ndarray, samples: np.ndarray, masks: np.ndarray, titl
 
 def plot_disagreement_pair(image: np.ndarray, predicted: np.ndarray, raters: np.ndarray, title: str, score: float) -> Figure:
     """A model's disagreement map (between its samples) next to the raters', on the same scale."""
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+    fig, axes = _subplots(1, 3, figsize=(11, 3.6))
     _segment_panel(axes[0], image, None, "Scan")
     _share_panel(axes[1], fig, predicted, f"{title}\n(NCC with raters {score:.2f})", "share of samples that differ", DISAGREEMENT_MAX)
     _share_panel(axes[2], fig, raters, "Raters", "share of raters who differ", DISAGREEMENT_MAX)
@@ -309,7 +334,7 @@ def plot_disagreement_pair(image: np.ndarray, predicted: np.ndarray, raters: np.
 
 def plot_robustness(image: np.ndarray, samples: np.ndarray, disagreement: np.ndarray, caption: str) -> Figure:
     """A shifted scan, how often the model's samples call each pixel lesion, and where they disagree."""
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+    fig, axes = _subplots(1, 3, figsize=(11, 3.6))
     _segment_panel(axes[0], image, None, caption)
     _share_panel(axes[1], fig, (samples > 0).mean(0), f"Overlay of {len(samples)} samples", None)
     _share_panel(axes[2], fig, disagreement, f"Samples' disagreement: {disagreement.mean():.3f} on average",

@@ -1,53 +1,231 @@
 """ipywidgets explorers and self-check quizzes.
 
-An explorer shows its controls and, below them, an ordinary figure output drawn with the
-defaults, so a headless run or a static render shows it too. Moving a control redraws that
-figure in place through its display handle. (Explorers deliberately avoid ipywidgets' Output
-widget: nbclient, which papermill and nbgrader use, can hang when output is captured into one
-while a cell runs.)"""
+An explorer shows its controls above its figure. The figure is drawn into a widget (an HTML
+``<img>`` with an ``alt`` text), so that it updates wherever widgets work: in JupyterLab and
+in Voilà's code-free demo alike. The first figure is drawn while the cell runs, so a headless
+run or a static render shows it too; later redraws run in a background thread that always
+draws the controls' newest values and skips the ones a fast slider drag has already left
+behind. (Explorers deliberately avoid ipywidgets' Output widget: nbclient, which papermill and
+nbgrader use, can hang when output is captured into one while a cell runs.)"""
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import atexit
+import math
+import os
+import threading
+import weakref
+import time
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 
 import ipywidgets as w
 import numpy as np
-import matplotlib.pyplot as plt
-from IPython.display import display
+from IPython.display import HTML, display
 from matplotlib.figure import Figure
 
-from medai_edu import viz
+from medai_edu import figure_html, viz
+
+CACHED_FIGURES = 64  # figures kept per explorer, so that returning to a setting is instant
+# After a change, while nothing else is asked, draw the settings one step away on each control
+# (a slider's next and previous value, a dropdown's neighbours), so the next step is instant.
+PREFETCH = os.environ.get("MEDAI_EXPLORER_PREFETCH", "1") != "0"
+
+# ipywidgets gives a slider's handle (what a keyboard or screen reader focuses) no accessible
+# name; this names each handle after its slider's label, in JupyterLab and Voilà alike.
+NAME_SLIDER_HANDLES = HTML("""<script>
+(() => {
+  if (window.medaiNamesSliders) return;
+  window.medaiNamesSliders = true;
+  const name = () => document.querySelectorAll('.widget-slider').forEach(slider => {
+    const label = slider.querySelector('.widget-label');
+    const text = label ? label.textContent.trim() : '';
+    slider.querySelectorAll('.noUi-handle').forEach(handle => {
+      if (text && handle.getAttribute('aria-label') !== text) handle.setAttribute('aria-label', text);
+    });
+  });
+  new MutationObserver(name).observe(document.body, {subtree: true, childList: true});
+  name();
+})();
+</script>""")
+
+
+class Explorer(w.VBox):
+    """Controls above a figure ``draw(**values)`` that is redrawn whenever a control changes.
+
+    ``actions`` maps buttons to functions called with the controls' values before the redraw;
+    ``cache`` keeps finished figures by the controls' values (only for ``draw`` functions that
+    always give the same figure for the same values).
+    """
+
+    def __init__(self, controls: Mapping[str, w.ValueWidget], draw: Callable[..., Figure], box: w.Widget,
+                 actions: Mapping[w.Button, Callable[..., None]] | None = None, cache: bool = True) -> None:
+        self.controls, self._draw, self._cache_on = dict(controls), draw, cache
+        self.figure = w.HTML(layout=w.Layout(min_height="120px"))
+        self.figure.add_class("medai-figure")
+        super().__init__([box, self.figure])
+        self.add_class("medai-explorer")
+        self.draws = 0  # figures drawn for the screen (not counting those taken from the cache)
+        self.drawn_ahead = 0  # figures drawn in advance, for the settings next to the current one
+        self._ahead: list[dict] = []
+        self.last_figure: Figure | None = None
+        self._cache: OrderedDict[Hashable, str] = OrderedDict()
+        self._lock = threading.Lock()
+        self._actions: list[Callable[[], None]] = []
+        self._dirty = False
+        self._worker: threading.Thread | None = None
+        self._idle = threading.Event()
+        self._idle.set()
+        self._show(self.values())
+        _EXPLORERS.add(self)
+        for control in self.controls.values():
+            control.observe(lambda _: self.request(), names="value")
+        for button, action in (actions or {}).items():
+            button.on_click(lambda _, act=action: self.request(lambda: act(**self.values())))
+
+    def values(self) -> dict:
+        return {name: control.value for name, control in self.controls.items()}
+
+    def request(self, action: Callable[[], None] | None = None) -> None:
+        """Redraw soon (after ``action``), in the background; returns at once."""
+        with self._lock:
+            if action is not None:
+                self._actions.append(action)
+            self._dirty = True
+            self._ahead = []  # the neighbours of the old values are no longer what comes next
+            self._idle.clear()
+            if self._worker is not None:
+                return  # the running worker picks the request up
+            self._worker = threading.Thread(target=self._work, name="medai-explorer", daemon=True)
+            self._worker.start()
+
+    def settle(self, timeout: float = 60.0, ahead: bool = False) -> None:
+        """Wait until every requested redraw is on screen (``ahead``: and the figures drawn in advance)."""
+        deadline = time.monotonic() + timeout
+        while not self._idle.wait(0.01) or (ahead and self._worker is not None):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the explorer was still drawing after {timeout:.0f} s")
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                actions, self._actions = self._actions, []
+                requested, self._dirty = self._dirty or bool(actions), False
+                ahead = self._ahead.pop(0) if not requested and self._ahead else None
+                if not requested and ahead is None:
+                    self._worker = None
+                    self._idle.set()
+                    return
+            try:
+                if ahead is not None:
+                    self._html(ahead)  # drawn into the cache only
+                    continue
+                for action in actions:
+                    action()
+                values = self.values()  # the newest values: stale requests are skipped
+                self.figure.value = self._html(values, shown=True)
+            except Exception as error:  # shown in place of the figure, and in the kernel's log
+                traceback.print_exc()
+                self.figure.value = f'<p role="alert">This figure could not be drawn: {type(error).__name__}: {error}</p>'
+                continue
+            with self._lock:
+                if not self._dirty and not self._actions:
+                    self._idle.set()
+                    if PREFETCH and self._cache_on:
+                        self._ahead = self._neighbours(values)
+
+    def _show(self, values: dict) -> None:
+        self.figure.value = self._html(values, shown=True)
+
+    def _html(self, values: dict, shown: bool = False) -> str:
+        """The figure for ``values`` as HTML, from the cache or drawn (``shown``: it goes on screen)."""
+        key = self._key(values)
+        if key is not None and key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        with viz.offscreen():
+            fig = self._draw(**values)
+        html = figure_html.img_html(figure_html.png_bytes(fig), figure_html.describe(fig))
+        if shown:
+            self.draws += 1
+            self.last_figure = fig
+        else:
+            self.drawn_ahead += 1
+        if key is not None:
+            self._cache[key] = html
+            while len(self._cache) > CACHED_FIGURES:
+                self._cache.popitem(last=False)
+        return html
+
+    def _neighbours(self, values: dict) -> list[dict]:
+        """The settings one step away from ``values`` on each control: what a user most likely picks next."""
+        ahead = []
+        for name, control in self.controls.items():
+            for value in _next_values(control):
+                candidate = {**values, name: value}
+                if self._key(candidate) not in self._cache:
+                    ahead.append(candidate)
+        return ahead
+
+    def _key(self, values: dict) -> Hashable | None:
+        if not self._cache_on:
+            return None
+        key = tuple((name, float(f"{v:.9g}") if isinstance(v, float) else v) for name, v in values.items())
+        try:
+            hash(key)
+        except TypeError:
+            return None
+        return key
+
+    def _repr_mimebundle_(self, **kwargs) -> dict:
+        """The widget, and the current figure for renderers without widgets (static HTML, nbviewer)."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        if data is not None:
+            data["text/html"] = self.figure.value
+        return bundle
+
+
+_EXPLORERS: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_drawing_ahead() -> None:
+    """At exit, let every explorer finish the figure it is drawing and drop the rest (a thread killed
+    while matplotlib draws aborts the interpreter)."""
+    for explorer in list(_EXPLORERS):
+        with explorer._lock:
+            explorer._ahead = []
+        worker = explorer._worker
+        if worker is not None:
+            worker.join(timeout=30)
+
+
+def _next_values(control: w.ValueWidget) -> list:
+    """The values one step up and down from ``control``'s value (none for controls without steps)."""
+    if hasattr(control, "_options_values") and control.index is not None:
+        options = control._options_values
+        return [options[i] for i in (control.index + 1, control.index - 1) if 0 <= i < len(options)]
+    if isinstance(control, w.FloatLogSlider):
+        exponent = math.log(control.value, control.base)
+        steps = [exponent + control.step, exponent - control.step]
+        return [control.base ** e for e in steps if control.min <= e <= control.max]
+    if isinstance(control, (w.IntSlider, w.FloatSlider)):
+        steps = [control.value + control.step, control.value - control.step]
+        return [type(control.value)(v) for v in steps if control.min <= v <= control.max]
+    return []
 
 
 def _explorer(controls: Mapping[str, w.ValueWidget], draw: Callable[..., Figure], box: w.Widget,
-              actions: Mapping[w.Button, Callable[..., None]] | None = None) -> w.Widget:
-    """Show ``box`` (holding the controls) and the figure ``draw(**values)``; redraw on change.
-
-    ``actions`` maps buttons to functions called with the controls' values before the redraw.
-    """
-
-    def values() -> dict:
-        return {name: control.value for name, control in controls.items()}
-
-    def figure() -> Figure:
-        fig = draw(**values())
-        plt.close(fig)  # shown once through the handle, not again by the inline backend
-        return fig
-
-    display(box)
-    handle = display(figure(), display_id=True)
-
-    def redraw(_: object) -> None:
-        if handle is not None:
-            handle.update(figure())
-
-    for control in controls.values():
-        control.observe(redraw, names="value")
-    for button, action in (actions or {}).items():
-        button.on_click(lambda _, act=action: (act(**values()), redraw(None)))
-    return box
+              actions: Mapping[w.Button, Callable[..., None]] | None = None, cache: bool = True) -> Explorer:
+    """Build an :class:`Explorer` and show it."""
+    explorer = Explorer(controls, draw, box, actions, cache)
+    display(NAME_SLIDER_HANDLES)
+    display(explorer)
+    return explorer
 
 
-def ppv_explorer() -> w.Widget:
+def ppv_explorer() -> Explorer:
     """Sliders for sensitivity, specificity and prevalence; the PPV curve follows them."""
     style = {"description_width": "110px"}
     sliders = {
@@ -83,7 +261,7 @@ def quiz(question: str, options: Mapping[str, str], correct: str, explanations: 
 
 def attribution_explorer(
     images: np.ndarray, masks: np.ndarray, maps: Mapping[str, np.ndarray], method: str | None = None
-) -> w.Widget:
+) -> Explorer:
     """Pick an image, a method and how many top pixels to outline; see image, map and truth.
 
     ``maps[method]`` holds precomputed maps ``[N, H, W]`` for the ``N`` images, so moving a
@@ -109,7 +287,7 @@ def attribution_explorer(
 
 
 def brain_map_explorer(cases, maps: Mapping[str, np.ndarray], close_up: Callable[[np.ndarray], tuple[slice, slice]],
-                       method: str | None = None) -> w.Widget:
+                       method: str | None = None) -> Explorer:
     """Pick a subject, a method and the overlay strength; see the map, a hippocampus close-up, the truth.
 
     ``cases`` holds ``images``, ``effects`` and ``hippocampus`` arrays [N, H, W]; ``maps[method]``
@@ -132,7 +310,7 @@ def brain_map_explorer(cases, maps: Mapping[str, np.ndarray], close_up: Callable
     return _explorer(controls, draw, w.VBox([w.HBox([controls["index"], controls["method"]]), controls["overlay"]]))
 
 
-def severity_explorer(subject: Callable[[int, float], dict], subjects: list[int]) -> w.Widget:
+def severity_explorer(subject: Callable[[int, float], dict], subjects: list[int]) -> Explorer:
     """Move the disease severity of a simulated subject; ``subject(index, severity)`` gives the panels."""
     style = {"description_width": "110px"}
     controls = {
@@ -147,27 +325,32 @@ def severity_explorer(subject: Callable[[int, float], dict], subjects: list[int]
     return _explorer(controls, draw, w.HBox(list(controls.values())))
 
 
-def sampling_explorer(pool, masks: np.ndarray, levels: list[tuple[str, int | None]], title: str) -> w.Widget:
+def sampling_explorer(pool, masks: np.ndarray, levels: list[tuple[str, int | None]], title: str) -> Explorer:
     """Pick a case and which latent levels vary; press the button to draw another outline.
 
     ``pool`` is a :class:`~medai_edu.lessons.uncertainty.SamplePool` over the cases' images;
-    ``masks[case]`` are the raters' label maps; ``levels`` the (label, level) choices.
+    ``masks[case]`` are the raters' label maps; ``levels`` the (label, level) choices, the first
+    shown at the start (a level may be None, "all levels": the dropdown itself holds positions).
     """
     style = {"description_width": "110px"}
     controls = {
         "case": w.IntSlider(0, min=0, max=len(masks) - 1, description="Case", style=style),
-        "level": w.Dropdown(options=levels, value=levels[0][1], description="Latent levels", style=style,
-                            layout=w.Layout(width="360px")),
+        "choice": w.Dropdown(options=[(label, i) for i, (label, _) in enumerate(levels)], value=0,
+                             description="Latent levels", style=style, layout=w.Layout(width="360px")),
     }
     button = w.Button(description="Draw another plausible outline", button_style="primary", layout=w.Layout(width="260px"))
 
-    def draw(case: int, level: int | None) -> Figure:
-        return viz.plot_samples(pool.images[case][0], pool.get(case, level), masks[case], title)
+    def draw(case: int, choice: int) -> Figure:
+        return viz.plot_samples(pool.images[case][0], pool.get(case, levels[choice][1]), masks[case], title)
 
-    return _explorer(controls, draw, w.VBox([w.HBox(list(controls.values())), button]), {button: pool.draw_another})
+    def draw_another(case: int, choice: int) -> None:
+        pool.draw_another(case, levels[choice][1])
+
+    return _explorer(controls, draw, w.VBox([w.HBox(list(controls.values())), button]), {button: draw_another},
+                     cache=False)  # the pool grows: the same controls can show a new figure
 
 
-def robustness_explorer(grid: Mapping[tuple[str, float], dict]) -> w.Widget:
+def robustness_explorer(grid: Mapping[tuple[str, float], dict]) -> Explorer:
     """Choose a kind of input shift and its amount; see the model's samples and their disagreement.
 
     ``grid[(kind, amount)]`` holds the shifted ``image`` [1, H, W], the sampled label maps

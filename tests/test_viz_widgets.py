@@ -39,44 +39,87 @@ def test_workload_figure_labels_growth():
     assert labels == ["+31%", "+18%"]
 
 
-class FakeDisplay:
-    """Records what an explorer shows; figures come back through the display handle."""
-
-    def __init__(self) -> None:
-        self.figures: list = []
-
-    def __call__(self, obj, display_id=False):
-        if isinstance(obj, matplotlib.figure.Figure):
-            self.figures.append(obj)
-        return self
-
-    def update(self, obj) -> None:
-        self.figures.append(obj)
+@pytest.fixture
+def shown(monkeypatch) -> list:
+    """What the explorers display (instead of a notebook)."""
+    displayed: list = []
+    monkeypatch.setattr(widgets, "display", displayed.append)
+    return displayed
 
 
-def test_ppv_explorer_redraws_at_slider_extremes(monkeypatch):
-    shown = FakeDisplay()
-    monkeypatch.setattr(widgets, "display", shown)
+def _title(explorer, panel: int = 0) -> str:
+    explorer.settle()
+    return explorer.last_figure.axes[panel].get_title()
+
+
+def test_ppv_explorer_redraws_at_slider_extremes(shown):
     box = widgets.ppv_explorer()
-    sensitivity, specificity, prevalence = box.children
+    assert shown == [widgets.NAME_SLIDER_HANDLES, box] and 'alt="Figure' in box.figure.value
+    sensitivity, specificity, prevalence = box.controls.values()
     for slider in (sensitivity, specificity):
         slider.value = slider.min
+        box.settle()
         slider.value = slider.max
+        box.settle()
     prevalence.value = prevalence.base**prevalence.min
     prevalence.value = prevalence.base**prevalence.max
-    assert len(shown.figures) == 7, "one figure at start and one per slider move"
-    assert shown.figures[-1].axes[0].get_title() == "Sensitivity 100%, specificity 100%"
+    assert _title(box) == "Sensitivity 100%, specificity 100%"
+    assert 6 <= box.draws <= 7, "one figure at start and one per slider move (the last two may merge)"
 
 
-def test_attribution_explorer_starts_with_the_chosen_method(monkeypatch):
-    shown = FakeDisplay()
-    monkeypatch.setattr(widgets, "display", shown)
+def test_explorer_draws_the_newest_values_and_skips_stale_ones(shown):
+    box = widgets.ppv_explorer()
+    sensitivity = box.controls["sensitivity"]
+    for value in np.arange(0.5, 1.0, 0.01):  # a fast drag: 50 changes
+        sensitivity.value = round(float(value), 2)
+    assert _title(box) == "Sensitivity 99%, specificity 90%"
+    assert box.draws < 50, "stale slider values are skipped, not drawn one by one"
+    before = box.draws
+    sensitivity.value = 0.9  # the first figure's setting: taken from the cache
+    box.settle()
+    assert box.draws == before and "Sensitivity 90%" in box.figure.value
+
+
+def test_explorer_draws_the_next_step_ahead(shown, monkeypatch):
+    monkeypatch.setattr(widgets, "PREFETCH", True)
+    box = widgets.ppv_explorer()
+    box.controls["sensitivity"].value = 0.95
+    box.settle(ahead=True)
+    assert box.drawn_ahead == 6, "one step up and down on each of the three sliders"
+    before = box.draws
+    box.controls["specificity"].value = 0.91  # one step up: drawn ahead already
+    box.settle()
+    assert box.draws == before and "Sensitivity 95%, specificity 91%" in box.figure.value
+
+
+def test_explorer_figure_is_an_image_with_alt_text_in_every_renderer(shown):
+    box = widgets.ppv_explorer()
+    bundle = box._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/html"].startswith('<img src="data:image/png;base64,')
+    assert "legend: positive predictive value, your setting: 32%" in bundle["text/html"]
+
+
+def test_explorer_shows_a_drawing_error_in_place_of_the_figure(shown):
+    def draw(value: int):
+        if value:
+            raise ValueError("no figure for this value")
+        return viz.plot_ppv_vs_prevalence()
+
+    slider = widgets.w.IntSlider(0)
+    box = widgets.Explorer({"value": slider}, draw, slider)
+    slider.value = 1
+    box.settle()
+    assert 'role="alert"' in box.figure.value and "no figure for this value" in box.figure.value
+
+
+def test_attribution_explorer_starts_with_the_chosen_method(shown):
     images, masks = np.zeros((2, 8, 8)), np.ones((2, 8, 8))
     box = widgets.attribution_explorer(images, masks, {"grad_cam": masks, "vagan": -masks}, method="vagan")
-    assert shown.figures[0].axes[1].get_title() == viz.METHOD_LABELS["vagan"]
-    index = box.children[0].children[0]
-    index.value = 1
-    assert len(shown.figures) == 2
+    assert _title(box, 1) == viz.METHOD_LABELS["vagan"]
+    box.controls["index"].value = 1
+    box.settle()
+    assert box.draws == 2
     with pytest.raises(ValueError, match="no maps; choose one of grad_cam"):
         widgets.attribution_explorer(images, masks, {"grad_cam": masks}, method="occlusion")
 
@@ -99,33 +142,59 @@ def test_quiz_rejects_an_impossible_answer_key():
         widgets.quiz("Q?", {"A": "yes"}, correct="C", explanations={})
 
 
-def test_sampling_explorer_draws_another_outline_per_click(monkeypatch):
+def test_sampling_explorer_draws_another_outline_per_click(shown):
     from medai_edu.lessons.uncertainty import SamplePool, latent_levels
     from medai_edu.models.segmentation import build_segmenter
 
-    shown = FakeDisplay()
-    monkeypatch.setattr(widgets, "display", shown)
     model = build_segmenter("phiseg_l5", n0=2).eval()
     images, masks = np.zeros((2, 1, 64, 64), np.float32), np.zeros((2, 6, 64, 64), np.uint8)
     pool = SamplePool(model, images, start=2)
     box = widgets.sampling_explorer(pool, masks, latent_levels(model), "PHiSeg")
-    (case, level), button = box.children[0].children, box.children[1]
+    case, level = box.controls["case"], box.controls["choice"]
+    assert level.label == "all levels", "the dropdown starts on its first choice, not blank"
+    button = box.children[0].children[1]
     button.click()
     button.click()
-    assert len(pool.get(0, None)) == 4 and "sample 4" in shown.figures[-1].axes[0].get_title()
-    level.value = 0  # only the finest level varies: a fresh pool of 2
+    assert "sample 4" in _title(box) and len(pool.get(0, None)) == 4
+    level.value = len(level.options) - 1  # only the finest level varies: a fresh pool of 2
     case.value = 1
-    assert len(shown.figures) == 5 and "sample 2" in shown.figures[-1].axes[0].get_title()
+    assert "sample 2" in _title(box) and len(pool.get(1, 0)) == 2
 
 
-def test_robustness_explorer_moves_through_the_grid(monkeypatch):
-    shown = FakeDisplay()
-    monkeypatch.setattr(widgets, "display", shown)
+def test_robustness_explorer_moves_through_the_grid(shown):
     cell = {"image": np.zeros((1, 8, 8)), "samples": np.zeros((3, 8, 8), np.uint8), "disagreement": np.zeros((8, 8))}
     grid = {(kind, amount): cell for kind in ("noise", "blur") for amount in (0.0, 0.5, 1.0)}
     box = widgets.robustness_explorer(grid)
-    kind, amount = box.children
+    kind, amount = box.controls.values()
     assert list(kind.options) == ["noise", "blur"] and list(amount.options) == [0.0, 0.5, 1.0]
     amount.value = 1.0
     kind.value = "blur"
-    assert len(shown.figures) == 3 and "blur shift 1.0" in shown.figures[-1].axes[0].get_title()
+    assert "blur shift 1.0" in _title(box)
+
+
+COLOUR_BLIND_SAFE = {"viridis", "cividis", "gray", "RdBu_r"}  # magnitudes, grey scans, signed effects centred at 0
+
+
+def test_figures_use_only_colour_blind_safe_maps():
+    """No jet, rainbow or other unsafe colour map anywhere in the library; the default map is viridis."""
+    import re
+    from pathlib import Path
+
+    from medai_edu import notebook
+
+    used = set()
+    for path in Path(viz.__file__).parent.rglob("*.py"):
+        used |= set(re.findall(r"""cmap\s*=\s*["']([\w.]+)["']""", path.read_text()))
+    assert used and used <= COLOUR_BLIND_SAFE, f"colour maps that are not colour-blind-safe: {sorted(used - COLOUR_BLIND_SAFE)}"
+    notebook.use_figure_style()
+    assert matplotlib.rcParams["image.cmap"] == "viridis"
+
+
+def test_every_image_panel_has_a_colour_bar_or_is_a_scan(shown):
+    """Each coloured map in the explorers' figures comes with a colour bar saying what the colour means."""
+    images, masks = np.zeros((1, 8, 8)), np.ones((1, 8, 8))
+    box = widgets.attribution_explorer(images, masks, {"grad_cam": masks})
+    fig = box.last_figure
+    coloured = [im for ax in fig.axes for im in ax.get_images() if im.get_cmap().name != "gray"]
+    assert coloured and all(im.colorbar is not None for im in coloured)
+    assert "colour bar: importance for &#x27;diseased&#x27;" in box.figure.value
