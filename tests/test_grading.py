@@ -62,12 +62,11 @@ def _grade_class(tmp_path, lesson_name: str, cases, cell_timeout: float = CELL_T
 
 
 def _check(root, lesson, students, before, results) -> list[str]:
-    tests = {c.metadata["nbgrader"]["grade_id"] for c in lesson.tests()}
     by_student = {r.student: r for r in results}
     lines, failures = [], []
     for student, case in students.items():
         result = by_student[student]
-        auto = sum(score for name, (score, _) in result.scores.items() if name in tests)
+        auto = result.auto_score[0]
         expected = lesson.points(case.expected)
         ok = math.isclose(auto, expected) and result.status == case.status
         lines.append(f"{case.name:<46} {expected:>4g} {auto:>4g}  {case.status:<14} {result.status:<14} {'ok' if ok else 'FAIL'}  "
@@ -119,3 +118,30 @@ def test_grading_refuses_to_run_unisolated(tmp_path, monkeypatch):
     with pytest.raises(sandbox.IsolationUnavailable, match="--unisolated"):
         course.grade("00_welcome", root, course.Options())
     assert not (root / "gradebook.db").exists() and not (root / "autograded").exists()
+
+
+def test_grade_command_prints_the_table_and_writes_the_csv(tmp_path):
+    """The instructor's command end to end (here with --unisolated, the path that skips the sandbox)."""
+    import subprocess
+    import sys
+
+    root = _scratch(tmp_path)
+    lesson = load_lesson(root, "00_welcome")
+    write_class(lesson, [case for case in CASES if case.name in ("correct", "invalid JSON")])
+    done = subprocess.run([sys.executable, "-m", "medai_edu.cli", "grade", "00_welcome", "--root", str(root), "--unisolated",
+                           "--workers", "1"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "correct" in done.stdout and "not valid notebook" not in done.stdout and "not run" in done.stdout
+    rows = {row["student"]: row for row in csv.DictReader(open(root / "grades-00_welcome.csv"))}
+    assert rows["correct"]["total"] == "6" and rows["correct"]["status"] == "graded"
+    assert rows["invalid-json"]["total"] == "0" and "not a valid notebook" in rows["invalid-json"]["reason"]
+
+
+def test_grading_benchmark_measures_a_lesson():
+    from medai_edu.benchmarks import grading
+
+    result = grading.run(students=2, workers=2, lessons=["00_welcome"])
+    row = result["lessons"][0]
+    assert row["all_correct"] and 0 < row["runner_cpu_s"] < row["pipeline_cpu_s_per_submission"]
+    assert 0 < row["runner_wall_s"] and len(row["load_average"]) == 2
+    assert "200 students x 4 lessons" in grading.table(result)

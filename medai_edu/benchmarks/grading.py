@@ -57,14 +57,17 @@ def run_lesson(lesson: str, students: int, workers: int) -> dict[str, Any]:
         timings: dict[str, float] = {}
         results = course.grade(lesson, root, course.Options(workers=workers), log=lambda *_: None, timings=timings)
         wall, cpu = time.perf_counter() - wall0, _cpu() - cpu0
-    full = [r for r in results if r.total[0] == r.total[1] or r.manual_pending]
+    # bubblewrap's PID namespace does not hand the runners' CPU time up to us: add what they report.
+    cpu += sum(r.cpu_seconds for r in results) + timings.pop("model_solution_cpu", 0.0)
+    per_student = (timings["submissions"] + timings["nbgrader"]) / students
     return {
         "lesson": lesson, "students": students, "workers": workers,
-        "all_correct": all(r.status == "graded" for r in results) and len(full) == len(results),
+        "all_correct": all(r.status == "graded" and r.auto_score[0] == r.auto_score[1] > 0 for r in results),
         "runner_cpu_s": statistics.mean(r.cpu_seconds for r in results),
         "runner_wall_s": statistics.mean(r.wall_seconds for r in results),
         "pipeline_cpu_s_per_submission": cpu / students,
         "pipeline_wall_s_per_submission": wall / students,
+        "estimate_class_s": wall - per_student * students + per_student * CLASS_SIZE,
         "phases_s": timings, "wall_s": wall,
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
@@ -72,11 +75,11 @@ def run_lesson(lesson: str, students: int, workers: int) -> dict[str, Any]:
 
 def run(students: int = 10, workers: int = 2, lessons: list[str] | None = None) -> dict[str, Any]:
     rows = [run_lesson(lesson, students, workers) for lesson in (lessons or assignments())]
-    per_submission = statistics.mean(r["pipeline_wall_s_per_submission"] for r in rows)
+    scale = LESSONS_PER_CLASS / len(rows)
     return {
         "lessons": rows,
         "mean_runner_cpu_s": statistics.mean(r["runner_cpu_s"] for r in rows),
-        "estimate_800_submissions_min": per_submission * CLASS_SIZE * LESSONS_PER_CLASS / 60,
+        "estimate_800_submissions_min": scale * sum(r["estimate_class_s"] for r in rows) / 60,
         "cpu_count": os.cpu_count(),
     }
 

@@ -28,6 +28,7 @@ from medai_edu.grading.nbgrader_steps import run_step
 from medai_edu.release import tool_env
 
 WORK_DIR = ".grading"
+REFERENCE_CELL_TIMEOUT = 900.0  # seconds per cell for the model solution (it may build the data cache)
 
 
 class GradingError(RuntimeError):
@@ -81,7 +82,14 @@ class Submission:
     cpu_seconds: float = 0.0
     wall_seconds: float = 0.0
     scores: dict[str, tuple[float, float]] = field(default_factory=dict)  # exercise -> (score, max)
+    autograded: set[str] = field(default_factory=set)  # exercises graded by tests (the rest by hand)
     manual_pending: bool = False
+
+    @property
+    def auto_score(self) -> tuple[float, float]:
+        """(points, maximum) of the exercises graded by tests."""
+        return (sum(self.scores[n][0] for n in self.autograded if n in self.scores),
+                sum(self.scores[n][1] for n in self.autograded if n in self.scores))
 
     @property
     def total(self) -> tuple[float, float]:
@@ -181,14 +189,18 @@ def _write_outputs(path: Path, graded: plan.Plan, run: execute.RunResult) -> Non
     path.write_text(json.dumps({"cells": cells}))
 
 
-def _reference_run(layout: Layout, lesson: str, release_path: Path, work: Path, settings: execute.RunSettings) -> Path:
-    """Run the model solution (warms the cache); returns the warm matplotlib folder. Fails loudly if a test fails."""
+def _reference_run(layout: Layout, lesson: str, release_path: Path, work: Path,
+                   settings: execute.RunSettings) -> execute.RunResult:
+    """Run the model solution (warms the data and matplotlib caches). Fails loudly if a test fails."""
     source = nbformat.read(layout.source / lesson / release_path.name, as_version=4)
     release = nbformat.read(release_path, as_version=4)
     graded = plan.build(source, release, _answered(source, release))
     (work / "reference-files").mkdir(parents=True, exist_ok=True)
+    # Trusted code: it may generate the data cache on a fresh machine, so it gets room to do so.
     reference = execute.RunSettings(**{**settings.__dict__, "cache_writable": True,
-                                       "limits": sandbox.Limits(**{**settings.limits.__dict__, "file_bytes": 8 << 30})})
+                                       "cell_timeout": max(settings.cell_timeout, REFERENCE_CELL_TIMEOUT),
+                                       "limits": sandbox.Limits(**{**settings.limits.__dict__, "file_bytes": 8 << 30,
+                                                                   "cpu_seconds": 3600})})
     run_dir = work / "runs" / "_model_solution" / release_path.stem
     run = execute.run(graded.cells, graded.imports, work / "reference-files", run_dir, reference)
     failed = [c.grade_id for i, c in enumerate(graded.cells) if c.kind == "test"
@@ -197,7 +209,7 @@ def _reference_run(layout: Layout, lesson: str, release_path: Path, work: Path, 
         details = {c.grade_id: run.outputs.get(i) for i, c in enumerate(graded.cells) if c.grade_id in failed}
         raise GradingError(f"the model solution of {lesson} fails in the grader ({', '.join(failed) or run.problems}); "
                            f"nothing was graded. Outputs: {json.dumps(details)[:2000]}")
-    return run_dir / "home" / ".matplotlib"
+    return run
 
 
 def _ensure_assignment(layout: Layout, lesson: str, work: Path) -> None:
@@ -227,7 +239,7 @@ def grade(lesson: str, root: Path = Path("."), options: Options | None = None, l
           timings: dict[str, float] | None = None) -> list[Submission]:
     """Grade every submission of ``lesson``; returns one :class:`Submission` per student and notebook.
 
-    ``timings``, if given, receives the wall seconds of each phase.
+    ``timings``, if given, receives the wall seconds of each phase (and the model solution's CPU seconds).
     """
     timings = {} if timings is None else timings
     options = options or Options()
@@ -252,7 +264,9 @@ def grade(lesson: str, root: Path = Path("."), options: Options | None = None, l
     began = time.perf_counter()
     for path in notebooks:
         log(f"Model solution of {path.stem}: running it in the grader (warms the data cache) ...")
-        settings.mpl_template = _reference_run(layout, lesson, path, work, settings)
+        reference = _reference_run(layout, lesson, path, work, settings)
+        settings.mpl_template = work / "runs" / "_model_solution" / path.stem / "home" / ".matplotlib"
+        timings["model_solution_cpu"] = timings.get("model_solution_cpu", 0.0) + reference.cpu_seconds
     timings["model_solution"] = time.perf_counter() - began
     log(f"Grading {len(class_list)} submission(s) of {lesson} with {options.workers} worker(s) ...")
     jobs = [(s, p) for s in class_list for p in notebooks]
@@ -306,3 +320,5 @@ def _read_scores(layout: Layout, lesson: str, results: list[Submission]) -> None
                 score = grade.manual_score if grade.manual_score is not None else grade.auto_score
                 result.manual_pending |= bool(grade.needs_manual_grade)
                 result.scores[grade.name] = (float(score or 0), float(grade.max_score))
+                if grade.cell.cell_type == "code":
+                    result.autograded.add(grade.name)

@@ -92,6 +92,15 @@ def _prepare(run_dir: Path, submission_files: Path, settings: RunSettings) -> No
             os.chmod(path, 0o777 if path.is_dir() else 0o666)
 
 
+def _runner_argv(job_path: str) -> list[str]:
+    """Python, isolated from the environment, importing this very library (the sandbox binds it)."""
+    import medai_edu
+
+    library_parent = str(Path(medai_edu.__file__).resolve().parents[1])
+    code = f"import sys; sys.path.insert(0, {library_parent!r}); from medai_edu.grading.runner import main; main({job_path!r})"
+    return [sys.executable, "-I", "-c", code]
+
+
 def _launch(run_dir: Path, job: dict, settings: RunSettings) -> tuple[subprocess.Popen, str]:
     (run_dir / "job" / "job.json").write_text(json.dumps(job))
     os.chmod(run_dir / "job" / "job.json", 0o644)
@@ -103,11 +112,9 @@ def _launch(run_dir: Path, job: dict, settings: RunSettings) -> tuple[subprocess
             writable = [settings.cache.resolve()]
         elif settings.cache:
             readable = [settings.cache.resolve(), run_dir / "cache"]  # the real files, and this run's links to them
-        argv = sandbox.command([sys.executable, "-I", "-m", "medai_edu.grading.runner", job_path],
-                               home, run_dir / "job", readable, writable)
+        argv = sandbox.command(_runner_argv(job_path), home, run_dir / "job", readable, writable)
     else:
-        job_path = str(run_dir / "job" / "job.json")
-        argv = [sys.executable, "-I", "-m", "medai_edu.grading.runner", job_path]
+        argv = _runner_argv(str(run_dir / "job" / "job.json"))
     token = secrets.token_hex(16)
     process = subprocess.Popen(argv, cwd=home, env=_environment(run_dir, settings), stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=open(run_dir / "stderr.txt", "ab"),

@@ -1,4 +1,4 @@
-"""Runs one graded notebook inside the sandbox: ``python -I -m medai_edu.grading.runner JOB``.
+"""Runs one graded notebook inside the sandbox (``main(JOB)``, started by :mod:`.execute`).
 
 It never runs in the instructor's process. It reads the job (the cells of a
 :class:`~medai_edu.grading.plan.Plan`, as JSON) and a one-time token from stdin, then reports on
@@ -308,6 +308,3 @@ def main(job_path: str) -> None:
     channel.flush()
     os._exit(0)
 
-
-if __name__ == "__main__":
-    main(sys.argv[1])
