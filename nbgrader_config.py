@@ -21,3 +21,9 @@ c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError()",
 }
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Feedback never shows hidden tests, also when you run `nbgrader generate_feedback` yourself
+# (after manual grading); `medai-edu grade` uses the same steps.
+from medai_edu.grading.nbgrader_steps import feedback_preprocessors  # noqa: E402
+
+c.GenerateFeedback.preprocessors = feedback_preprocessors()

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import shutil
 import time
+
+from html import unescape
 
 import pytest
 from grading_battery import CASES, SMALL, load_lesson, snapshot, write_class
@@ -16,7 +19,7 @@ from nbgrader.api import Gradebook
 
 from conftest import ROOT
 from medai_edu.grading import course, report, sandbox
-from medai_edu.release import assignments
+from medai_edu.release import assignments, tool_env
 
 CELL_TIMEOUT = 20  # seconds: the full battery's loops and sleeps are stopped after this (lesson 00 is light)
 SMALL_CELL_TIMEOUT = 120  # other lessons load large cached data; a loaded CI machine needs room
@@ -48,6 +51,11 @@ def _hidden_lines(lesson) -> list[str]:
             if inside and line.strip() and "BEGIN HIDDEN" not in line and not line.strip().startswith(("import", "_rng", "#")):
                 lines.append(line.strip())
     return lines
+
+
+def _visible_text(html: str) -> str:
+    """The text a reader of an HTML page sees (code is split into highlighted spans)."""
+    return unescape(re.sub(r"<[^>]+>", "", html))
 
 
 def _grade_class(tmp_path, lesson_name: str, cases, cell_timeout: float = CELL_TIMEOUT) -> tuple:
@@ -85,8 +93,8 @@ def _check(root, lesson, students, before, results) -> list[str]:
     hidden = _hidden_lines(lesson)
     assert hidden
     for student in students:
-        html = (root / "feedback" / student / lesson.name / f"{lesson.name}.html").read_text()
-        shown = [line for line in hidden if line in html or line.replace('"', "&quot;") in html]
+        html = _visible_text((root / "feedback" / student / lesson.name / f"{lesson.name}.html").read_text())
+        shown = [line for line in hidden if line in html]
         assert not shown, f"{student}'s feedback shows hidden tests: {shown[:2]}"
     return failures
 
@@ -135,6 +143,14 @@ def test_grade_command_prints_the_table_and_writes_the_csv(tmp_path):
     rows = {row["student"]: row for row in csv.DictReader(open(root / "grades-00_welcome.csv"))}
     assert rows["correct"]["total"] == "6" and rows["correct"]["status"] == "graded"
     assert rows["invalid-json"]["total"] == "0" and "not a valid notebook" in rows["invalid-json"]["reason"]
+    # After manual grading, instructors regenerate feedback with plain nbgrader: still no hidden tests.
+    feedback = root / "feedback" / "correct" / "00_welcome" / "00_welcome.html"
+    feedback.unlink()
+    regenerated = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", "00_welcome", "--force"],
+                                 cwd=root, env=tool_env(), capture_output=True, text=True)
+    assert regenerated.returncode == 0, regenerated.stdout + regenerated.stderr
+    html = _visible_text(feedback.read_text())
+    assert "Prevalence = 0.050" in html and not [line for line in _hidden_lines(lesson) if line in html]
 
 
 def test_grading_benchmark_measures_a_lesson():

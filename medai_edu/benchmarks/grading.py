@@ -68,7 +68,7 @@ def run_lesson(lesson: str, students: int, workers: int) -> dict[str, Any]:
         "pipeline_cpu_s_per_submission": cpu / students,
         "pipeline_wall_s_per_submission": wall / students,
         "estimate_class_s": wall - per_student * students + per_student * CLASS_SIZE,
-        "phases_s": timings, "wall_s": wall,
+        "phases_s": {name: round(seconds, 2) for name, seconds in timings.items()}, "wall_s": wall,
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 

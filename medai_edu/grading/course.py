@@ -274,7 +274,7 @@ def grade(lesson: str, root: Path = Path("."), options: Options | None = None, l
         results = list(pool.map(lambda job: _grade_one(layout, lesson, job[0], job[1], work, settings), jobs))
     timings["submissions"] = time.perf_counter() - began - timings["model_solution"]
     log(f"Ran {len(jobs)} notebook(s) in {timings['submissions']:.0f} s; nbgrader autograde, feedback, export ...")
-    _nbgrader_steps(layout, lesson, work)
+    _nbgrader_steps(layout, lesson, work, timings)
     timings["nbgrader"] = time.perf_counter() - began - timings["model_solution"] - timings["submissions"]
     _read_scores(layout, lesson, results)
     return results
@@ -288,14 +288,16 @@ def _cache_dir() -> Path:
     return path
 
 
-def _nbgrader_steps(layout: Layout, lesson: str, work: Path) -> None:
+def _nbgrader_steps(layout: Layout, lesson: str, work: Path, timings: dict[str, float]) -> None:
     submitted = f"--CourseDirectory.submitted_directory={work / 'submitted'}"
     config = {"AttachOutputs": {"outputs_dir": str(work / "outputs")}}
     steps = [("autograde", [lesson, "--force", submitted], config),
              ("generate_feedback", [lesson, "--force"], {}),
              ("export", [f"--CsvExportPlugin.to={work / 'nbgrader-export.csv'}"], {})]
     for step, args, extra in steps:
+        began = time.perf_counter()
         done = run_step(step, args, layout.root, extra)
+        timings[f"nbgrader {step}"] = time.perf_counter() - began
         if done.returncode:
             raise GradingError(f"nbgrader {step} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
 

@@ -76,6 +76,11 @@ def _resolve(names: list[str]) -> list[type]:
     return [getattr(importlib.import_module(n.rsplit(".", 1)[0]), n.rsplit(".", 1)[1]) for n in names]
 
 
+def feedback_preprocessors() -> list[type]:
+    """nbgrader's feedback steps with the hidden tests removed (nbgrader_config.py uses these too)."""
+    return _resolve(FEEDBACK_PREPROCESSORS)
+
+
 def _main(step: str, config_json: str, *args: str) -> int:
     from nbgrader.apps.nbgraderapp import NbGraderApp
     from traitlets.config import Config
@@ -84,7 +89,7 @@ def _main(step: str, config_json: str, *args: str) -> int:
     if step == "autograde":
         extra.Autograde.autograde_preprocessors = _resolve(AUTOGRADE_PREPROCESSORS)
     if step == "generate_feedback":
-        extra.GenerateFeedback.preprocessors = _resolve(FEEDBACK_PREPROCESSORS)
+        extra.GenerateFeedback.preprocessors = feedback_preprocessors()
     app = NbGraderApp()
     app.initialize([step, *args])
     app.subapp.config.merge(extra)
