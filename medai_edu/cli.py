@@ -91,7 +91,7 @@ def _bench(args: argparse.Namespace) -> int:
     elif args.suite == "uncertainty":
         result = suite.run(n_images=images, n_samples=args.samples, device=args.device)
     elif args.suite == "browser":
-        result = suite.run(lessons=args.lessons, changes=args.changes)
+        result = suite.run(lessons=args.lessons, changes=args.changes, quick=args.quick)
     else:
         result = suite.run()
     print(suite.table(result))
@@ -119,6 +119,7 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     bench.add_argument("--lessons", nargs="*", default=None, help="browser: lessons to measure (default: all)")
     bench.add_argument("--changes", type=int, default=10, help="browser: changes timed per control (default 10)")
+    bench.add_argument("--quick", action="store_true", help="browser: run the lessons in quick mode (default: lecture mode)")
     bench.set_defaults(run=_bench)
 
 

@@ -68,6 +68,7 @@ class Explorer(w.VBox):
         self.draws = 0  # figures drawn for the screen (not counting those taken from the cache)
         self.drawn_ahead = 0  # figures drawn in advance, for the settings next to the current one
         self._ahead: list[dict] = []
+        self._last_moved: tuple[str, bool] | None = None  # (control, moved up?)
         self.last_figure: Figure | None = None
         self._cache: OrderedDict[Hashable, str] = OrderedDict()
         self._lock = threading.Lock()
@@ -78,13 +79,17 @@ class Explorer(w.VBox):
         self._idle.set()
         self._show(self.values())
         _EXPLORERS.add(self)
-        for control in self.controls.values():
-            control.observe(lambda _: self.request(), names="value")
+        for name, control in self.controls.items():
+            control.observe(lambda change, name=name: self._moved(name, change), names="value")
         for button, action in (actions or {}).items():
             button.on_click(lambda _, act=action: self.request(lambda: act(**self.values())))
 
     def values(self) -> dict:
         return {name: control.value for name, control in self.controls.items()}
+
+    def _moved(self, name: str, change: dict) -> None:
+        self._last_moved = name, _went_up(self.controls[name], change["old"], change["new"])
+        self.request()
 
     def request(self, action: Callable[[], None] | None = None) -> None:
         """Redraw soon (after ``action``), in the background; returns at once."""
@@ -158,14 +163,15 @@ class Explorer(w.VBox):
         return html
 
     def _neighbours(self, values: dict) -> list[dict]:
-        """The settings one step away from ``values`` on each control: what a user most likely picks next."""
-        ahead = []
-        for name, control in self.controls.items():
-            for value in _next_values(control):
-                candidate = {**values, name: value}
-                if self._key(candidate) not in self._cache:
-                    ahead.append(candidate)
-        return ahead
+        """The settings a user most likely picks next: one more step of the control moved last, in the
+        same direction, then one step back (drawn one at a time while the explorer is idle)."""
+        if self._last_moved is None:
+            return []
+        name, up = self._last_moved
+        steps = _next_values(self.controls[name])  # [one step up, one step down] where they exist
+        ordered = sorted(steps, key=lambda v: (v[0] != up))
+        return [candidate for _, value in ordered
+                if self._key(candidate := {**values, name: value}) not in self._cache]
 
     def _key(self, values: dict) -> Hashable | None:
         if not self._cache_on:
@@ -201,19 +207,30 @@ def _stop_drawing_ahead() -> None:
             worker.join(timeout=30)
 
 
-def _next_values(control: w.ValueWidget) -> list:
-    """The values one step up and down from ``control``'s value (none for controls without steps)."""
+def _next_values(control: w.ValueWidget) -> list[tuple[bool, object]]:
+    """The values one step up (True, value) and one step down (False, value) from ``control``'s value."""
     if hasattr(control, "_options_values") and control.index is not None:
-        options = control._options_values
-        return [options[i] for i in (control.index + 1, control.index - 1) if 0 <= i < len(options)]
+        options, index = control._options_values, control.index
+        return [(up, options[i]) for up, i in ((True, index + 1), (False, index - 1)) if 0 <= i < len(options)]
     if isinstance(control, w.FloatLogSlider):
         exponent = math.log(control.value, control.base)
-        steps = [exponent + control.step, exponent - control.step]
-        return [control.base ** e for e in steps if control.min <= e <= control.max]
+        steps = [(True, exponent + control.step), (False, exponent - control.step)]
+        return [(up, control.base ** e) for up, e in steps if control.min <= e <= control.max]
     if isinstance(control, (w.IntSlider, w.FloatSlider)):
-        steps = [control.value + control.step, control.value - control.step]
-        return [type(control.value)(v) for v in steps if control.min <= v <= control.max]
+        steps = [(True, control.value + control.step), (False, control.value - control.step)]
+        return [(up, type(control.value)(v)) for up, v in steps if control.min <= v <= control.max]
     return []
+
+
+def _went_up(control: w.ValueWidget, old: object, new: object) -> bool:
+    """Whether a change moved ``control`` up (to a higher value, or a later option)."""
+    if hasattr(control, "_options_values"):
+        options = list(control._options_values)
+        return old not in options or new not in options or options.index(new) > options.index(old)
+    try:
+        return new > old
+    except TypeError:
+        return True
 
 
 def _explorer(controls: Mapping[str, w.ValueWidget], draw: Callable[..., Figure], box: w.Widget,

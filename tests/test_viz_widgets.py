@@ -83,13 +83,16 @@ def test_explorer_draws_the_newest_values_and_skips_stale_ones(shown):
 def test_explorer_draws_the_next_step_ahead(shown, monkeypatch):
     monkeypatch.setattr(widgets, "PREFETCH", True)
     box = widgets.ppv_explorer()
-    box.controls["sensitivity"].value = 0.95
+    box.controls["specificity"].value = 0.91
     box.settle(ahead=True)
-    assert box.drawn_ahead == 6, "one step up and down on each of the three sliders"
+    assert box.drawn_ahead == 1, "one more step up (one step back is the first figure, in the cache)"
     before = box.draws
-    box.controls["specificity"].value = 0.91  # one step up: drawn ahead already
+    box.controls["specificity"].value = 0.92  # the next step up: drawn ahead already
     box.settle()
-    assert box.draws == before and "Sensitivity 95%, specificity 91%" in box.figure.value
+    assert box.draws == before and "Sensitivity 90%, specificity 92%" in box.figure.value
+    box.controls["specificity"].value = 0.91  # and back: in the cache
+    box.settle()
+    assert box.draws == before
 
 
 def test_explorer_figure_is_an_image_with_alt_text_in_every_renderer(shown):

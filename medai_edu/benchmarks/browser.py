@@ -1,11 +1,12 @@
 """`medai-edu bench browser`: how fast an explorer answers where the user sees it, in JupyterLab.
 
-Each lesson (instructor version, quick mode: the explorers draw the same figures as in lecture
-mode, from fewer cases) is run in JupyterLab in Debian's Chromium. For every control of every
+Each lesson (instructor version, lecture mode unless ``quick``) is run in JupyterLab in Debian's
+Chromium. For every control of every
 explorer the benchmark makes ``changes`` changes as a user does (arrow key on a slider's handle,
 the next option of a dropdown, a click on a button), one at a time, and times each from the input
 event to the new image painted (image decoded, two animation frames later). Then it drags each
-slider for 2 seconds with the mouse and counts the new images painted during the drag.
+slider for 2 seconds with the mouse and counts the new images painted during the drag (a slider
+with fewer than 5 positions cannot show 5; its positions are listed).
 Targets on a quiet 2-core machine: median <= 150 ms, p95 <= 300 ms, >= 5 redraws per drag.
 """
 from __future__ import annotations
@@ -31,12 +32,11 @@ def _p95(values: list[float]) -> float:
 def _controls(explorer) -> list[tuple[str, str, object]]:
     """(kind, label, locator) of each control of an explorer."""
     found = []
-    sliders = explorer.locator(".widget-slider")
-    for i in range(sliders.count()):
-        found.append(("slider", sliders.nth(i).locator(".widget-label").first.inner_text().strip(), sliders.nth(i)))
-    dropdowns = explorer.locator(".widget-dropdown")
-    for i in range(dropdowns.count()):
-        found.append(("dropdown", dropdowns.nth(i).locator(".widget-label").first.inner_text().strip(), dropdowns.nth(i)))
+    for kind, css in (("slider", ".widget-slider"), ("dropdown", ".widget-dropdown")):
+        controls = explorer.locator(css)
+        for i in range(controls.count()):
+            label = (controls.nth(i).locator(".widget-label").first.text_content() or "").strip()
+            found.append((kind, label, controls.nth(i)))
     buttons = explorer.locator("button")
     for i in range(buttons.count()):
         found.append(("button", buttons.nth(i).inner_text().strip(), buttons.nth(i)))
@@ -55,6 +55,16 @@ def _change(page, kind: str, control) -> None:
         select.select_option(index=(select.evaluate("s => s.selectedIndex") + 1) % count)
     else:
         control.click()
+
+
+# The number of positions of a slider of whole numbers (image and subject indices); None for others.
+_POSITIONS = """slider => {
+  const h = slider.querySelector('.noUi-handle');
+  const readout = slider.querySelector('.widget-readout');
+  const lo = parseFloat(h.getAttribute('aria-valuemin')), hi = parseFloat(h.getAttribute('aria-valuemax'));
+  const whole = readout && !/[.e]/.test(readout.textContent) && Number.isInteger(lo) && Number.isInteger(hi);
+  return whole && hi - lo < 50 ? hi - lo + 1 : null;
+}"""
 
 
 def _drag(page, control) -> tuple[float, float]:
@@ -91,8 +101,9 @@ def _measure_explorer(page, explorer, index: int, changes: int) -> list[dict]:
             paint = [p for p in page.evaluate("window.medaiRecorder.paints") if p["index"] == index][-1]
             times.append(paint["painted"] - paint["input"])
         row = {"control": f"{kind} '{label}'", "median_ms": statistics.median(times), "p95_ms": _p95(times),
-               "changes": len(times), "distinct_images": len(fresh), "drag_redraws": None}
+               "changes": len(times), "distinct_images": len(fresh), "drag_redraws": None, "positions": None}
         if kind == "slider":
+            row["positions"] = control.evaluate(_POSITIONS)
             start, end = _drag(page, control)
             page.wait_for_timeout(300)
             row["drag_redraws"] = sum(1 for p in page.evaluate("window.medaiRecorder.paints")
@@ -101,7 +112,7 @@ def _measure_explorer(page, explorer, index: int, changes: int) -> list[dict]:
     return rows
 
 
-def run(lessons: list[str] | None = None, changes: int = 10) -> dict:
+def run(lessons: list[str] | None = None, changes: int = 10, quick: bool = False) -> dict:
     """Input-to-paint times per control of every explorer (see the module's docstring)."""
     from playwright.sync_api import sync_playwright
 
@@ -113,10 +124,11 @@ def run(lessons: list[str] | None = None, changes: int = 10) -> dict:
         raise SystemExit(f"bench browser: {problem}")
     names = lessons or all_lessons()
     token = uuid.uuid4().hex
-    result: dict = {"load_average_before": list(os.getloadavg()), "lessons": {}}
+    result: dict = {"load_average_before": list(os.getloadavg()), "lessons": {}, "quick_mode": quick,
+                    "drawing_ahead": os.environ.get("MEDAI_EXPLORER_PREFETCH", "1") != "0"}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        paths = browser_page.fresh_copy([SOLUTIONS / n / f"{n}.ipynb" for n in names], root / "notebooks", quick=True)
+        paths = browser_page.fresh_copy([SOLUTIONS / n / f"{n}.ipynb" for n in names], root / "notebooks", quick=quick)
         with servers.jupyter_lab(root / "notebooks", token, root / "lab.log") as base, sync_playwright() as playwright:
             browser = browser_page.launch(playwright)
             for name, path in zip(names, paths):
@@ -143,15 +155,20 @@ def run(lessons: list[str] | None = None, changes: int = 10) -> dict:
 
 
 def table(result: dict) -> str:
-    lines = [f"{'lesson / explorer / control':<58}{'median ms':>10}{'p95 ms':>8}{'n':>4}{'images':>7}{'drag':>6}"]
+    lines = [f"{'lesson / explorer / control':<58}{'median ms':>10}{'p95 ms':>8}{'n':>4}{'images':>7}{'drag':>6}"
+             f"{'positions':>10}"]
     for lesson, rows in result["lessons"].items():
         for row in rows:
             drag = "-" if row["drag_redraws"] is None else str(row["drag_redraws"])
             name = f"{lesson} #{row['explorer']} {row['control']}"
+            positions = "-" if row.get("positions") is None else str(row["positions"])
             lines.append(f"{name:<58}{row['median_ms']:>10.0f}{row['p95_ms']:>8.0f}{row['changes']:>4}"
-                         f"{row['distinct_images']:>7}{drag:>6}")
+                         f"{row['distinct_images']:>7}{drag:>6}{positions:>10}")
     before = ", ".join(f"{x:.1f}" for x in result["load_average_before"])
     after = ", ".join(f"{x:.1f}" for x in result["load_average_after"])
+    mode = "quick mode" if result.get("quick_mode") else "lecture mode"
+    ahead = "on" if result.get("drawing_ahead", True) else "off"
+    lines.append(f"{mode}; drawing the next step ahead: {ahead}")
     lines.append(f"load average before: {before}; after: {after} ({result['cpus']} CPUs); targets: median <= "
                  f"{TARGETS['median_ms']} ms, p95 <= {TARGETS['p95_ms']} ms, >= {TARGETS['drag_redraws']} redraws per 2-s drag")
     return "\n".join(lines)
