@@ -34,9 +34,7 @@ QUANTITATIVE = re.compile(
 
 #: lessons whose text is being rewritten against a benchmark that is still being re-run: their
 #: claims tests are expected to fail (strict: they fail the suite once they pass, so the marker goes)
-PENDING = {
-    "03_uncertainty_sampling": "lesson 3's claims wait for the re-run of `medai-edu bench uncertainty` (issue 13)",
-}
+PENDING: dict[str, str] = {}
 
 
 def _module(lesson: str):

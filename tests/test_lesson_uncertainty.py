@@ -96,11 +96,37 @@ def test_robustness_grid_and_figures(data, phiseg):
     viz.plot_disagreement_pair(image[0], disagreement(cell["samples"]), disagreement(masks), "PHiSeg", 0.5)
 
 
-def test_reference_benchmark_table(tmp_path):
-    table = lesson.reference_benchmark()
-    assert list(table.index) == list(lesson.MODEL_LABELS.values())
-    assert ("clean", "GED²") in table.columns and ("blur", "Dice") in table.columns
+def test_level_spread_measures_each_latent_level_coarse_to_fine(data, phiseg):
+    images = data.field("images")[:2]
+    spread = lesson.level_spread(phiseg, images, 4)
+    assert list(spread) == ["2x2", "4x4", "8x8", "16x16", "32x32"]
+    for size, row in spread.items():
+        assert row["area spread (pixels)"] >= 0 and 0 <= row["pixels changed per outline"] <= 64 * 64 / 2, size
+    assert lesson.level_spread(phiseg, images, 4) == spread  # seeded: the notebook repeats the text's numbers
+    assert lesson.lesion_area(np.array([[[0, 1], [2, 0]], [[0, 0], [0, 0]]])).tolist() == [2, 0]
+
+
+def test_shift_effects_average_lesion_share_and_disagreement(data, phiseg):
+    images = data.field("images")[:2]
+    effects = lesson.shift_effects(phiseg, images, 3)
+    assert list(effects) == ["none", "noise", "contrast", "blur"]
+    for kind, row in effects.items():
+        assert 0 <= row["lesion share"] <= 1 and 0 <= row["mean disagreement"] <= 0.5, kind
+    outlines = [lesson.sample_outlines(phiseg, image, 3) for image in images]  # different draws, same kind of number
+    assert np.isclose(effects["none"]["lesion share"], np.mean([(o > 0).mean() for o in outlines]), atol=0.05)
+
+
+def test_reference_benchmark_tables(tmp_path):
+    for final in (False, True):
+        table = lesson.reference_benchmark(final=final)
+        assert list(table.index) == list(lesson.MODEL_LABELS.values())
+        assert {("clean", "GED²"), ("clean", "D_NCC"), ("clean", "ECE"), ("noise", "Dice")} <= set(table.columns)
+    shipped = json.loads(lesson.BENCHMARK_FILE.read_text())
+    assert table.loc["U-Net (one answer)", ("clean", "D_NCC")] == round(shipped["models"]["unet"]["final"]["clean"]["dis_ncc_mean"], 3)
+    differences = lesson.benchmark_differences()
+    assert len(differences) == 3 and list(differences.columns) == ["GED²", "Dice", "D_NCC", "ECE"]
+    interval = shipped["bootstrap"]["dev"]["clean"]["phiseg_l5_vs_phiseg_l1"]["ged"]
+    assert differences.iloc[0]["GED²"].startswith(f"{interval['difference']:+.3f} [{interval['low']:+.3f}")
     with pytest.raises(FileNotFoundError, match="medai-edu bench uncertainty"):
         lesson.reference_benchmark(tmp_path / "missing.json")
-    shipped = json.loads(lesson.BENCHMARK_FILE.read_text())
     assert shipped["data"]["n_images"] == 300 and shipped["data"]["n_samples"] == 100

@@ -47,6 +47,7 @@ from medai_edu import pretrained
 from medai_edu.benchmarks.common import machine
 from medai_edu.data.multirater import LECTURE, MultiRaterDataset, MultiRaterSettings
 from medai_edu.data.shifts import SHIFTS, ShiftedDataset
+from medai_edu.data.splits import FINAL_TEST_SEED
 from medai_edu.device import get_device
 from medai_edu.metrics import (
     calibration_error,
@@ -64,7 +65,7 @@ from medai_edu.training.segmentation import weights_name
 CONDITIONS = ("clean", *SHIFTS)
 SAMPLE_MS_BUDGET = 50.0
 #: the final test set: a data seed that development never used, and its size
-FINAL_SEED = 20261201
+FINAL_SEED = FINAL_TEST_SEED
 FINAL_CASES = 150
 #: per-case measures, their names in the table, and whether lower is better
 MEASURES = {"ged": "GED²", "sncc": "S_NCC", "dice": "Dice", "dis_ncc": "D_NCC", "ece": "ECE", "ece_softmax": "ECE_sm"}

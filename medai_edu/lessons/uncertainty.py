@@ -1,13 +1,20 @@
-"""Lesson 3 (segmentation uncertainty): the steps the notebook calls, one function each."""
+"""Lesson 3 (segmentation uncertainty): the steps the notebook calls, one function each.
+
+``CLAIMS`` (at the end) lists every quantitative or comparative sentence of the lesson with the
+measurement behind it (design §5b); ``tests/test_claims.py`` checks that each still holds and
+stands in the notebook as measured.
+"""
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
-from medai_edu import pretrained
+from medai_edu import claims, pretrained
 from medai_edu.benchmarks.common import read_result
 from medai_edu.benchmarks.uncertainty import CONDITIONS
 from medai_edu.data.multirater import LESION_KINDS, RATER_STYLES, SIZE, MultiRaterDataset, disagreement
@@ -24,6 +31,9 @@ STRONGEST_SHIFT = {"noise": 0.6, "contrast": 0.2, "blur": 3.0}
 #: one word per rater ("reference", "tight", ...), from :data:`~medai_edu.data.multirater.RATER_STYLES`
 RATER_NAMES = [style.split(":")[0] for style in RATER_STYLES.values()]
 CLEAR = next(kind for kind, name in LESION_KINDS.items() if name == "clear")
+#: the notebook's N_CASES and N_SAMPLES in lecture mode (the claims about its measurements use them)
+N_LECTURE_CASES, N_LECTURE_SAMPLES = 6, 24
+SAMPLING_SEED = 0  # torch's generator is seeded with this before the lesson's measurements
 
 
 def load_data(progress: bool = True) -> MultiRaterDataset:
@@ -95,7 +105,7 @@ def disagreement_scores(models: dict[str, nn.Module], images: np.ndarray, masks:
     """
     raters = disagreement(masks)  # [cases, H, W]
     scores = {}
-    for name, model in models.items():
+    for name, model in tqdm(models.items(), desc="models"):
         predicted = np.stack([disagreement(sample_outlines(model, image, n_samples)) for image in images])
         scores[name] = float(np.mean(ncc(predicted, raters, batch=True)))
     return scores
@@ -114,24 +124,308 @@ def robustness_grid(model: nn.Module, image: np.ndarray, n_samples: int, amounts
     """For each shift kind and amount (rounded to 3 decimals): the shifted image, the model's
     sampled outlines and their disagreement map."""
     grid = {}
-    for kind in STRONGEST_SHIFT:
-        for amount in amounts:
-            shifted = shift(image, kind, float(amount))
-            samples = sample_outlines(model, shifted, n_samples)
-            grid[(kind, round(float(amount), 3))] = {"image": shifted, "samples": samples, "disagreement": disagreement(samples)}
+    steps = [(kind, amount) for kind in STRONGEST_SHIFT for amount in amounts]
+    for kind, amount in tqdm(steps, desc="scan changes"):
+        shifted = shift(image, kind, float(amount))
+        samples = sample_outlines(model, shifted, n_samples)
+        grid[(kind, round(float(amount), 3))] = {"image": shifted, "samples": samples, "disagreement": disagreement(samples)}
     return grid
 
 
-def reference_benchmark(path: Path = BENCHMARK_FILE):
-    """The shipped `medai-edu bench uncertainty` result: one row per model, columns per condition."""
+def lesion_area(outlines: np.ndarray) -> np.ndarray:
+    """Pixels marked lesion (core or rim) in each label map of ``outlines`` [n, H, W]."""
+    return (np.asarray(outlines) > 0).sum(axis=(-2, -1))
+
+
+def level_spread(model: nn.Module, images: np.ndarray, n_samples: int,
+                 seed: int = SAMPLING_SEED) -> dict[str, dict[str, float]]:
+    """What each PHiSeg latent level alone changes, per level (named by its size, coarse to fine),
+    over ``n_samples`` outlines in which only that level is drawn afresh, averaged over ``images``:
+    the standard deviation of the lesion's area (pixels marked core or rim), and the pixels in which
+    an outline differs from the samples' majority (the sum of their disagreement map)."""
+    torch.manual_seed(seed)
+    sizes = model.latent_sizes((SIZE, SIZE))
+    spread = {}
+    for level in tqdm(reversed(range(len(sizes))), total=len(sizes), desc="latent levels"):
+        outlines = [sample_outlines(model, image, n_samples, level) for image in images]
+        spread["x".join(map(str, sizes[level]))] = {
+            "area spread (pixels)": float(np.mean([lesion_area(o).std() for o in outlines])),
+            "pixels changed per outline": float(np.mean([disagreement(o).sum() for o in outlines]))}
+    return spread
+
+
+def shift_effects(model: nn.Module, images: np.ndarray, n_samples: int,
+                  seed: int = SAMPLING_SEED) -> dict[str, dict[str, float]]:
+    """What the strongest change of each kind does to ``model``'s outlines, averaged over ``images``:
+    the share of the patch its samples mark as lesion and the mean of their disagreement map, for
+    the original scans ('none') and each kind of :data:`STRONGEST_SHIFT`."""
+    torch.manual_seed(seed)
+    effects = {}
+    for kind in tqdm(("none", *STRONGEST_SHIFT), desc="scan changes"):
+        samples = [sample_outlines(model, image if kind == "none" else shift(image, kind, 1.0), n_samples)
+                   for image in images]
+        effects[kind] = {"lesion share": float(np.mean([(s > 0).mean() for s in samples])),
+                         "mean disagreement": float(np.mean([disagreement(s).mean() for s in samples]))}
+    return effects
+
+
+#: the benchmark's columns in the lesson's table: (condition, measure key, label)
+TABLE_COLUMNS = [("clean", key, label) for key, label in
+                 (("ged", "GED²"), ("sncc", "S_NCC"), ("dis_ncc", "D_NCC"), ("ece", "ECE"), ("dice", "Dice"))]
+TABLE_COLUMNS += [(condition, "dice", "Dice") for condition in CONDITIONS[1:]]
+
+
+def reference_benchmark(path: Path = BENCHMARK_FILE, final: bool = False):
+    """The shipped `medai-edu bench uncertainty` result as a table: one row per model; every measure
+    on the clean scans, Dice under each change of the scans, the time for one sample.
+    ``final=True`` shows the final test set instead of the development test split."""
     import pandas as pd
 
     result = read_result(path, "uncertainty")
     rows = {}
     for name, row in result["models"].items():
-        scores = {(condition, label): row[condition][f"{key}_mean"] for condition in CONDITIONS
-                  for key, label in (("ged", "GED²"), ("sncc", "S_NCC"), ("dice", "Dice"))}
-        rows[MODEL_LABELS.get(name, name)] = {**scores, ("time", "1 sample (ms)"): row["ms_1_sample"]}
-    data = result["data"]
-    print(f"Benchmark on {data['n_images']} test cases, {data['n_samples']} samples each, {data['raters']} raters.")
+        scores = row["final"] if final else row
+        rows[MODEL_LABELS.get(name, name)] = {
+            **{(condition, label): scores[condition][f"{key}_mean"] for condition, key, label in TABLE_COLUMNS},
+            ("time", "1 sample (ms)"): row["ms_1_sample"]}
+    data = result["final_data" if final else "data"]
+    which = "final test set (never used in development)" if final else "development test split"
+    print(f"Benchmark, {which}: {data['n_images']} cases, {data['n_samples']} samples each, {data['raters']} raters.")
     return pd.DataFrame.from_dict(rows, orient="index").round(3)
+
+
+def benchmark_differences(path: Path = BENCHMARK_FILE, condition: str = "clean", final: bool = False):
+    """Five-level PHiSeg minus each other model on the ``condition`` scans, with the benchmark's
+    paired bootstrap 95% intervals: one row per comparison, one column per measure."""
+    import pandas as pd
+
+    result = read_result(path, "uncertainty")
+    pairs = result["bootstrap"]["final" if final else "dev"][condition]
+    rows = {}
+    for pair, intervals in pairs.items():
+        other = MODEL_LABELS[pair.split("_vs_")[1]]
+        rows[f"PHiSeg, 5 levels minus {other}"] = {
+            result["measures"][key]: f"{v['difference']:+.3f} [{v['low']:+.3f}, {v['high']:+.3f}]"
+            + ("" if v["excludes_0"] else " (n.s.)") for key, v in intervals.items() if key in ("ged", "dis_ncc", "ece", "dice")}
+    print(f"Differences on the {condition} scans, 95% intervals; n.s. = the interval includes 0 (not significant).")
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+# --- what the lesson's text says, bound to its measurements (design §5b) ----------------------
+BENCHMARK = BENCHMARK_FILE.name
+
+
+@lru_cache(maxsize=1)
+def _lecture_images() -> np.ndarray:
+    data = load_data(progress=False)
+    return data.field("images")[pick_cases(data, N_LECTURE_CASES)]
+
+
+@lru_cache(maxsize=1)
+def lecture_level_spread() -> dict[str, float]:
+    """:func:`level_spread` of five-level PHiSeg as the notebook measures it in lecture mode."""
+    return level_spread(load_models(("phiseg_l5",))["phiseg_l5"], _lecture_images(), N_LECTURE_SAMPLES)
+
+
+@lru_cache(maxsize=1)
+def lecture_shift_effects() -> dict[str, dict[str, float]]:
+    """:func:`shift_effects` of five-level PHiSeg as the notebook measures it in lecture mode."""
+    return shift_effects(load_models(("phiseg_l5",))["phiseg_l5"], _lecture_images(), N_LECTURE_SAMPLES)
+
+
+def _spread(size: str, what: str) -> claims.Computed:
+    return claims.Computed(lambda: lecture_level_spread()[size][what], f"{what}, only the {size} level drawn")
+
+
+def _levels(*sizes: str) -> dict[str, claims.Computed]:
+    return {f"{size}_{short}": _spread(size, what) for size in sizes
+            for short, what in (("area", "area spread (pixels)"), ("changed", "pixels changed per outline"))}
+
+
+def _effect(kind: str, what: str) -> claims.Computed:
+    return claims.Computed(lambda: lecture_shift_effects()[kind][what], f"{what} of PHiSeg's samples, scan change {kind!r}")
+
+
+_LECTURE = {"n": claims.Computed(lambda: N_LECTURE_SAMPLES, "the notebook's N_SAMPLES in lecture mode"),
+            "cases": claims.Computed(lambda: N_LECTURE_CASES, "the notebook's N_CASES in lecture mode")}
+_WHOLE = {"n": "{:d}", "cases": "{:d}"}
+_PIXELS = {f"{size}_{what}": "{:.0f}" for size in ("2x2", "4x4", "8x8", "32x32") for what in ("area", "changed")}
+_SHARE = {f"{kind}_{what}": "{:.1%}" for kind in ("none", *STRONGEST_SHIFT) for what in ("lesion", "disagreement")}
+
+
+def _effects(*kinds: str) -> dict[str, claims.Computed]:
+    return {f"{kind}_{what}": _effect(kind, label) for kind in kinds
+            for what, label in (("lesion", "lesion share"), ("disagreement", "mean disagreement"))}
+
+
+CLAIMS = [
+    claims.Claim(
+        "middle_levels_change_the_whole_lesion",
+        "Drawn alone, the 4 x 4 and 8 x 8 levels change the lesion's size most: its area varies by {4x4_area} and "
+        "{8x8_area} pixels (standard deviation over {n} outlines, averaged over the first {cases} cases). The finest, "
+        "32 x 32, level changes the area by only {32x32_area} pixels, yet each outline differs from the majority in "
+        "{32x32_changed} pixels: it moves the border here and there. The coarsest, 2 x 2, level hardly changes "
+        "anything ({2x2_area} pixels of area, {2x2_changed} pixels per outline).",
+        {**_LECTURE, **_levels("2x2", "4x4", "8x8", "32x32")},
+        lambda v: (min(v["4x4_area"], v["8x8_area"]) > 3 * max(v["2x2_area"], v["32x32_area"])
+                   and v["32x32_changed"] > 3 * v["2x2_changed"]),
+        {**_WHOLE, **_PIXELS}),
+    claims.Claim(
+        "noise_adds_lesion_and_disagreement",
+        "With the strongest noise, PHiSeg's samples mark {noise_lesion} of the patch as lesion instead of "
+        "{none_lesion}, and their average disagreement rises from {none_disagreement} to {noise_disagreement} "
+        "(averages over the first {cases} cases, {n} samples each).",
+        {**_LECTURE, **_effects("none", "noise")},
+        lambda v: v["noise_lesion"] > 2 * v["none_lesion"] and v["noise_disagreement"] > 1.5 * v["none_disagreement"],
+        {**_WHOLE, **_SHARE}),
+    claims.Claim(
+        "low_contrast_loses_the_lesion_confidently",
+        "At the lowest contrast they mark only {contrast_lesion} as lesion and disagree less, "
+        "{contrast_disagreement} on average.",
+        _effects("none", "contrast"),
+        lambda v: v["contrast_lesion"] < 0.75 * v["none_lesion"] and v["contrast_disagreement"] < v["none_disagreement"],
+        _SHARE),
+    claims.Claim(
+        "blur_leaves_the_disagreement_flat",
+        "With the strongest blur they mark {blur_lesion} as lesion, and the disagreement stays about where it was "
+        "({blur_disagreement}).",
+        _effects("none", "blur"),
+        lambda v: v["blur_lesion"] < v["none_lesion"] and abs(v["blur_disagreement"] - v["none_disagreement"]) < 0.2 * v["none_disagreement"],
+        _SHARE),
+]
+
+
+def _score(model: str, key: str, condition: str = "clean", final: bool = False) -> claims.Field:
+    return claims.Field(BENCHMARK, f"models.{model}.{'final.' if final else ''}{condition}.{key}_mean")
+
+
+def _models(key: str, condition: str = "clean", final: bool = False) -> dict[str, claims.Field]:
+    return {name: _score(name, key, condition, final) for name in MODELS}
+
+
+def _interval(pair: str, key: str, condition: str = "clean") -> dict[str, claims.Field]:
+    path = f"bootstrap.dev.{condition}.{pair}.{key}"
+    return {end: claims.Field(BENCHMARK, f"{path}.{end}") for end in ("difference", "low", "high", "excludes_0")}
+
+
+def _others(key: str, condition: str, pick) -> claims.Computed:
+    others = [name for name in MODELS if name != "phiseg_l5"]
+    return claims.Computed(lambda: pick(_score(m, key, condition).read() for m in others),
+                           f"{pick.__name__} of the other models' {key} under {condition}")
+
+
+_N_BENCH = {"n": claims.Field(BENCHMARK, "data.n_images")}
+_N_FINAL = {"n": claims.Field(BENCHMARK, "final_data.n_images")}
+_DIFF = {"difference": "{:+.3f}", "low": "{:+.3f}", "high": "{:+.3f}"}
+
+
+def _load_at_end() -> float:
+    return float(claims.Field(BENCHMARK, "machine.load_average_end").read()[0])
+
+
+CLAIMS += [
+    claims.Claim(
+        "phiseg_matches_the_raters_spread",
+        "On the {n} test cases, both PHiSeg models match the raters' spread far better than the U-Net (GED² {phiseg_l5} "
+        "with five levels and {phiseg_l1} with one, against {unet}) and better than the Probabilistic U-Net "
+        "({prob_unet}).",
+        {**_N_BENCH, **_models("ged")},
+        lambda v: max(v["phiseg_l5"], v["phiseg_l1"]) < v["prob_unet"] and v["unet"] > 2 * max(v["phiseg_l5"], v["phiseg_l1"]),
+        {"n": "{:d}", **{m: "{:.3f}" for m in MODELS}}),
+    claims.Claim(
+        "sncc_does_not_separate_one_answer",
+        "S_NCC does not separate the two kinds of network: the U-Net, which always draws the same outline, scores "
+        "{unet}, as high as five-level PHiSeg's {phiseg_l5} (the difference, {difference}, lies within chance: its "
+        "bootstrap interval runs from {low} to {high}, see below) and higher than the Probabilistic U-Net's "
+        "{prob_unet}.",
+        {**_models("sncc"), **_interval("phiseg_l5_vs_unet", "sncc")},
+        lambda v: not v["excludes_0"] and v["unet"] > v["prob_unet"],
+        {**{m: "{:.3f}" for m in MODELS}, **_DIFF}),
+    claims.Claim(
+        "unet_fails_dncc",
+        "D_NCC does separate them: the U-Net scores {unet}, because its outlines never differ, while the sampling "
+        "models reach {prob_unet} (Probabilistic U-Net) to {phiseg_l5} (PHiSeg, five levels).",
+        _models("dis_ncc"),
+        lambda v: v["unet"] == 0.0 < v["prob_unet"] == min(v["prob_unet"], v["phiseg_l1"], v["phiseg_l5"])
+        and v["phiseg_l5"] == max(v["prob_unet"], v["phiseg_l1"], v["phiseg_l5"]),
+        {m: "{:.3f}" for m in MODELS}),
+    claims.Claim(
+        "calibration",
+        "The outlines of five-level PHiSeg are also the best calibrated: ECE {phiseg_l5}, against {phiseg_l1} with one "
+        "level, {prob_unet} for the Probabilistic U-Net and {unet} for the U-Net's single outline.",
+        _models("ece"),
+        lambda v: v["phiseg_l5"] < v["phiseg_l1"] < v["prob_unet"] < v["unet"],
+        {m: "{:.3f}" for m in MODELS}),
+    claims.Claim(
+        "unet_probabilities_are_hidden_by_its_outline",
+        "The U-Net's probabilities themselves are calibrated better than its outline (ECE {softmax} against "
+        "{outline}), but a clinician is shown the outline.",
+        {"softmax": _score("unet", "ece_softmax"), "outline": _score("unet", "ece")},
+        lambda v: v["softmax"] < v["outline"],
+        {"softmax": "{:.3f}", "outline": "{:.3f}"}),
+    claims.Claim(
+        "dice",
+        "Sampling costs a little accuracy: the five-level model's average outline overlaps the raters' with a Dice of "
+        "{phiseg_l5}, the U-Net's single answer with {unet}; the difference, {difference} (from {low} to {high}), is "
+        "small but more than chance.",
+        {"phiseg_l5": _score("phiseg_l5", "dice"), "unet": _score("unet", "dice"), **_interval("phiseg_l5_vs_unet", "dice")},
+        lambda v: v["excludes_0"] and v["phiseg_l5"] < v["unet"] < v["phiseg_l5"] + 0.02,
+        {"phiseg_l5": "{:.3f}", "unet": "{:.3f}", **_DIFF}),
+    claims.Claim(
+        "one_sample_time",
+        "Drawing one outline with five-level PHiSeg took {ms} milliseconds on the course's two-core CPU, which was "
+        "busy with other work at the time (load average {load}).",
+        {"ms": claims.Field(BENCHMARK, "models.phiseg_l5.ms_1_sample"),
+         "load": claims.Computed(_load_at_end, "1-minute load average at the end of the benchmark")},
+        lambda v: v["ms"] <= 50,
+        {"ms": "{:.0f}", "load": "{:.1f}"}),
+    claims.Claim(
+        "five_vs_one_level",
+        "Five latent levels match the raters' spread a little better than one: the GED² difference is {difference}, "
+        "with an interval from {low} to {high}, small but clear of 0 on these {n} cases.",
+        {**_N_BENCH, **_interval("phiseg_l5_vs_phiseg_l1", "ged")},
+        lambda v: v["excludes_0"] and v["difference"] < 0,
+        {"n": "{:d}", **_DIFF}),
+    claims.Claim(
+        "final_test_set",
+        "On a final test set of {n} new cases, simulated with a seed that development never used, GED² comes out in "
+        "the same order: {phiseg_l5} (PHiSeg, five levels), {phiseg_l1} (one level), {prob_unet} (Probabilistic "
+        "U-Net), {unet} (U-Net).",
+        {**_N_FINAL, **_models("ged", final=True)},
+        lambda v: v["phiseg_l5"] < v["phiseg_l1"] < v["prob_unet"] < v["unet"],
+        {"n": "{:d}", **{m: "{:.3f}" for m in MODELS}}),
+    claims.Claim(
+        "benchmark_changes_are_milder",
+        "The benchmark applies milder changes than the strongest ones above to all {n} test cases.",
+        {**_N_BENCH, **{kind: claims.Field(BENCHMARK, f"shifts.{kind}") for kind in STRONGEST_SHIFT}},
+        lambda v: (v["noise"] < STRONGEST_SHIFT["noise"] and v["contrast"] > STRONGEST_SHIFT["contrast"]
+                   and v["blur"] < STRONGEST_SHIFT["blur"]),
+        {"n": "{:d}"}),
+    claims.Claim(
+        "noise_robustness",
+        "Under noise, five-level PHiSeg's average outline keeps a Dice of {phiseg_l5} with the raters, against {low} to "
+        "{high} for the other models (the bootstrap intervals of all three differences exclude 0).",
+        {"phiseg_l5": _score("phiseg_l5", "dice", "noise"), "low": _others("dice", "noise", min),
+         "high": _others("dice", "noise", max),
+         **{f"{pair}_excludes_0": _interval(pair, "dice", "noise")["excludes_0"]
+            for pair in ("phiseg_l5_vs_phiseg_l1", "phiseg_l5_vs_prob_unet", "phiseg_l5_vs_unet")}},
+        lambda v: v["phiseg_l5"] > v["high"] and all(x for k, x in v.items() if k.endswith("excludes_0")),
+        {"phiseg_l5": "{:.3f}", "low": "{:.3f}", "high": "{:.3f}", **{
+            f"{pair}_excludes_0": "{}" for pair in ("phiseg_l5_vs_phiseg_l1", "phiseg_l5_vs_prob_unet", "phiseg_l5_vs_unet")}}),
+    claims.Claim(
+        "contrast_defeats_every_model",
+        "Lower contrast defeats every model: Dice between {low} and {high}, and D_NCC at most {dncc}: the samples' "
+        "disagreement no longer sits where the raters disagree.",
+        {"low": claims.Computed(lambda: min(_score(m, "dice", "contrast").read() for m in MODELS), "lowest Dice under contrast"),
+         "high": claims.Computed(lambda: max(_score(m, "dice", "contrast").read() for m in MODELS), "highest Dice under contrast"),
+         "dncc": claims.Computed(lambda: max(_score(m, "dis_ncc", "contrast").read() for m in MODELS), "highest D_NCC under contrast"),
+         "clean": claims.Computed(lambda: min(_score(m, "dice").read() for m in MODELS), "lowest clean Dice")},
+        lambda v: v["high"] < 0.5 * v["clean"] and v["dncc"] < 0.2,
+        {"low": "{:.3f}", "high": "{:.3f}", "dncc": "{:.3f}"}),
+]
+
+#: sentences the claims test flags that define a term or a method rather than report a measurement
+DEFINITIONS = (
+    "The middle 95 % of these differences is a",
+    "0.5 = a 3-3 split",
+)
