@@ -19,7 +19,6 @@ with the ground-truth effect as they are.
 """
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from typing import ClassVar
@@ -221,16 +220,6 @@ def make(method: str, model: nn.Module, **options) -> Attribution:
     if method not in METHODS:
         raise ValueError(f"Unknown attribution method {method!r}; choose one of {', '.join(METHODS)}.")
     return METHODS[method](model, **options)
-
-
-def threshold_map(maps: torch.Tensor, fraction: float) -> torch.Tensor:
-    """Binary mask of the top ``fraction`` of pixels of each map (e.g. 0.05 = the 5 % most important)."""
-    if not 0 < fraction <= 1:
-        raise ValueError(f"fraction must be in (0, 1], got {fraction}.")
-    flat = maps.flatten(1)
-    k = max(1, math.ceil(fraction * flat.shape[1]))
-    cut = flat.topk(k, dim=1).values[:, -1:]
-    return (flat >= cut).reshape(maps.shape)
 
 
 def attribute_all(

@@ -122,11 +122,3 @@ def test_bad_images_are_explained(sononet, images, error, message):
 def test_unknown_method_lists_the_choices(sononet):
     with pytest.raises(ValueError, match="choose one of vanilla_gradient, guided_backprop"):
         attribution.make("lime", sononet)
-
-
-def test_threshold_keeps_the_top_fraction():
-    maps = torch.arange(100.0).reshape(1, 10, 10)
-    top = attribution.threshold_map(maps, 0.05)
-    assert int(top.sum()) == 5 and bool(top[0, 9, 9])
-    with pytest.raises(ValueError, match="fraction must be in"):
-        attribution.threshold_map(maps, 0)

@@ -24,7 +24,8 @@ def cache_dir() -> Path:
     return Path(os.environ.get(ENV_VAR) or Path(__file__).resolve().parents[2] / "datasets" / "cache")
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: str | Path) -> str:
+    """Hex sha256 digest of a file (cache entries and shipped weights are checked with it)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -46,7 +47,7 @@ def load(name: str, settings: dict[str, Any]) -> dict[str, np.ndarray] | None:
         info = json.loads(card.read_text())
         if info.get("settings") != json.loads(json.dumps(settings)):
             return None
-        if _sha256(data) != info.get("sha256"):
+        if sha256_of(data) != info.get("sha256"):
             raise ValueError("checksum mismatch")
         with np.load(data, allow_pickle=False) as arrays:
             return {key: arrays[key] for key in arrays.files}
@@ -61,7 +62,7 @@ def save(name: str, settings: dict[str, Any], arrays: dict[str, np.ndarray]) -> 
     data.parent.mkdir(parents=True, exist_ok=True)
     tmp = data.with_name(data.stem + ".tmp.npz")
     np.savez(tmp, **arrays)
-    digest = _sha256(tmp)
+    digest = sha256_of(tmp)
     tmp.replace(data)
     card.write_text(json.dumps({"settings": settings, "sha256": digest}, indent=2))
 

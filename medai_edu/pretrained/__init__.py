@@ -10,10 +10,11 @@ regenerates it.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
+
+from medai_edu.data.cache import sha256_of
 
 PRETRAINED_DIR = Path(__file__).resolve().parent
 
@@ -36,15 +37,6 @@ def _paths(name: str, directory: str | Path | None) -> tuple[Path, Path]:
         raise ValueError(f"name must be a plain model name such as 'toy_classifier', got {name!r}.")
     d = Path(directory) if directory is not None else PRETRAINED_DIR
     return d / f"{name}.safetensors", d / f"{name}.json"
-
-
-def sha256_of(path: str | Path) -> str:
-    """Hex sha256 digest of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _retrain_hint(name: str, manifest: dict[str, Any] | None) -> str:
