@@ -14,6 +14,9 @@ def _doctor(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     import json
 
+    if (error := _refuse_shipped_folder(args)):
+        print(error, file=sys.stderr)
+        return 2
     command = _train_command(args)
     if args.model == "segmenter":
         from medai_edu.training.segmentation import train_and_save_segmenter
@@ -31,6 +34,20 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_shipped_folder(args: argparse.Namespace) -> str | None:
+    """Why this run must not start (it would replace the course's shipped weights unasked), or None."""
+    from pathlib import Path
+
+    from medai_edu.pretrained import PRETRAINED_DIR
+
+    into_shipped = args.out is None or Path(args.out).resolve() == PRETRAINED_DIR
+    if into_shipped and not args.replace_shipped:
+        return ("medai-edu train: give a folder for the new weights with --out (for example --out runs/my_model). "
+                f"Without it the run would replace the weights the course ships in {PRETRAINED_DIR}; "
+                "to do that on purpose, add --replace-shipped.")
+    return None
+
+
 def _train_command(args: argparse.Namespace) -> str:
     """The `medai-edu train ...` line that reproduces this run (recorded in the manifest)."""
     words = ["medai-edu", "train", args.model] + (["--net", args.net] if args.model == "segmenter" else ["--data", args.data])
@@ -39,7 +56,7 @@ def _train_command(args: argparse.Namespace) -> str:
         value = getattr(args, name)
         if value is not None:
             words += ["--" + name.replace("_", "-"), str(value)]
-    return " ".join(words)
+    return " ".join(words + (["--replace-shipped"] if args.replace_shipped else []))
 
 
 def _vagan_options(args: argparse.Namespace) -> dict:
@@ -58,7 +75,9 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=42, help="seed for initialisation and batch order")
     train.add_argument("--steps", type=int, default=None, help="training steps (generator steps for vagan)")
     train.add_argument("--size", type=int, default=None, help="toy image size: 112 (design, default) or 56")
-    train.add_argument("--out", default=None, help="folder for weights (default: the shipped pretrained folder)")
+    train.add_argument("--out", default=None, help="folder for the new weights and manifest (required unless --replace-shipped)")
+    train.add_argument("--replace-shipped", action="store_true",
+                       help="write into the course's shipped pretrained folder, replacing its weights")
     train.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     train.add_argument("--preset", choices=["design", "cpu", "quick", "brain"], default=None,
                        help="vagan: settings preset (design = as published, shipped toy weights with --select ncc; cpu = shorter; quick; brain = shipped brain weights)")

@@ -83,3 +83,15 @@ def test_classifier_training_command_runs_end_to_end(tmp_path, monkeypatch):
     manifest = json.loads((out / "toy_classifier.json").read_text())
     assert manifest["command"] == f"medai-edu train classifier --data toy --seed 42 --size 32 --out {out}"
     assert 0.0 <= manifest["metrics"]["test_accuracy"] <= 1.0 and manifest["metrics"]["n_test"] == 32
+
+
+@pytest.mark.parametrize("where", [[], ["--out", "PRETRAINED"]])
+def test_train_refuses_to_replace_the_shipped_weights_unasked(where, capsys):
+    from medai_edu import cli, pretrained
+
+    before = {p.name: p.stat().st_mtime_ns for p in pretrained.PRETRAINED_DIR.iterdir()}
+    args = [str(pretrained.PRETRAINED_DIR) if w == "PRETRAINED" else w for w in where]
+    assert cli.main(["train", "classifier", "--data", "toy", "--steps", "1", "--device", "cpu", *args]) == 2
+    error = capsys.readouterr().err
+    assert "--out" in error and "--replace-shipped" in error and str(pretrained.PRETRAINED_DIR) in error
+    assert {p.name: p.stat().st_mtime_ns for p in pretrained.PRETRAINED_DIR.iterdir()} == before

@@ -20,11 +20,11 @@ PRETRAINED_DIR = Path(__file__).resolve().parent
 
 #: How to regenerate each shipped model when its manifest is gone too.
 RETRAIN_COMMANDS = {
-    "toy_classifier": "medai-edu train classifier --data toy",
-    "toy_vagan": "medai-edu train vagan --data toy --preset design --select ncc",
-    "brain_classifier": "medai-edu train classifier --data brain",
-    "brain_vagan": "medai-edu train vagan --data brain --preset brain",
-    **{f"multirater_{net}": f"medai-edu train segmenter --net {net}" for net in ("unet", "prob_unet", "phiseg_l1", "phiseg_l5")},
+    "toy_classifier": "medai-edu train classifier --data toy --replace-shipped",
+    "toy_vagan": "medai-edu train vagan --data toy --preset design --select ncc --replace-shipped",
+    "brain_classifier": "medai-edu train classifier --data brain --replace-shipped",
+    "brain_vagan": "medai-edu train vagan --data brain --preset brain --replace-shipped",
+    **{f"multirater_{net}": f"medai-edu train segmenter --net {net} --replace-shipped" for net in ("unet", "prob_unet", "phiseg_l1", "phiseg_l5")},
 }
 
 
