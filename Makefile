@@ -20,6 +20,9 @@ BROWSER_STAMP := $(VENV)/.medai-edu-browser
 PLAYWRIGHT := playwright==1.65.2
 AXE := axe-core@4.14.1
 APT_PACKAGES := chromium fonts-noto-color-emoji
+# Binder rehearsal: binder/'s packages fetched once at set-up; the test installs them offline.
+BINDER_WHEELS := $(VENV)/binder-wheels
+BINDER_STAMP := $(VENV)/.medai-edu-binder-wheels
 
 PORT   ?= 8888
 TOKEN  ?=
@@ -54,6 +57,11 @@ $(STAMP): pyproject.toml $(LAB_CONFIG) $(LAB_SETTINGS)
 	install -D -m 644 $(LAB_SETTINGS) $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $@
 
+$(BINDER_STAMP): binder/environment.yml $(STAMP)
+	rm -rf $(BINDER_WHEELS)
+	$(BIN)/python binder/rehearse.py --download $(BINDER_WHEELS)
+	touch $@
+
 # Chromium and the emoji font from Debian (as root, only when missing), Playwright and axe-core
 # pinned. Without root or apt-get the browser tests skip, saying why.
 browser: $(BROWSER_STAMP)
@@ -80,7 +88,7 @@ lab: $(STAMP)
 isolation:
 	@command -v bwrap >/dev/null 2>&1 || { $(INSTALL_BWRAP); }
 
-test: $(STAMP) $(BROWSER_STAMP) isolation
+test: $(STAMP) $(BROWSER_STAMP) $(BINDER_STAMP) isolation
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Autograde every submitted/<student>/$(LESSON)/ (medai-edu sets up nbgrader's PATH itself).
