@@ -201,7 +201,7 @@ class VAGANMap(Attribution):
     name = "vagan"
 
     def _attribute(self, images: torch.Tensor, target: int) -> torch.Tensor:
-        from medai_edu.training.vagan import disease_effect
+        from medai_edu.models.vagan import disease_effect
 
         return disease_effect(self.model, images).mean(1)
 
@@ -247,3 +247,8 @@ def attribute_all(
         if seconds is not None:
             seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
     return maps
+
+
+def compared_with(method: str, effect: torch.Tensor) -> torch.Tensor:
+    """What a method's map is compared with: the signed effect for VA-GAN, its size for saliency."""
+    return effect if method == VAGANMap.name else effect.abs()

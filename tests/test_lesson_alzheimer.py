@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from medai_edu import viz  # noqa: E402
-from medai_edu.benchmarks.brain import compared_with  # noqa: E402
+from medai_edu.attribution import compared_with  # noqa: E402
 from medai_edu.lessons import alzheimer as lesson  # noqa: E402
 
 

@@ -76,7 +76,7 @@ def test_shipped_classifier_verifies_and_classifies():
 def test_shipped_vagan_verifies_and_finds_the_boxes():
     from medai_edu.data.toy import ToyBoxDataset, load_arrays
     from medai_edu.metrics import ncc
-    from medai_edu.training.vagan import disease_effect
+    from medai_edu.models.vagan import disease_effect
 
     manifest = pretrained.load_manifest("toy_vagan")
     generator = pretrained.load_model("toy_vagan")

@@ -25,33 +25,16 @@ import numpy as np
 import torch
 
 from medai_edu import attribution, pretrained
+from medai_edu.attribution import compared_with
 from medai_edu.benchmarks.common import Extra, machine, score_methods
 from medai_edu.data import get_dataset
-from medai_edu.data.brain import hippocampus_window
+from medai_edu.data.brain import OCCLUSION_PATCH, hippocampus_window
 from medai_edu.data.splits import FINAL_TEST_SEED
 from medai_edu.device import get_device
 from medai_edu.metrics import ncc
-from medai_edu.training.common import predict
+from medai_edu.training.classifier import classifier_scores
 
 CLASSIFIER, GENERATOR = "brain_classifier", "brain_vagan"
-OCCLUSION_PATCH = 8  # pixels (16 mm), about a hippocampus cross-section
-
-
-def compared_with(method: str, effect: torch.Tensor) -> torch.Tensor:
-    """What a method's map is compared with: the signed effect for VA-GAN, its size for saliency."""
-    return effect if method == attribution.VAGANMap.name else effect.abs()
-
-
-def classifier_scores(classifier: torch.nn.Module, data: Any, device: torch.device) -> dict[str, Any]:
-    """Accuracy and ROC AUC (probability of AD) on ``data`` (a :class:`~medai_edu.data.brain.BrainDataset`)."""
-    from sklearn.metrics import roc_auc_score
-
-    images = torch.from_numpy(data.field("images"))
-    classifier.eval()
-    p_ad = predict(lambda x: torch.softmax(classifier(x), 1)[:, 1], images, device).numpy()
-    labels = data.labels
-    return {"test_accuracy": float(((p_ad > 0.5) == labels).mean()), "test_auc": float(roc_auc_score(labels, p_ad)),
-            "n_test": len(labels)}
 
 
 def _region_scores(data: Any) -> Extra:

@@ -1,11 +1,9 @@
 """Shared by the attribution benchmarks: every method's maps scored against a ground truth."""
 from __future__ import annotations
 
-import json
 import os
 import platform
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -56,10 +54,3 @@ def machine(device: torch.device) -> dict[str, Any]:
     load = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else []
     return {"device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
             "python": platform.python_version(), "load_average": load}
-
-
-def read_result(path: Path, suite: str) -> dict[str, Any]:
-    """A shipped benchmark result (JSON of `medai-edu bench SUITE --json PATH`); says how to remake a missing one."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; run `medai-edu bench {suite} --json {path}`.")
-    return json.loads(path.read_text())

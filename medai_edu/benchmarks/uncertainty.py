@@ -46,7 +46,7 @@ from tqdm.auto import tqdm
 from medai_edu import pretrained
 from medai_edu.benchmarks.common import machine
 from medai_edu.data.multirater import LECTURE, MultiRaterDataset, MultiRaterSettings
-from medai_edu.data.shifts import SHIFTS, ShiftedDataset
+from medai_edu.data.shifts import CONDITIONS, SHIFTS, ShiftedDataset
 from medai_edu.data.splits import FINAL_TEST_SEED
 from medai_edu.device import get_device
 from medai_edu.metrics import (
@@ -62,7 +62,6 @@ from medai_edu.models.segmentation import MODELS
 from medai_edu.training.common import batched
 from medai_edu.training.segmentation import weights_name
 
-CONDITIONS = ("clean", *SHIFTS)
 SAMPLE_MS_BUDGET = 50.0
 #: the final test set: a data seed that development never used, and its size
 FINAL_SEED = FINAL_TEST_SEED

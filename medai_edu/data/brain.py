@@ -34,6 +34,8 @@ from medai_edu.data.preprocess import percentile_range, rescale
 from medai_edu.data.splits import SplitSizes
 
 LABEL_NAMES = {0: "MCI", 1: "AD"}
+#: occlusion patch for the lesson's slices: 8 pixels (16 mm), about a hippocampus cross-section
+OCCLUSION_PATCH = 8
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ from scipy.ndimage import gaussian_filter
 SHIFTS: dict[str, float] = {"noise": 0.3, "contrast": 0.5, "blur": 1.5}
 #: strength that leaves the image unchanged
 NO_SHIFT: dict[str, float] = {"noise": 0.0, "contrast": 1.0, "blur": 0.0}
+#: the benchmark's test conditions: the scans as they are, then each shift of :data:`SHIFTS`
+CONDITIONS: tuple[str, ...] = ("clean", *SHIFTS)
 
 
 def check_kind(kind: str) -> None:

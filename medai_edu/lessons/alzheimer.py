@@ -9,14 +9,14 @@ import torch
 from torch import nn
 
 from medai_edu import attribution, claims, pretrained
-from medai_edu.benchmarks.brain import OCCLUSION_PATCH, classifier_scores, compared_with
 from medai_edu.data import get_dataset
 from medai_edu.data.brain import hippocampus_window as close_up  # noqa: F401 (the notebook's close-up)
-from medai_edu.data.brain import simulate
+from medai_edu.data.brain import OCCLUSION_PATCH, simulate
 from medai_edu.data.brain_reference import load_reference
 from medai_edu.lessons.saliency import LECTURE_IG_STEPS, QUICK_IG_STEPS
 from medai_edu.lessons.saliency import reference_benchmark as _reference_benchmark
 from medai_edu.metrics import ncc, ncc_summary
+from medai_edu.training.classifier import classifier_scores
 
 BENCHMARK_FILE = Path(pretrained.PRETRAINED_DIR) / "brain_benchmark.json"
 PIXEL_AREA_MM2 = 4.0  # 2 mm x 2 mm pixels
@@ -80,7 +80,7 @@ def all_maps(classifier: nn.Module, generator: nn.Module, images: np.ndarray, qu
 
 def score_maps(maps: dict[str, np.ndarray], effects: np.ndarray) -> dict[str, dict[str, float]]:
     """NCC with the true effect per method (VA-GAN signed; saliency against the effect's size)."""
-    return {name: ncc_summary(ncc(m, compared_with(name, torch.from_numpy(effects)), batch=True)) for name, m in maps.items()}
+    return {name: ncc_summary(ncc(m, attribution.compared_with(name, torch.from_numpy(effects)), batch=True)) for name, m in maps.items()}
 
 
 def at_severity(generator: nn.Module, index: int, severity: float) -> dict[str, np.ndarray | float]:

@@ -16,7 +16,6 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from medai_edu import attribution, claims, pretrained
-from medai_edu.benchmarks.common import read_result
 from medai_edu.data.toy import ToyBoxDataset, load_arrays, make_sample, split_indices, subtype_of
 from medai_edu.metrics import ncc, ncc_summary
 from medai_edu.viz import METHOD_LABELS
@@ -139,7 +138,7 @@ def reference_benchmark(path: Path = BENCHMARK_FILE):
     """
     import pandas as pd
 
-    result = read_result(path, path.stem.split("_")[0])
+    result = pretrained.read_result(path, path.stem.split("_")[0])
     table = pd.DataFrame(result["methods"]).T[["ncc_mean", "ncc_std", "seconds_per_image"]]
     table.columns = ["NCC mean", "NCC std", "seconds per image"]
     final = result.get("final_test")

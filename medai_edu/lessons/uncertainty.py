@@ -15,10 +15,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from medai_edu import claims, pretrained
-from medai_edu.benchmarks.common import read_result
-from medai_edu.benchmarks.uncertainty import CONDITIONS
 from medai_edu.data.multirater import LESION_KINDS, RATER_STYLES, SIZE, MultiRaterDataset, disagreement
-from medai_edu.data.shifts import NO_SHIFT, check_kind, shift_image
+from medai_edu.data.shifts import CONDITIONS, NO_SHIFT, check_kind, shift_image
 from medai_edu.metrics import ncc
 from medai_edu.models.segmentation import MODELS
 from medai_edu.training.segmentation import weights_name
@@ -181,7 +179,7 @@ def reference_benchmark(path: Path = BENCHMARK_FILE, final: bool = False):
     ``final=True`` shows the final test set instead of the development test split."""
     import pandas as pd
 
-    result = read_result(path, "uncertainty")
+    result = pretrained.read_result(path, "uncertainty")
     rows = {}
     for name, row in result["models"].items():
         scores = row["final"] if final else row
@@ -199,7 +197,7 @@ def benchmark_differences(path: Path = BENCHMARK_FILE, condition: str = "clean",
     paired bootstrap 95% intervals: one row per comparison, one column per measure."""
     import pandas as pd
 
-    result = read_result(path, "uncertainty")
+    result = pretrained.read_result(path, "uncertainty")
     pairs = result["bootstrap"]["final" if final else "dev"][condition]
     rows = {}
     for pair, intervals in pairs.items():

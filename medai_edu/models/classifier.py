@@ -18,34 +18,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from medai_edu.models.layers import conv_bn_relu_block, conv_layer, norm_layer, pool_layer
+
 #: The published SonoNet block depths (convs per block), also the course's default.
 SONONET_BLOCKS = (2, 2, 3, 3, 3)
-
-
-def conv_layer(spatial_dims: int, in_ch: int, out_ch: int, kernel_size: int = 3, bias: bool = True) -> nn.Module:
-    """A ``spatial_dims``-D convolution with 'same' padding (odd kernel sizes)."""
-    if spatial_dims not in (2, 3):
-        raise ValueError(f"spatial_dims must be 2 (images) or 3 (volumes), got {spatial_dims!r}.")
-    conv = nn.Conv2d if spatial_dims == 2 else nn.Conv3d
-    return conv(in_ch, out_ch, kernel_size, padding=kernel_size // 2, bias=bias)
-
-
-def norm_layer(spatial_dims: int, channels: int) -> nn.Module:
-    return (nn.BatchNorm2d if spatial_dims == 2 else nn.BatchNorm3d)(channels)
-
-
-def pool_layer(spatial_dims: int) -> nn.Module:
-    return (nn.MaxPool2d if spatial_dims == 2 else nn.MaxPool3d)(2)
-
-
-def conv_bn_relu_block(spatial_dims: int, in_ch: int, out_ch: int, n_convs: int, kernel_size: int = 3) -> nn.Sequential:
-    """``n_convs`` x (conv + BN + ReLU), children named conv1, bn1, relu1, conv2, ..."""
-    layers: OrderedDict[str, nn.Module] = OrderedDict()
-    for i in range(1, n_convs + 1):
-        layers[f"conv{i}"] = conv_layer(spatial_dims, in_ch if i == 1 else out_ch, out_ch, kernel_size, bias=False)
-        layers[f"bn{i}"] = norm_layer(spatial_dims, out_ch)
-        layers[f"relu{i}"] = nn.ReLU()
-    return nn.Sequential(layers)
 
 
 class SonoNet(nn.Module):

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from medai_edu.models.classifier import conv_bn_relu_block, conv_layer
+from medai_edu.models.layers import conv_bn_relu_block, conv_layer
 from medai_edu.models.vagan import _check_image
 
 #: Channels of the U-Nets (deterministic U-Net and the Probabilistic U-Net's U-Net), top first.

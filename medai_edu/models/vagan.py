@@ -14,7 +14,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from medai_edu.models.classifier import conv_bn_relu_block, conv_layer, pool_layer
+from medai_edu.models.inference import predict
+from medai_edu.models.layers import conv_bn_relu_block, conv_layer, pool_layer
 
 GENERATOR_WIDTHS = (16, 32, 64, 128)
 CRITIC_WIDTHS = (16, 32, 64, 128, 256)
@@ -136,3 +137,13 @@ class Critic(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_image(x, self.spatial_dims, self.in_channels, "Critic")
         return self.body(x).flatten(1).mean(1)
+
+
+def disease_effect(generator: MapGenerator, images: torch.Tensor, device: torch.device | None = None, batch_size: int = 32) -> torch.Tensor:
+    """VA-GAN's attribution map ``-M(x)`` (the disease effect) for ``images`` [N, 1, H, W], on the CPU."""
+    device = device or next(generator.parameters()).device
+    was_training = generator.training
+    generator.eval()
+    effect = -predict(generator, images, device, batch_size)
+    generator.train(was_training)
+    return effect

@@ -162,3 +162,10 @@ def load_model(name: str, directory: str | Path | None = None, device: Any = Non
     if device is not None:
         model = model.to(device)
     return model.eval()
+
+
+def read_result(path: Path, suite: str) -> dict[str, Any]:
+    """A shipped benchmark result (JSON of `medai-edu bench SUITE --json PATH`); says how to remake a missing one."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; run `medai-edu bench {suite} --json {path}`.")
+    return json.loads(path.read_text())

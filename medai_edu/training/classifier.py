@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 from medai_edu.data import IMAGE_SIZES, get_dataset
 from medai_edu.device import get_device, seed_everything
 from medai_edu.models.classifier import SONONET_BLOCKS, SonoNet
+from medai_edu.models.inference import predict
 from medai_edu.training.common import RandomBatches, batched
 
 
@@ -147,3 +148,15 @@ def train_and_save_classifier(
         "device": str(next(model.parameters()).device),
     }
     return pretrained.update_metrics(name, metrics, out)
+
+
+def classifier_scores(classifier: torch.nn.Module, data: Any, device: torch.device) -> dict[str, Any]:
+    """Accuracy and ROC AUC (probability of AD) on ``data`` (a :class:`~medai_edu.data.brain.BrainDataset`)."""
+    from sklearn.metrics import roc_auc_score
+
+    images = torch.from_numpy(data.field("images"))
+    classifier.eval()
+    p_ad = predict(lambda x: torch.softmax(classifier(x), 1)[:, 1], images, device).numpy()
+    labels = data.labels
+    return {"test_accuracy": float(((p_ad > 0.5) == labels).mean()), "test_auc": float(roc_auc_score(labels, p_ad)),
+            "n_test": len(labels)}

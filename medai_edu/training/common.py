@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -51,13 +51,6 @@ def batched(dataset: Any, batch_size: int = 64, limit: int | None = None) -> Ite
     for start in range(0, n, batch_size):
         items = [dataset[i] for i in range(start, min(start + batch_size, n))]
         yield tuple(torch.stack([torch.as_tensor(v) for v in column]) for column in zip(*items))
-
-
-@torch.no_grad()
-def predict(fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, device: torch.device, batch_size: int = 64) -> torch.Tensor:
-    """Apply ``fn`` to ``images`` in batches on ``device``; results come back on the CPU."""
-    outs = [fn(images[i : i + batch_size].to(device)).cpu() for i in range(0, len(images), batch_size)]
-    return torch.cat(outs)
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:

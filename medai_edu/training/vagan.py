@@ -33,9 +33,9 @@ from tqdm.auto import tqdm
 from medai_edu.data import IMAGE_SIZES, get_dataset
 from medai_edu.device import get_device, seed_everything
 from medai_edu.metrics import ncc, ncc_summary
-from medai_edu.models.vagan import CRITIC_WIDTHS, GENERATOR_WIDTHS, Critic, MapGenerator
+from medai_edu.models.vagan import CRITIC_WIDTHS, GENERATOR_WIDTHS, Critic, MapGenerator, disease_effect
 from medai_edu.training.common import (
-    RandomBatches, batched, load_checkpoint, plain_config, predict, resume_state, save_checkpoint,
+    RandomBatches, batched, load_checkpoint, plain_config, resume_state, save_checkpoint,
 )
 
 
@@ -151,16 +151,6 @@ PRESETS: dict[str, dict[str, Any]] = {
     "brain": dict(size=80, batch_size=16, warmup_critic_steps=25, gen_steps=400, n_val=100, select_after=150,
                   checkpoint_every=25, lr_decay_start=200, select="last"),
 }
-
-
-def disease_effect(generator: MapGenerator, images: torch.Tensor, device: torch.device | None = None, batch_size: int = 32) -> torch.Tensor:
-    """VA-GAN's attribution map ``-M(x)`` (the disease effect) for ``images`` [N, 1, H, W], on the CPU."""
-    device = device or next(generator.parameters()).device
-    was_training = generator.training
-    generator.eval()
-    effect = -predict(generator, images, device, batch_size)
-    generator.train(was_training)
-    return effect
 
 
 def _stack(dataset: Any, limit: int) -> tuple[torch.Tensor, torch.Tensor]:
