@@ -53,8 +53,9 @@ $(STAMP): pyproject.toml $(LAB_CONFIG) $(LAB_SETTINGS)
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) \
 		--display-name "Python 3 (medai-edu)"
 	rm -f $(VENV)/etc/jupyter/jupyter_server_config.d/medai-edu.json  # older place: JupyterLab ignored it
-	install -D -m 644 $(LAB_CONFIG) $(VENV)/etc/jupyter/jupyter_lab_config.json
-	install -D -m 644 $(LAB_SETTINGS) $(VENV)/share/jupyter/lab/settings/overrides.json
+	install -d $(VENV)/etc/jupyter $(VENV)/share/jupyter/lab/settings  # two steps: the one-step flag is GNU-only, and macOS runs this too
+	install -m 644 $(LAB_CONFIG) $(VENV)/etc/jupyter/jupyter_lab_config.json
+	install -m 644 $(LAB_SETTINGS) $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $@
 
 $(BINDER_STAMP): binder/environment.yml $(STAMP)

@@ -56,3 +56,9 @@ def test_makefile_installs_pinned_torch_before_the_package():
     makefile = (ROOT / "Makefile").read_text()
     assert "TORCH  := torch==2.13.0" in makefile
     assert makefile.index("install --quiet $(TORCH)") < makefile.index("install --quiet -e .")
+
+
+def test_set_up_avoids_gnu_only_install_flags():
+    """`install -D` exists only in GNU coreutils: `make lab` and Binder must also work on stock macOS."""
+    for path in (ROOT / "Makefile", ROOT / "binder" / "postBuild"):
+        assert not re.search(r"\binstall\s+(-\w+\s+)*-D\b", path.read_text()), f"{path.name} uses GNU-only `install -D`"

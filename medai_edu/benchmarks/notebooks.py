@@ -2,8 +2,9 @@
 measure the kernel's peak memory (budgets, design §5: 90 s and 2 GB per lesson on 2 CPU cores).
 
 Each notebook runs in a fresh process under papermill (QUICK = False, shipped weights); the
-peak resident memory of that process's children is the Jupyter kernel's. Each runs twice: first
-with an empty data cache (a learner's first run: lesson 2 generates its cohort), then again.
+peak resident memory of that process's children, sampled every 50 ms with psutil (the same on
+Linux, macOS and Windows), is the Jupyter kernel's. Each runs twice: first with an empty data
+cache (a learner's first run: lesson 2 generates its cohort), then again.
 """
 from __future__ import annotations
 
@@ -21,13 +22,23 @@ from medai_edu.release import ROOT
 KERNEL = "medai-edu"
 
 _RUNNER = """
-import json, resource, sys, time
-import papermill
+import json, sys, threading, time
+import papermill, psutil
 source, output, quick = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+peak, done = [0], threading.Event()
+def watch():  # the kernel's peak resident memory, sampled (psutil: the same units on Linux, macOS, Windows)
+    me = psutil.Process()
+    while not done.wait(0.05):
+        try:
+            peak[0] = max([peak[0]] + [child.memory_info().rss for child in me.children(recursive=True)])
+        except psutil.Error:
+            pass
+threading.Thread(target=watch, daemon=True).start()
 start = time.perf_counter()
 papermill.execute_notebook(source, output, parameters={"QUICK": quick}, kernel_name=%r, cwd=sys.argv[4], progress_bar=False, execution_timeout=600)
 seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+done.set()
+print(json.dumps({"seconds": seconds, "peak_rss_mb": peak[0] / 2**20}))
 """ % KERNEL
 
 
