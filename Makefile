@@ -32,7 +32,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_FLAGS := --ServerApp.root_dir=course --port=$(PORT) --ip=$(IP) $(ROOT_FLAG) \
 	$(if $(HEADLESS),--no-browser --IdentityProvider.token='$(TOKEN)',)
 
-.PHONY: lab test demo release install browser clean-venv isolation grade
+.PHONY: lab test demo release install browser clean-venv isolation grade constraints
 
 LESSON  ?=
 WORKERS ?= 2
@@ -44,10 +44,10 @@ INSTALL_BWRAP := if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; t
 install: $(STAMP)
 
 # Re-runs only when the package definition changes; a second `make` installs nothing.
-$(STAMP): pyproject.toml $(LAB_CONFIG) $(LAB_SETTINGS)
+$(STAMP): pyproject.toml constraints.txt $(LAB_CONFIG) $(LAB_SETTINGS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e . "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e . "$(TORCH)"
 	@! $(BIN)/python -m pip show --quiet torchvision 2>/dev/null || \
 		{ echo "torchvision was installed: the course must not depend on it"; exit 1; }
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) \
@@ -104,6 +104,14 @@ demo: $(STAMP)
 # Regenerate the student notebooks in course/ from the instructor notebooks in solutions/.
 release: $(STAMP)
 	$(BIN)/python -m medai_edu.release
+
+# Refresh constraints.txt from the installed set-up, after `make test` passed with it (torch stays
+# pinned by TORCH above: its local build tag differs between platforms).
+constraints:
+	@test -x $(BIN)/python || { echo "run make install first"; exit 1; }
+	{ echo "# Exact versions \`make test\` passed with (Python $$($(BIN)/python -c 'import platform; print(platform.python_version())'), $$(date +%Y-%m-%d))."; \
+	  echo "# make installs with -c constraints.txt; refresh with \`make constraints\` after a green make test."; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -v -i -E '^(torch|medai-edu)=='; } > constraints.txt
 
 clean-venv:
 	rm -rf $(VENV)

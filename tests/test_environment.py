@@ -55,10 +55,26 @@ def test_one_pinned_torch_and_no_torchvision():
 def test_makefile_installs_pinned_torch_before_the_package():
     makefile = (ROOT / "Makefile").read_text()
     assert "TORCH  := torch==2.13.0" in makefile
-    assert makefile.index("install --quiet $(TORCH)") < makefile.index("install --quiet -e .")
+    assert makefile.index("install --quiet $(TORCH)") < makefile.index("install --quiet -c constraints.txt -e .")
 
 
 def test_set_up_avoids_gnu_only_install_flags():
     """`install -D` exists only in GNU coreutils: `make lab` and Binder must also work on stock macOS."""
     for path in (ROOT / "Makefile", ROOT / "binder" / "postBuild"):
         assert not re.search(r"\binstall\s+(-\w+\s+)*-D\b", path.read_text()), f"{path.name} uses GNU-only `install -D`"
+
+
+def test_set_up_installs_the_tested_versions():
+    """constraints.txt pins every dependency (torch apart: the Makefile pins it) and make uses it."""
+    makefile = (ROOT / "Makefile").read_text()
+    assert "-c constraints.txt -e ." in makefile
+    pinned = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pinned[_name(name)] = version
+    missing = _pyproject_packages() - {"torch"} - set(pinned)
+    assert not missing, f"constraints.txt does not pin {sorted(missing)}: run `make constraints`"
+    assert "torch" not in pinned, "torch is pinned by the Makefile (its build tag differs between platforms)"
+    for name in ("numpy", "monai", "nbgrader"):
+        assert importlib.metadata.version(name) == pinned[name], f"the venv's {name} is not the constrained version"
