@@ -109,3 +109,8 @@ def test_hippocampal_atrophy_darkens_the_scan_as_csf_replaces_tissue():
         assert subject.hippocampus.sum() < subject.hippocampus_without.sum()  # the hippocampus shrank
     assert darker > 9 * brighter, f"in and around the hippocampus darker:brighter effect mass is {darker:.1f}:{brighter:.1f}"
 
+
+
+def test_a_cohort_is_held_once_however_it_is_loaded(tmp_cache):
+    first = brain.load_cohort(TINY, progress=False)
+    assert brain.load_cohort(TINY) is first and brain.load_cohort(settings=TINY, progress=True) is first

@@ -198,12 +198,11 @@ def _settings_record(settings: CohortSettings) -> dict[str, Any]:
     return dict(asdict(settings), version=2)  # 2: hippocampal atrophy fills with CSF
 
 
-@lru_cache(maxsize=2)
+@cache.kept_in_memory(maxsize=2)
 def load_cohort(settings: CohortSettings = LECTURE, progress: bool = True) -> dict[str, np.ndarray]:
     """All subjects of a cohort as arrays (generated with a progress bar once, then cached).
 
-    Kept in memory per call signature: call it positionally, ``load_cohort(settings, progress)``,
-    as every caller does, so that one cohort is read from disk once.
+    Kept in memory by settings (:func:`~medai_edu.data.cache.kept_in_memory`): one read, one copy.
     """
     name = f"brain_{settings.dims}d_seed{settings.seed}_n{settings.n_total}"
     return cache.cached(name, _settings_record(settings), lambda: _generate(settings, progress))

@@ -6,10 +6,12 @@ half-written or corrupted file never reaches a lesson.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,3 +76,28 @@ def cached(name: str, settings: dict[str, Any], make: Callable[[], dict[str, np.
         arrays = make()
         save(name, settings, arrays)
     return arrays
+
+
+Loader = Callable[..., dict[str, np.ndarray]]
+
+
+def kept_in_memory(maxsize: int) -> Callable[[Loader], Loader]:
+    """Keep the last ``maxsize`` results of a loader ``load(settings, progress=True)`` in memory,
+    keyed by ``settings`` alone: however it is called (positionally, by keyword, with or without a
+    progress bar), one data set is read from disk once and held once. ``load.cache_clear()`` forgets."""
+    def decorate(load: Loader) -> Loader:
+        kept: OrderedDict[Any, dict[str, np.ndarray]] = OrderedDict()
+        default = load.__defaults__[0]
+
+        @functools.wraps(load)
+        def loader(settings: Any = default, progress: bool = True) -> dict[str, np.ndarray]:
+            if settings not in kept:
+                kept[settings] = load(settings, progress)
+                while len(kept) > maxsize:
+                    kept.popitem(last=False)
+            kept.move_to_end(settings)
+            return kept[settings]
+
+        loader.cache_clear = kept.clear  # type: ignore[attr-defined]
+        return loader
+    return decorate

@@ -253,11 +253,11 @@ def _settings_record(settings: MultiRaterSettings) -> dict[str, Any]:
     return dict(asdict(settings), version=1)
 
 
-@lru_cache(maxsize=2)
+@cache.kept_in_memory(maxsize=2)
 def load_multirater(settings: MultiRaterSettings = LECTURE, progress: bool = True) -> dict[str, np.ndarray]:
     """All cases as arrays, generated once with a progress bar, then read from the cache.
 
-    Kept in memory per call signature: call it positionally, ``load_multirater(settings, progress)``.
+    Kept in memory by settings (:func:`~medai_edu.data.cache.kept_in_memory`): one read, one copy.
 
     ``images`` float32 [N, 1, 64, 64]; ``masks`` uint8 [N, raters, 64, 64] (0 background,
     1 lesion core, 2 oedema rim); ``soft`` float32 [N, 2, 64, 64], the soft maps the raters

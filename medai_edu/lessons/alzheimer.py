@@ -36,7 +36,7 @@ def load_data(progress: bool = True) -> None:
     """Build (first time, with a progress bar) or read the lecture cohort from the cache."""
     from medai_edu.data.brain import LECTURE, load_cohort
 
-    load_cohort(LECTURE, progress)  # positional, as BrainDataset calls it: one read, one copy in memory
+    load_cohort(LECTURE, progress)
 
 
 def reference():
