@@ -84,11 +84,13 @@ def figure_html(fig: Figure) -> str:
 
 
 def table_html(table) -> str:
-    """A pandas table whose every header cell has text (the row labels get the column header ``Row``)."""
+    """A pandas table whose every header cell has text (the row labels get the column header ``Row``,
+    on every header row when the columns have several levels)."""
     if table.index.name is None and not table.index.equals(_range_index(len(table))):
         table = table.rename_axis(INDEX_LABEL)
-    shown = table.reset_index() if table.index.name is not None else table
-    return shown.to_html(index=False, border=0)
+    if table.index.name is not None:
+        table = table.reset_index(col_fill=table.index.name)
+    return table.to_html(index=False, border=0)
 
 
 def _range_index(n: int):

@@ -201,3 +201,19 @@ def test_every_image_panel_has_a_colour_bar_or_is_a_scan(shown):
     coloured = [im for ax in fig.axes for im in ax.get_images() if im.get_cmap().name != "gray"]
     assert coloured and all(im.colorbar is not None for im in coloured)
     assert "colour bar: importance for &#x27;diseased&#x27;" in box.figure.value
+
+
+def test_tables_have_no_empty_header_cells():
+    import re
+
+    import pandas as pd
+
+    from medai_edu.figure_html import table_html
+
+    plain = pd.DataFrame({"a": [1.0, 2.0]}, index=["x", "y"])
+    levels = pd.DataFrame({("clean", "Dice"): [0.8], ("noise", "Dice"): [0.7]}, index=["U-Net"])
+    numbered = pd.DataFrame({"a": [1, 2]})
+    for table in (plain, levels, numbered):
+        headers = re.findall(r"<th[^>]*>(.*?)</th>", table_html(table), flags=re.S)
+        assert headers and all(h.strip() for h in headers), headers
+    assert "<td>U-Net</td>" in table_html(levels) and "<td>1</td>" in table_html(numbered)
