@@ -256,6 +256,35 @@ def _effects(*kinds: str) -> dict[str, claims.Computed]:
             for what, label in (("lesion", "lesion share"), ("disagreement", "mean disagreement"))}
 
 
+def _score(model: str, key: str, condition: str = "clean", final: bool = False) -> claims.Field:
+    return claims.Field(BENCHMARK, f"models.{model}.{'final.' if final else ''}{condition}.{key}_mean")
+
+
+def _models(key: str, condition: str = "clean", final: bool = False) -> dict[str, claims.Field]:
+    return {name: _score(name, key, condition, final) for name in MODELS}
+
+
+def _interval(pair: str, key: str, condition: str = "clean") -> dict[str, claims.Field]:
+    path = f"bootstrap.dev.{condition}.{pair}.{key}"
+    return {end: claims.Field(BENCHMARK, f"{path}.{end}") for end in ("difference", "low", "high", "excludes_0")}
+
+
+def _others(key: str, condition: str, pick) -> claims.Computed:
+    others = [name for name in MODELS if name != "phiseg_l5"]
+    return claims.Computed(lambda: pick(_score(m, key, condition).read() for m in others),
+                           f"{pick.__name__} of the other models' {key} under {condition}")
+
+
+_N_BENCH = {"n": claims.Field(BENCHMARK, "data.n_images")}
+_N_FINAL = {"n": claims.Field(BENCHMARK, "final_data.n_images")}
+_DIFF = {"difference": "{:+.3f}", "low": "{:+.3f}", "high": "{:+.3f}"}
+_BY_MODEL = {m: "{:.3f}" for m in MODELS}
+
+
+def _load_at_end() -> float:
+    return float(claims.Field(BENCHMARK, "machine.load_average_end").read()[0])
+
+
 CLAIMS = [
     claims.Claim(
         "middle_levels_change_the_whole_lesion",
@@ -290,38 +319,6 @@ CLAIMS = [
         _effects("none", "blur"),
         lambda v: v["blur_lesion"] < v["none_lesion"] and abs(v["blur_disagreement"] - v["none_disagreement"]) < 0.2 * v["none_disagreement"],
         _SHARE),
-]
-
-
-def _score(model: str, key: str, condition: str = "clean", final: bool = False) -> claims.Field:
-    return claims.Field(BENCHMARK, f"models.{model}.{'final.' if final else ''}{condition}.{key}_mean")
-
-
-def _models(key: str, condition: str = "clean", final: bool = False) -> dict[str, claims.Field]:
-    return {name: _score(name, key, condition, final) for name in MODELS}
-
-
-def _interval(pair: str, key: str, condition: str = "clean") -> dict[str, claims.Field]:
-    path = f"bootstrap.dev.{condition}.{pair}.{key}"
-    return {end: claims.Field(BENCHMARK, f"{path}.{end}") for end in ("difference", "low", "high", "excludes_0")}
-
-
-def _others(key: str, condition: str, pick) -> claims.Computed:
-    others = [name for name in MODELS if name != "phiseg_l5"]
-    return claims.Computed(lambda: pick(_score(m, key, condition).read() for m in others),
-                           f"{pick.__name__} of the other models' {key} under {condition}")
-
-
-_N_BENCH = {"n": claims.Field(BENCHMARK, "data.n_images")}
-_N_FINAL = {"n": claims.Field(BENCHMARK, "final_data.n_images")}
-_DIFF = {"difference": "{:+.3f}", "low": "{:+.3f}", "high": "{:+.3f}"}
-
-
-def _load_at_end() -> float:
-    return float(claims.Field(BENCHMARK, "machine.load_average_end").read()[0])
-
-
-CLAIMS += [
     claims.Claim(
         "phiseg_matches_the_raters_spread",
         "On the {n} test cases, both PHiSeg models match the raters' spread far better than the U-Net (GED² {phiseg_l5} "
@@ -329,7 +326,7 @@ CLAIMS += [
         "({prob_unet}).",
         {**_N_BENCH, **_models("ged")},
         lambda v: max(v["phiseg_l5"], v["phiseg_l1"]) < v["prob_unet"] and v["unet"] > 2 * max(v["phiseg_l5"], v["phiseg_l1"]),
-        {"n": "{:d}", **{m: "{:.3f}" for m in MODELS}}),
+        {"n": "{:d}", **_BY_MODEL}),
     claims.Claim(
         "sncc_does_not_separate_one_answer",
         "S_NCC does not separate the two kinds of network: the U-Net, which always draws the same outline, scores "
@@ -338,7 +335,7 @@ CLAIMS += [
         "{prob_unet}.",
         {**_models("sncc"), **_interval("phiseg_l5_vs_unet", "sncc")},
         lambda v: not v["excludes_0"] and v["unet"] > v["prob_unet"],
-        {**{m: "{:.3f}" for m in MODELS}, **_DIFF}),
+        {**_BY_MODEL, **_DIFF}),
     claims.Claim(
         "unet_fails_dncc",
         "D_NCC does separate them: the U-Net scores {unet}, because its outlines never differ, while the sampling "
@@ -346,14 +343,14 @@ CLAIMS += [
         _models("dis_ncc"),
         lambda v: v["unet"] == 0.0 < v["prob_unet"] == min(v["prob_unet"], v["phiseg_l1"], v["phiseg_l5"])
         and v["phiseg_l5"] == max(v["prob_unet"], v["phiseg_l1"], v["phiseg_l5"]),
-        {m: "{:.3f}" for m in MODELS}),
+        _BY_MODEL),
     claims.Claim(
         "calibration",
         "The outlines of five-level PHiSeg are also the best calibrated: ECE {phiseg_l5}, against {phiseg_l1} with one "
         "level, {prob_unet} for the Probabilistic U-Net and {unet} for the U-Net's single outline.",
         _models("ece"),
         lambda v: v["phiseg_l5"] < v["phiseg_l1"] < v["prob_unet"] < v["unet"],
-        {m: "{:.3f}" for m in MODELS}),
+        _BY_MODEL),
     claims.Claim(
         "unet_probabilities_are_hidden_by_its_outline",
         "The U-Net's probabilities themselves are calibrated better than its outline (ECE {softmax} against "
@@ -391,7 +388,7 @@ CLAIMS += [
         "U-Net), {unet} (U-Net).",
         {**_N_FINAL, **_models("ged", final=True)},
         lambda v: v["phiseg_l5"] < v["phiseg_l1"] < v["prob_unet"] < v["unet"],
-        {"n": "{:d}", **{m: "{:.3f}" for m in MODELS}}),
+        {"n": "{:d}", **_BY_MODEL}),
     claims.Claim(
         "benchmark_changes_are_milder",
         "The benchmark applies milder changes than the strongest ones above to all {n} test cases.",
