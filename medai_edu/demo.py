@@ -169,8 +169,13 @@ def install_template() -> Path:
         shutil.rmtree(ours)
     shutil.copytree(lab, ours)
     for page in base.glob("*.htm*"):  # base pages that load from the internet are replaced too
-        if CDN.search(page.read_text()) and not (ours / page.name).exists():
-            shutil.copy(page, ours / page.name)
+        if CDN.search(page.read_text()):
+            shutil.copy(page, ours / f"base-{page.name}")
+    for page in ours.iterdir():  # ... and the lab pages that extend them extend our copies
+        if page.suffix in (".j2", ".html"):
+            page.write_text(re.sub(r"voila/templates/base/([\w.-]+)",
+                                   lambda m: f"voila/templates/{TEMPLATE}/base-{m.group(1)}"
+                                   if (ours / f"base-{m.group(1)}").exists() else m.group(0), page.read_text()))
     for page in ours.iterdir():
         if page.suffix in (".j2", ".html"):
             page.write_text(re.sub(r"^[ \t]*<link[^>]+href=\"https?://[^\"]+\"[^>]*>[ \t]*\n?", "", page.read_text(), flags=re.MULTILINE))
@@ -188,6 +193,8 @@ def voila_command(target: Path, port: int, ip: str = "127.0.0.1", open_browser: 
     """The Voilà command that serves ``target`` (a demo notebook or the folder of demos)."""
     return [sys.executable, "-m", "voila", str(target), f"--port={port}", f"--Voila.ip={ip}", f"--template={TEMPLATE}",
             "--VoilaConfiguration.progressive_rendering=True",  # each figure appears as soon as its cell ran
+            "--VoilaConfiguration.classic_tree=True",  # the lesson list as a plain page (the JupyterLab-based
+            # one fails to start its widget plugins without a kernel, and says so in the console)
             # JupyterLab extensions that only work inside JupyterLab (they fail to load in Voilà)
             *(f"--VoilaConfiguration.extension_denylist={name}" for name in LAB_ONLY_EXTENSIONS),
             *([] if open_browser else ["--no-browser"])]

@@ -161,6 +161,22 @@ def voila_demo(tmp_path_factory):
         yield base, folder
 
 
+def test_demo_lists_the_lessons(voila_demo, chromium):
+    """`make demo` opens on the list of lessons: a plain page, offline, without errors."""
+    base, _ = voila_demo
+    watch = browser_page.Watch()
+    page = browser_page.new_page(chromium, watch)
+    try:
+        page.goto(f"{base}/")
+        page.wait_for_load_state("networkidle")
+        links = " ".join(page.locator("a").all_text_contents())
+        assert all(f"{lesson}.ipynb" in links for lesson in ids(SOLUTIONS)), links
+        browser_page.screenshot(page, ARTIFACTS / "demo-lessons.png", full=False)
+        _check_watch(watch, "the demo's list of lessons")
+    finally:
+        page.context.close()
+
+
 @pytest.mark.parametrize("lesson", ids(SOLUTIONS))
 def test_demo_in_voila(lesson, voila_demo, chromium):
     base, folder = voila_demo
