@@ -105,11 +105,11 @@ def _release_notebooks(layout: Layout, lesson: str) -> list[Path]:
 
 def _answered(source: nbformat.NotebookNode, release: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The release notebook with the model solutions typed in, as a perfect student would hand it in."""
-    answers = {plan._grade_id(c): c.source for c in source.cells if plan._nbgrader(c).get("solution")}
+    answers = {plan.grade_id(c): c.source for c in source.cells if plan.nbgrader_meta(c).get("solution")}
     filled = copy.deepcopy(release)
     for cell in filled.cells:
-        if plan._nbgrader(cell).get("solution"):
-            cell.source = answers[plan._grade_id(cell)]
+        if plan.nbgrader_meta(cell).get("solution"):
+            cell.source = answers[plan.grade_id(cell)]
     return filled
 
 
@@ -174,7 +174,10 @@ def _grade_one(layout: Layout, lesson: str, student: str, release_path: Path, wo
     if (folder / "timestamp.txt").is_file():
         shutil.copyfile(folder / "timestamp.txt", out / "timestamp.txt")
     files = work / "files" / student
-    _copy_plain_files(folder, files) if folder.is_dir() else files.mkdir(parents=True, exist_ok=True)
+    if folder.is_dir():
+        _copy_plain_files(folder, files)
+    else:
+        files.mkdir(parents=True, exist_ok=True)
     run = execute.run(graded.cells, graded.imports, files, work / "runs" / student / name, settings)
     result.cpu_seconds, result.wall_seconds = run.cpu_seconds, run.wall_seconds
     _write_outputs(work / "outputs" / student / f"{name}.json", graded, run)
@@ -304,7 +307,7 @@ def _nbgrader_steps(layout: Layout, lesson: str, work: Path, timings: dict[str, 
 
 def _grade_order(layout: Layout, lesson: str, notebook: str) -> dict[str, int]:
     release = nbformat.read(layout.release / lesson / f"{notebook}.ipynb", as_version=4)
-    return {plan._grade_id(c): i for i, c in enumerate(release.cells) if plan._grade_id(c)}
+    return {plan.grade_id(c): i for i, c in enumerate(release.cells) if plan.grade_id(c)}
 
 
 def _read_scores(layout: Layout, lesson: str, results: list[Submission]) -> None:

@@ -41,13 +41,15 @@ class Plan:
     imports: list[str]  # modules the runner imports before any student code
 
 
-def _nbgrader(cell: NotebookNode) -> dict:
+def nbgrader_meta(cell: NotebookNode) -> dict:
+    """A cell's nbgrader metadata ({} for an ordinary cell)."""
     meta = cell.get("metadata", {}).get("nbgrader")
     return meta if isinstance(meta, dict) else {}
 
 
-def _grade_id(cell: NotebookNode) -> str | None:
-    gid = _nbgrader(cell).get("grade_id")
+def grade_id(cell: NotebookNode) -> str | None:
+    """A cell's nbgrader grade_id, if it has one."""
+    gid = nbgrader_meta(cell).get("grade_id")
     return gid if isinstance(gid, str) else None
 
 
@@ -84,12 +86,12 @@ def _hidden_from(source: str) -> int | None:
 
 def _linked_tests(release: NotebookNode) -> dict[str, str]:
     """Answer grade_id -> the grade_id of the test that grades it (``test-<id>``, else the next test)."""
-    tests = [(i, _grade_id(c)) for i, c in enumerate(release.cells) if _nbgrader(c).get("grade") and not _nbgrader(c).get("solution")]
+    tests = [(i, grade_id(c)) for i, c in enumerate(release.cells) if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")]
     ids = {gid for _, gid in tests}
     links = {}
     for i, cell in enumerate(release.cells):
-        gid = _grade_id(cell)
-        if gid and _nbgrader(cell).get("solution"):
+        gid = grade_id(cell)
+        if gid and nbgrader_meta(cell).get("solution"):
             nxt = next((t for j, t in tests if j > i), None)
             links[gid] = f"test-{gid}" if f"test-{gid}" in ids else nxt
     return links
@@ -103,20 +105,20 @@ def build(source: NotebookNode, release: NotebookNode, submitted: NotebookNode) 
     by_gid: dict[str, int] = {}
     by_id: dict[str, int] = {}
     for j, cell in enumerate(submitted.cells):
-        gid = _grade_id(cell)
+        gid = grade_id(cell)
         if gid and gid not in by_gid:
             by_gid[gid] = j
-        elif not _nbgrader(cell) and cell.get("id") and cell.get("id") not in by_id:
+        elif not nbgrader_meta(cell) and cell.get("id") and cell.get("id") not in by_id:
             by_id[cell["id"]] = j
     links = _linked_tests(release)
-    known = {_grade_id(c) for c in release.cells}
-    relabelled = any(_nbgrader(c) and _grade_id(c) not in known for c in submitted.cells)
+    known = {grade_id(c) for c in release.cells}
+    relabelled = any(nbgrader_meta(c) and grade_id(c) not in known for c in submitted.cells)
     refused: dict[str, str] = {}
     matched: dict[int, int] = {}  # submitted index -> release index
     edited_lesson_cells: list[str] = []
     cells: list[NotebookNode] = []
     for i, (src, rel) in enumerate(zip(source.cells, release.cells)):
-        meta, gid = _nbgrader(rel), _grade_id(rel)
+        meta, gid = nbgrader_meta(rel), grade_id(rel)
         cell = copy.deepcopy(rel)
         j = by_gid.get(gid) if gid else by_id.get(rel.get("id"))
         theirs = submitted.cells[j] if j is not None else None
@@ -128,7 +130,7 @@ def build(source: NotebookNode, release: NotebookNode, submitted: NotebookNode) 
             elif theirs is None:
                 notes.append(f"answer cell {gid} missing: graded unanswered")
             else:
-                if theirs.cell_type != rel.cell_type or _nbgrader(theirs) != meta:
+                if theirs.cell_type != rel.cell_type or nbgrader_meta(theirs) != meta:
                     refused.setdefault(links.get(gid) or "", f"the metadata of answer cell {gid} was changed")
                 cell.source = theirs.source if isinstance(theirs.source, str) else "".join(theirs.source)
         elif gid and meta.get("grade"):
@@ -136,9 +138,9 @@ def build(source: NotebookNode, release: NotebookNode, submitted: NotebookNode) 
                 refused[gid] = "test cell deleted"
             elif theirs.source != rel.source:
                 refused[gid] = "test cell edited"
-            elif theirs.cell_type != rel.cell_type or _nbgrader(theirs) != meta:
+            elif theirs.cell_type != rel.cell_type or nbgrader_meta(theirs) != meta:
                 refused[gid] = "test cell metadata changed"
-        elif gid and (theirs is None or theirs.source != rel.source or _nbgrader(theirs) != meta):
+        elif gid and (theirs is None or theirs.source != rel.source or nbgrader_meta(theirs) != meta):
             notes.append(f"read-only cell {gid} was changed or deleted: restored")
         elif not gid and theirs is not None and theirs.source != rel.source:
             edited_lesson_cells.append(str(i + 1))
@@ -157,8 +159,8 @@ def build(source: NotebookNode, release: NotebookNode, submitted: NotebookNode) 
             continue
         extra = nbformat.v4.new_code_cell(cell.source) if cell.cell_type == "code" else nbformat.v4.new_markdown_cell(cell.source)
         extra["id"] = f"added-{j}"
-        if _nbgrader(cell):
-            notes.append(f"cell {j + 1} carries unknown or duplicate nbgrader metadata ({_grade_id(cell)}): graded as an added cell")
+        if nbgrader_meta(cell):
+            notes.append(f"cell {j + 1} carries unknown or duplicate nbgrader metadata ({grade_id(cell)}): graded as an added cell")
         added.setdefault(anchor, []).append(extra)
     if added:
         notes.append(f"{sum(map(len, added.values()))} added cell(s) run after the cell they followed")
@@ -185,7 +187,7 @@ def _planned(notebook: NotebookNode, origin: list[int | None], source: NotebookN
     lesson_statements: list[list[slicing.Statement]] = []
     uses: list[set[str]] = []
     for cell, i in zip(notebook.cells, origin):
-        meta, gid = _nbgrader(cell), _grade_id(cell)
+        meta, gid = nbgrader_meta(cell), grade_id(cell)
         statements: list[slicing.Statement] = []
         used: set[str] = set()
         if cell.cell_type != "code":

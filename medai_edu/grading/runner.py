@@ -184,9 +184,10 @@ def _error(exc: BaseException, kind: str, hidden_from: int | None, filename: str
 
 
 class Runner:
-    def __init__(self, job: dict, emit) -> None:
+    def __init__(self, job: dict, emit, guard: Guard) -> None:
         self.job = job
         self.emit = emit
+        self.guard = guard
         self.limit = int(job.get("output_limit", 100_000))
         self.ns: dict = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": _get_ipython}
         self.lesson_names: dict = {}
@@ -297,8 +298,7 @@ def main(job_path: str) -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - the cell that imports it reports the error
             pass
-    runner = Runner(job, emit)
-    runner.guard = Guard()
+    runner = Runner(job, emit, Guard())
     sys.addaudithook(_audit)
     runner.run()
     import resource
