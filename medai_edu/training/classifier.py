@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -34,7 +34,6 @@ class ClassifierConfig:
     n_val: int | None = None  # validation images per check (None = the whole split)
     seed: int = 42  # network initialisation and batch order
     data_seed: int = 42  # which data set (images and split)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def model_config(self) -> dict[str, Any]:
         return dict(spatial_dims=2, in_channels=1, num_classes=2, k=self.k, blocks=list(self.blocks))

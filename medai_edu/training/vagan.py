@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,6 @@ class VAGANConfig:
     checkpoint_every: int = 50
     seed: int = 42
     data_seed: int = 42
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.select not in SELECT_RULES:
