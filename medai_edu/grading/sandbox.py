@@ -9,7 +9,8 @@ meter memory, but they need a delegated hierarchy that containers and CI machine
 so memory, CPU time, file size and core dumps are limited with ``setrlimit`` instead, inherited
 by everything the submission starts.
 
-What the submission sees: the system's read-only ``/usr`` (and ``/lib*``, ``/bin``), the Python
+What the submission sees: the system's read-only ``/usr`` (and ``/lib*``, ``/bin``; a ``/etc`` with
+only the loader cache, the time zone and a one-line ``passwd`` and ``group`` of its own), the Python
 installation and the course's virtual environment and library (read-only), the lesson data
 cache (read-only), its own copy of its submission folder (writable, its working directory and
 ``$HOME``), a private ``/tmp`` and the job file. Not ``solutions/``, not the gradebook, not other
@@ -28,7 +29,10 @@ from pathlib import Path
 HOME = "/home/student"
 JOB_DIR = "/grader"
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group")
+SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
+# The machine's /etc/passwd and /etc/group would list its accounts: the sandbox gets its own.
+IDENTITY = {"passwd": "nobody:x:65534:65534:student:/home/student:/usr/sbin/nologin\n",
+            "group": "nogroup:x:65534:\n"}
 
 
 class IsolationUnavailable(RuntimeError):
@@ -76,6 +80,9 @@ def command(argv: list[str], home: Path, job_dir: Path, readable: list[Path], wr
     for path in SYSTEM_FILES:
         if os.path.exists(path):
             args += ["--ro-bind", path, path]
+    for name, text in IDENTITY.items():
+        (job_dir / name).write_text(text)
+        args += ["--ro-bind", str(job_dir / name), f"/etc/{name}"]
     for path in _readable_paths(readable):
         args += ["--ro-bind", path, path]
     for path in writable:
