@@ -67,6 +67,18 @@ def lab(tmp_path_factory):
         yield base, dict(zip(ids(SOLUTIONS), paths)), root / "lab.log"
 
 
+def _wait_for_explorers(page, scope: str, expected: int, timeout: float = 60) -> None:
+    """Until ``expected`` explorers show their figure (widgets render a moment after their cell ran)."""
+    try:
+        page.wait_for_function(f"document.querySelectorAll('{scope} .medai-explorer .medai-figure img').length >= {expected}",
+                               timeout=timeout * 1000)
+    except Exception:
+        shown = browser_page.explorers(page, scope).count()
+        problems = browser_page.widget_problems(page, scope)
+        raise AssertionError(f"{shown} of {expected} explorers on screen after {timeout:.0f} s; widget problems: {problems}")
+    page.wait_for_timeout(1000)
+
+
 def _change_each_explorer(page, scope: str) -> list[dict]:
     """One change per explorer; each must bring a new image. Returns what changed and how fast it was painted."""
     changes = []
@@ -114,8 +126,9 @@ def test_lesson_runs_in_jupyterlab(lesson, lab, chromium):
         outputs = browser_page.saved_outputs(page, base, TOKEN, paths[lesson])
         errors = [f"{o['ename']}: {o['evalue']}" for o in outputs if o["output_type"] == "error"]
         assert not errors, f"{lesson}: error outputs after Run All: {errors}"
-        assert not browser_page.widget_problems(page, browser_page.NOTEBOOK)
         expected = _explorer_count(ROOT / "solutions" / lesson / f"{lesson}.ipynb")
+        _wait_for_explorers(page, browser_page.NOTEBOOK, expected)
+        assert not browser_page.widget_problems(page, browser_page.NOTEBOOK)
         assert browser_page.explorers(page, browser_page.NOTEBOOK).count() == expected
         changes = _change_each_explorer(page, browser_page.NOTEBOOK)
         assert browser_page.images_without_alt(page, browser_page.NOTEBOOK) == 0, "every figure needs an alt text"
@@ -188,9 +201,7 @@ def test_demo_in_voila(lesson, voila_demo, chromium):
         page.locator("#rendered_cells img").first.wait_for(timeout=120_000)
         first_figure = time.monotonic() - start
         expected = _explorer_count(folder / f"{lesson}.ipynb")
-        page.wait_for_function(f"document.querySelectorAll('.medai-explorer .medai-figure img').length >= {expected}",
-                               timeout=600_000)
-        page.wait_for_timeout(1000)
+        _wait_for_explorers(page, "#rendered_cells", expected, timeout=600)
         assert not browser_page.widget_problems(page, "body")
         text = page.inner_text("#rendered_cells")
         for forbidden in ("BEGIN SOLUTION", "YOUR CODE HERE", "NotImplementedError", "Traceback", "Exercise", "import "):
