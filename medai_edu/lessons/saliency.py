@@ -127,7 +127,7 @@ def evidence_experiment(classifier: nn.Module, n: int = 8):
         images = np.stack([make_sample(int(i), boxes=boxes).image for i in indices])[:, None]
         probability = torch.softmax(classifier(torch.from_numpy(images)), dim=1)[:, 1].numpy()
         rows[name] = {"mean P(diseased)": probability.mean(), "called diseased": f"{(probability > 0.5).sum()} of {len(indices)}"}
-    return pd.DataFrame(rows).T
+    return pd.DataFrame(rows).T.rename_axis("Image shows")
 
 
 def reference_benchmark(path: Path = BENCHMARK_FILE):
@@ -152,7 +152,7 @@ def reference_benchmark(path: Path = BENCHMARK_FILE):
         print(f"Final test set (data seed {final['data']['data_seed']}, never used in development): "
               f"{final['data']['n_images']} diseased cases; classifier accuracy "
               f"{final['classifier']['test_accuracy']:.1%} on {final['classifier']['n_test']} cases.")
-    return table.sort_values("NCC mean", ascending=False).round(3)
+    return table.sort_values("NCC mean", ascending=False).round(3).rename_axis("Method")
 
 
 def train_small_vagan(steps: int, quick: bool = False, progress: bool = True):

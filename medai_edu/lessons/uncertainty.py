@@ -189,7 +189,7 @@ def reference_benchmark(path: Path = BENCHMARK_FILE, final: bool = False):
     data = result["final_data" if final else "data"]
     which = "final test set (never used in development)" if final else "development test split"
     print(f"Benchmark, {which}: {data['n_images']} cases, {data['n_samples']} samples each, {data['raters']} raters.")
-    return pd.DataFrame.from_dict(rows, orient="index").round(3)
+    return pd.DataFrame.from_dict(rows, orient="index").round(3).rename_axis("Model")
 
 
 def benchmark_differences(path: Path = BENCHMARK_FILE, condition: str = "clean", final: bool = False):
@@ -206,7 +206,7 @@ def benchmark_differences(path: Path = BENCHMARK_FILE, condition: str = "clean",
             result["measures"][key]: f"{v['difference']:+.3f} [{v['low']:+.3f}, {v['high']:+.3f}]"
             + ("" if v["excludes_0"] else " (n.s.)") for key, v in intervals.items() if key in ("ged", "dis_ncc", "ece", "dice")}
     print(f"Differences on the {condition} scans, 95% intervals; n.s. = the interval includes 0 (not significant).")
-    return pd.DataFrame.from_dict(rows, orient="index")
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("Comparison")
 
 
 # --- what the lesson's text says, bound to its measurements (design §5b) ----------------------
