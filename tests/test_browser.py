@@ -153,7 +153,9 @@ def test_jupyterlab_is_offline(lab, chromium):
     watch = browser_page.Watch()
     page = browser_page.new_page(chromium, watch)
     try:
-        page.goto(f"{base}/lab/workspaces/offline/tree/{paths['00_welcome']}?token={TOKEN}&reset")
+        # a copy no other test ran: a notebook saved with widget outputs logs "widget model not found" on reopening
+        unopened = browser_page.fresh_copy(SOLUTIONS[:1], log.parent / "notebooks" / "offline-check")[0]
+        page.goto(f"{base}/lab/workspaces/offline/tree/offline-check/{unopened}?token={TOKEN}&reset")
         page.locator(browser_page.NOTEBOOK).wait_for(timeout=60_000)
         config = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent)")
         assert config["news"] == {"disabled": True}
