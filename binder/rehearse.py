@@ -15,6 +15,7 @@ mode in 2 GB of memory and without network.
 It needs root (cgroups, namespaces); otherwise it says so and exits with status 3.
 What it proves and does not prove: see the README ("Binder rehearsal").
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,8 +73,11 @@ def build_venv(venv: Path, wheels: Path) -> Path:
     bin_dir = venv / "bin"
     requirements = binder_requirements(ROOT / "binder" / "environment.yml")
     print(f"installing {len(requirements)} packages from binder/environment.yml, offline", flush=True)
-    _pip(str(bin_dir / "python"), ["install", "--quiet", "--no-index", "--find-links", str(wheels), *requirements],
-         f"install binder's packages from {wheels} (run `make test` or `--download` first)")
+    _pip(
+        str(bin_dir / "python"),
+        ["install", "--quiet", "--no-index", "--find-links", str(wheels), *requirements],
+        f"install binder's packages from {wheels} (run `make test` or `--download` first)",
+    )
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "VIRTUAL_ENV": str(venv)}
     env.pop("PYTHONPATH", None)
     subprocess.run(["bash", str(ROOT / "binder" / "postBuild")], cwd=ROOT, env=env, check=True)
@@ -105,7 +109,7 @@ class MemoryCgroup:
 
     def command(self, argv: list[str]) -> list[str]:
         """``argv`` run inside the cgroup and a fresh network namespace with loopback only."""
-        script = ('echo $$ > "$1/cgroup.procs" && ip link set lo up && shift && exec "$@"')
+        script = 'echo $$ > "$1/cgroup.procs" && ip link set lo up && shift && exec "$@"'
         return ["unshare", "--net", "sh", "-c", script, "sh", str(self.path), *argv]
 
     def peak(self) -> int | None:
@@ -128,25 +132,52 @@ def run_lessons(bin_dir: Path, work: Path) -> list[dict]:
         out = work / f"{notebook.stem}.out.ipynb"
         env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "MPLBACKEND": "agg"}
         env.pop("PYTHONPATH", None)
-        command = cgroup.command([str(bin_dir / "papermill"), str(notebook), str(out), "-k", "medai-edu",
-                                  "-p", "QUICK", "False", "--cwd", str(notebook.parent), "--log-level", "WARNING"])
+        command = cgroup.command(
+            [
+                str(bin_dir / "papermill"),
+                str(notebook),
+                str(out),
+                "-k",
+                "medai-edu",
+                "-p",
+                "QUICK",
+                "False",
+                "--cwd",
+                str(notebook.parent),
+                "--log-level",
+                "WARNING",
+            ]
+        )
         start = time.monotonic()
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         seconds = time.monotonic() - start
         peak = cgroup.peak()
         cgroup.remove()
-        results.append({"lesson": notebook.stem, "ok": done.returncode == 0, "seconds": round(seconds, 1),
-                        "peak_gb": None if peak is None else round(peak / 1024**3, 2),
-                        "error": done.stderr[-2000:] if done.returncode else ""})
-        print(f"{notebook.stem:<28} {'ok' if done.returncode == 0 else 'FAILED':<7} {seconds:6.1f} s  "
-              f"peak {results[-1]['peak_gb']} GB (limit 2 GB, no network)", flush=True)
+        results.append(
+            {
+                "lesson": notebook.stem,
+                "ok": done.returncode == 0,
+                "seconds": round(seconds, 1),
+                "peak_gb": None if peak is None else round(peak / 1024**3, 2),
+                "error": done.stderr[-2000:] if done.returncode else "",
+            }
+        )
+        print(
+            f"{notebook.stem:<28} {'ok' if done.returncode == 0 else 'FAILED':<7} {seconds:6.1f} s  "
+            f"peak {results[-1]['peak_gb']} GB (limit 2 GB, no network)",
+            flush=True,
+        )
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--download", type=Path, metavar="WHEELS", help="only fetch binder's packages into WHEELS (set-up)")
-    parser.add_argument("--wheels", type=Path, metavar="WHEELS", help="where --download put them (the rehearsal installs offline)")
+    parser.add_argument(
+        "--download", type=Path, metavar="WHEELS", help="only fetch binder's packages into WHEELS (set-up)"
+    )
+    parser.add_argument(
+        "--wheels", type=Path, metavar="WHEELS", help="where --download put them (the rehearsal installs offline)"
+    )
     parser.add_argument("--keep", type=Path, help="build the virtualenv here and keep it (default: a temporary folder)")
     args = parser.parse_args(argv)
     if args.download:

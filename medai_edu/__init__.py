@@ -3,6 +3,7 @@
 Importing the package is deliberately light (no torch, no MONAI): submodules are imported
 when first used, e.g. ``medai_edu.device`` or ``from medai_edu import checks``.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -11,8 +12,23 @@ from types import ModuleType
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "attribution", "benchmarks", "checks", "claims", "cli", "data", "device", "doctor", "lessons", "metrics",
-    "models", "notebook", "pretrained", "release", "training", "viz", "widgets",
+    "attribution",
+    "benchmarks",
+    "checks",
+    "claims",
+    "cli",
+    "data",
+    "device",
+    "doctor",
+    "lessons",
+    "metrics",
+    "models",
+    "notebook",
+    "pretrained",
+    "release",
+    "training",
+    "viz",
+    "widgets",
 }
 
 

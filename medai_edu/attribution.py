@@ -17,6 +17,7 @@ Saliency maps are importance maps (>= 0 except occlusion, which can dip below 0 
 patch *raises* the class score); VA-GAN's map is a signed effect. The NCC metric compares both
 with the ground-truth effect as they are.
 """
+
 from __future__ import annotations
 
 import time
@@ -40,7 +41,9 @@ def _check_images(images: torch.Tensor) -> None:
     if not images.is_floating_point():
         raise TypeError(f"images must hold floating-point values, got dtype {images.dtype}; use images.float().")
     if torch.isnan(images).any():
-        raise ValueError(f"images contain {int(torch.isnan(images).sum())} NaN value(s); a map of NaN pixels means nothing.")
+        raise ValueError(
+            f"images contain {int(torch.isnan(images).sum())} NaN value(s); a map of NaN pixels means nothing."
+        )
 
 
 def _check_eval(model: nn.Module, role: str) -> None:
@@ -116,7 +119,9 @@ class GuidedBackprop(Attribution):
                 "Name them, e.g. nn.Sequential(OrderedDict(conv=..., relu=nn.ReLU()))."
             )
         if any(m.inplace for m in model.modules() if isinstance(m, nn.ReLU)):
-            raise ValueError("Guided backprop cannot work with nn.ReLU(inplace=True); build the model with inplace=False.")
+            raise ValueError(
+                "Guided backprop cannot work with nn.ReLU(inplace=True); build the model with inplace=False."
+            )
 
     def _attribute(self, images: torch.Tensor, target: int) -> torch.Tensor:
         from monai.visualize import GuidedBackpropGrad
@@ -153,7 +158,9 @@ class Occlusion(Attribution):
 
     name = "occlusion"
 
-    def __init__(self, model: nn.Module, patch: int = TOY_OCCLUSION_PATCH, overlap: float = 0.5, batch: int = 32) -> None:
+    def __init__(
+        self, model: nn.Module, patch: int = TOY_OCCLUSION_PATCH, overlap: float = 0.5, batch: int = 32
+    ) -> None:
         super().__init__(model)
         self.patch, self.overlap, self.batch = int(patch), float(overlap), int(batch)
 
@@ -189,7 +196,10 @@ class IntegratedGradients(Attribution):
 
         ig = CaptumIG(self.model)
         maps = ig.attribute(
-            images, baselines=torch.zeros_like(images), target=target, n_steps=self.steps,
+            images,
+            baselines=torch.zeros_like(images),
+            target=target,
+            n_steps=self.steps,
             internal_batch_size=self.internal_batch,
         )
         return maps.abs().amax(1)

@@ -21,6 +21,7 @@ notebook (``NBGRADER_EXECUTION`` set), or when an instructor sets ``MEDAI_EDU_GR
 students' environment (a JupyterHub used for graded work: otherwise a student could try every
 letter), the check only says that the answer was recorded.
 """
+
 from __future__ import annotations
 
 import base64
@@ -174,7 +175,7 @@ HINT_ANSWER_QUOTES = (
 )
 HINT_ANSWER_MISSING = (
     "`{name}` has no value yet. Write your answer in the cell above as a letter in quotes, for example "
-    "`{name} = \"A\"`, run that cell, then run this one again."
+    '`{name} = "A"`, run that cell, then run this one again.'
 )
 HINT_NOT_IMPORTED = (
     "`{name}` is a library that has not been imported here. Add `{statement}` as the first line of your "
@@ -200,8 +201,13 @@ HINT_OTHER_ERROR = (
     "shown above. Fix that line, run the cell with your function again, then run this check."
 )
 
-_IMPORTS = {"np": "import numpy as np", "numpy": "import numpy as np", "torch": "import torch",
-            "math": "import math", "plt": "import matplotlib.pyplot as plt"}
+_IMPORTS = {
+    "np": "import numpy as np",
+    "numpy": "import numpy as np",
+    "torch": "import torch",
+    "math": "import math",
+    "plt": "import matplotlib.pyplot as plt",
+}
 
 
 def _name_error_hint(exc: NameError, frames: list[traceback.FrameSummary], tb) -> str:
@@ -244,8 +250,10 @@ def hint_for(exc: BaseException, tb=None) -> tuple[str | None, list[str]]:
         return HINT_NOT_IMPLEMENTED, context
     if isinstance(exc, NameError):
         return _name_error_hint(exc, frames, tb), context
-    if isinstance(exc, TypeError) and ("unexpected keyword argument 'axis'" in message
-                                       or ("invalid combination of arguments" in message and "axis" in message)):
+    if isinstance(exc, TypeError) and (
+        "unexpected keyword argument 'axis'" in message
+        or ("invalid combination of arguments" in message and "axis" in message)
+    ):
         found = re.match(r"(\w+)\(\)", message)
         return HINT_NUMPY_ON_TENSOR.format(fn=found.group(1) if found else "mean"), context
     if "Can't call numpy() on Tensor that requires grad" in message:
@@ -264,8 +272,10 @@ def hint_for(exc: BaseException, tb=None) -> tuple[str | None, list[str]]:
 def _call(fn: Callable[..., Any], *args: Any) -> Any:
     """Run the student's function; turn any error it raises into a hint about their own code."""
     if not callable(fn):
-        raise CheckFailed(f"The check needs your function, but it was given {type(fn).__name__} ({fn!r}). "
-                          "Pass the function's name without brackets, as the check cell does.")
+        raise CheckFailed(
+            f"The check needs your function, but it was given {type(fn).__name__} ({fn!r}). "
+            "Pass the function's name without brackets, as the check cell does."
+        )
     try:
         return fn(*args)
     except Exception as exc:  # noqa: BLE001 - every error of the student's code becomes a hint
@@ -294,8 +304,10 @@ def _number(value: Any, what: str) -> float:
     shape = _shape(value)
     if shape is not None and math.prod(shape) != 1:
         size = " x ".join(str(s) for s in shape) or "no"
-        raise CheckFailed(f"{what} should be one number, but it is {math.prod(shape)} numbers (shape {size}). "
-                          "Reduce them to the single number the exercise asks for.")
+        raise CheckFailed(
+            f"{what} should be one number, but it is {math.prod(shape)} numbers (shape {size}). "
+            "Reduce them to the single number the exercise asks for."
+        )
     if isinstance(value, (list, tuple, dict, set)):
         raise CheckFailed(f"{what} should be one number, but it is a {type(value).__name__} ({value!r}).")
     if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
@@ -316,6 +328,7 @@ def _matches(got: float, hints: dict[float, str]) -> None:
 # --------------------------------------------------------------------------------------------
 # Multiple choice
 # --------------------------------------------------------------------------------------------
+
 
 def graded() -> bool:
     """True while nbgrader runs the notebook, or where an instructor marked the work as graded."""
@@ -342,7 +355,7 @@ def unseal(key: str) -> tuple[str, dict[str, str]]:
     """The right letter and the explanations that :func:`seal` packed into ``key``."""
     if not isinstance(key, str) or not key.startswith(KEY_PREFIX):
         raise ValueError(f"not a multiple-choice key made by checks.seal: {key!r}")
-    data = json.loads(zlib.decompress(base64.urlsafe_b64decode(key[len(KEY_PREFIX):].encode())))
+    data = json.loads(zlib.decompress(base64.urlsafe_b64decode(key[len(KEY_PREFIX) :].encode())))
     return data["correct"], dict(data["explanations"])
 
 
@@ -363,8 +376,7 @@ def check_choice(answer: Any, options: Iterable[str], key: str | None = None) ->
         )
     letter = answer.strip().upper()
     if letter not in options:
-        extra = (" Write only the letter, without the option's text or punctuation."
-                 if letter[:1] in options else "")
+        extra = " Write only the letter, without the option's text or punctuation." if letter[:1] in options else ""
         raise CheckFailed(
             f"Write your answer as one letter in quotes, one of {', '.join(options)} (for example {example}); "
             f"you wrote {answer!r}.{extra}"
@@ -376,13 +388,16 @@ def check_choice(answer: Any, options: Iterable[str], key: str | None = None) ->
     why = explanations.get(letter, "")
     if letter == correct:
         return passed(f"Right: {letter}. {why}".strip())
-    hint = " ".join(part for part in (f"{letter} is not the best answer.", why, "Think it over and try another letter.") if part)
+    hint = " ".join(
+        part for part in (f"{letter} is not the best answer.", why, "Think it over and try another letter.") if part
+    )
     raise CheckFailed(hint, title=f"Answer {letter}: not quite.")
 
 
 # --------------------------------------------------------------------------------------------
 # The exercises' checks
 # --------------------------------------------------------------------------------------------
+
 
 def check_prevalence(prevalence: Any, tp: int, fp: int, fn: int, tn: int) -> None:
     total = tp + fp + fn + tn
@@ -483,18 +498,32 @@ def check_ncc(ncc: Callable[[Any, Any], Any]) -> None:
     if math.isclose(got, truth, abs_tol=1e-6):
         same = _number(_call(ncc, a, 3 * a + 2), "ncc(a, 3 * a + 2)")
         if not math.isclose(same, 1.0, abs_tol=1e-6):
-            raise CheckFailed(f"A map and a brighter, higher-contrast copy of it (3 * a + 2) should give NCC = 1; you gave {same:.3f}.")
+            raise CheckFailed(
+                f"A map and a brighter, higher-contrast copy of it (3 * a + 2) should give NCC = 1; you gave {same:.3f}."
+            )
         return passed(f"NCC is right: {got:.3f} for two random maps, 1.0 for a map and a rescaled copy of it.")
     centred = float(((a - a.mean()) * (b - b.mean())).mean())
-    _matches(got, {
-        float(np.corrcoef(a, b)[0, 1]): HINT_CORRCOEF_ROWS.format(what=" (this number pairs the first two rows of a)"),
-        float((a * b).mean()): "You multiplied the maps directly. First subtract each map's mean, then divide by both standard deviations.",
-        float((a * b).sum()): "You multiplied the maps directly. First subtract each map's mean, then divide by both standard deviations.",
-        centred: "You subtracted the means (good) but did not divide by the two standard deviations (a.std() * b.std()).",
-        truth * a.size: "You summed the pixel-wise products: NCC uses their mean. Use `.mean()` instead of `.sum()`.",
-        truth * (a.size - 1) / a.size: "You divided by the sample standard deviations (ddof=1). Use `a.std()` and `b.std()` "
-                                       "as they are, so that a map compared with itself gives exactly 1.",
-    })
+    _matches(
+        got,
+        {
+            float(np.corrcoef(a, b)[0, 1]): HINT_CORRCOEF_ROWS.format(
+                what=" (this number pairs the first two rows of a)"
+            ),
+            float(
+                (a * b).mean()
+            ): "You multiplied the maps directly. First subtract each map's mean, then divide by both standard deviations.",
+            float(
+                (a * b).sum()
+            ): "You multiplied the maps directly. First subtract each map's mean, then divide by both standard deviations.",
+            centred: "You subtracted the means (good) but did not divide by the two standard deviations (a.std() * b.std()).",
+            truth
+            * a.size: "You summed the pixel-wise products: NCC uses their mean. Use `.mean()` instead of `.sum()`.",
+            truth
+            * (a.size - 1)
+            / a.size: "You divided by the sample standard deviations (ddof=1). Use `a.std()` and `b.std()` "
+            "as they are, so that a map compared with itself gives exactly 1.",
+        },
+    )
     raise CheckFailed(
         f"Expected {truth:.4f} for two random 8 x 8 maps, got {got:.4f}. NCC = mean((a - mean(a)) * (b - mean(b))) / (std(a) * std(b))."
     )
@@ -513,17 +542,23 @@ def check_critic_loss(critic_loss: Callable[..., Any]) -> None:
     got = float(result.detach())
     truth = (2.0 - 7.0) + 10 * 0.3
     hints = {  # the values that common mistakes give for these scores (all different)
-        (7.0 - 2.0) + 10 * 0.3: "The sign of the Wasserstein part is flipped: the critic's loss is mean(D(healthy)) - mean(D(generated)).",
+        (7.0 - 2.0)
+        + 10
+        * 0.3: "The sign of the Wasserstein part is flipped: the critic's loss is mean(D(healthy)) - mean(D(generated)).",
         2.0 - 7.0: "You left out the gradient penalty: add 10 * penalty.",
         (2.0 - 7.0) + 0.3: "The gradient penalty needs its weight: 10 * penalty.",
         (4.0 - 14.0) + 10 * 0.3: "Use the mean of the scores, not their sum.",
     }
     if math.isclose(got, truth, abs_tol=1e-6):
-        return passed("The critic loss is right: low scores for healthy images, high for generated ones, plus the penalty.")
+        return passed(
+            "The critic loss is right: low scores for healthy images, high for generated ones, plus the penalty."
+        )
     for value, hint in hints.items():
         if math.isclose(got, value, abs_tol=1e-6):
             raise CheckFailed(hint)
-    raise CheckFailed(f"For healthy scores [1, 3], generated scores [5, 9] and penalty 0.3 the loss is {truth:g}; you gave {got:g}.")
+    raise CheckFailed(
+        f"For healthy scores [1, 3], generated scores [5, 9] and penalty 0.3 the loss is {truth:g}; you gave {got:g}."
+    )
 
 
 def check_volume_change(volume_change: Callable[..., Any]) -> None:
@@ -541,22 +576,24 @@ def check_volume_change(volume_change: Callable[..., Any]) -> None:
         20.0: "The sign is flipped: a shrinking hippocampus gives a negative change (with - without).",
         -0.2: "Give the change in percent (multiply the fraction by 100).",
         lost_mm2: "You gave the change in square millimetres (-16 mm² here); the exercise asks for the change as a "
-                  "percentage of the area without the disease: divide by that area and multiply by 100.",
+        "percentage of the area without the disease: divide by that area and multiply by 100.",
         -lost_mm2: "You gave the change in square millimetres, with the sign flipped; the exercise asks for the change "
-                   "(with - without) as a percentage of the area without the disease.",
+        "(with - without) as a percentage of the area without the disease.",
         lost_pixels: "You gave the change in pixels (-4 here); the exercise asks for the change as a percentage of the "
-                     "area without the disease: divide by that area and multiply by 100.",
+        "area without the disease: divide by that area and multiply by 100.",
         -25.0: "Divide by the volume *without* the disease (the subject's own baseline), not with it.",
         80.0: "That is the share of the area that remains (80 %); the change is that share minus 100 %.",
         0.8: "That is the ratio of the two areas; the change in percent is 100 * (with - without) / without.",
         100 * lost_mm2 / 20: "The units are mixed: an area in mm² was divided by an area in pixels. Use the same unit "
-                             "above and below the fraction line (multiply both by the pixel area, or neither).",
+        "above and below the fraction line (multiply both by the pixel area, or neither).",
     }
     if math.isclose(got, -20.0, abs_tol=1e-6):
         return passed("Right: 16 instead of 20 pixels is a 20 % loss (-20).")
     _matches(got, hints)
-    raise CheckFailed(f"A mask of 20 pixels that shrinks to 16 is a change of -20 %; you gave {got:g}. "
-                      "Count the pixels of each mask with mask.sum().")
+    raise CheckFailed(
+        f"A mask of 20 pixels that shrinks to 16 is a change of -20 %; you gave {got:g}. "
+        "Count the pixels of each mask with mask.sum()."
+    )
 
 
 def check_reparameterise(reparameterise: Callable[..., Any]) -> None:
@@ -574,8 +611,10 @@ def check_reparameterise(reparameterise: Callable[..., Any]) -> None:
     got = [float(v) for v in z.detach()]
     if got == [2.0, 0.0]:
         if not z.requires_grad:
-            raise CheckFailed("The numbers are right, but the result lost its gradients. Keep it a torch calculation "
-                              "(no .detach(), .numpy() or float()) so that training can adjust mu and sigma.")
+            raise CheckFailed(
+                "The numbers are right, but the result lost its gradients. Keep it a torch calculation "
+                "(no .detach(), .numpy() or float()) so that training can adjust mu and sigma."
+            )
         return passed("Right: z = mu + sigma * eps. The randomness sits in eps, so gradients reach mu and sigma.")
     hints = {
         (3.0, 1.0): "You added eps without scaling it: multiply eps by sigma (the standard deviation).",
@@ -585,8 +624,10 @@ def check_reparameterise(reparameterise: Callable[..., Any]) -> None:
     for value, hint in hints.items():
         if all(math.isclose(a, b, abs_tol=1e-6) for a, b in zip(got, value)):
             raise CheckFailed(hint)
-    raise CheckFailed(f"For mu = [1, 2], sigma = [0.5, 2] and eps = [2, -1] expected z = [2, 0]; you gave {got}. "
-                      "Use the eps you are given (do not draw new random numbers).")
+    raise CheckFailed(
+        f"For mu = [1, 2], sigma = [0.5, 2] and eps = [2, -1] expected z = [2, 0]; you gave {got}. "
+        "Use the eps you are given (do not draw new random numbers)."
+    )
 
 
 def check_kl(kl_diagonal: Callable[..., Any]) -> None:
@@ -603,17 +644,27 @@ def check_kl(kl_diagonal: Callable[..., Any]) -> None:
     if math.isclose(got, truth, rel_tol=1e-5) and abs(same) < 1e-6:
         return passed(f"Right: KL = {truth:.4f} here, and 0 when the two Gaussians are the same.")
     if not abs(same) < 1e-6:
-        raise CheckFailed(f"The KL divergence of a Gaussian with itself must be 0; you gave {same:g}. "
-                          "Check the constant: subtract 1/2 for every latent number.")
+        raise CheckFailed(
+            f"The KL divergence of a Gaussian with itself must be 0; you gave {same:g}. "
+            "Check the constant: subtract 1/2 for every latent number."
+        )
     log_term, n = float(torch.log(sigma_p / sigma_q).sum()), len(mu_q)
-    _matches(got, {
-        float(kl_diagonal_gaussians(mu_p, sigma_p, mu_q, sigma_q).sum()): "You computed KL(p || q), the other direction. The posterior q comes first: "
-                                  "log(sigma_p / sigma_q) + (sigma_q² + (mu_q - mu_p)²) / (2 sigma_p²) - 1/2.",
-        truth + log_term: "The log term uses the standard deviations, log(sigma_p / sigma_q); you used the variances.",
-        truth / n: "Sum over the latent numbers (.sum()), do not average them.",
-    })
-    raise CheckFailed(f"Expected {truth:.4f} for this example, got {got:.4f}. Per latent number: "
-                      "log(sigma_p / sigma_q) + (sigma_q² + (mu_q - mu_p)²) / (2 sigma_p²) - 1/2; then sum them.")
+    _matches(
+        got,
+        {
+            float(
+                kl_diagonal_gaussians(mu_p, sigma_p, mu_q, sigma_q).sum()
+            ): "You computed KL(p || q), the other direction. The posterior q comes first: "
+            "log(sigma_p / sigma_q) + (sigma_q² + (mu_q - mu_p)²) / (2 sigma_p²) - 1/2.",
+            truth
+            + log_term: "The log term uses the standard deviations, log(sigma_p / sigma_q); you used the variances.",
+            truth / n: "Sum over the latent numbers (.sum()), do not average them.",
+        },
+    )
+    raise CheckFailed(
+        f"Expected {truth:.4f} for this example, got {got:.4f}. Per latent number: "
+        "log(sigma_p / sigma_q) + (sigma_q² + (mu_q - mu_p)²) / (2 sigma_p²) - 1/2; then sum them."
+    )
 
 
 def check_ged(ged: Callable[..., Any]) -> None:
@@ -630,12 +681,17 @@ def check_ged(ged: Callable[..., Any]) -> None:
     if math.isclose(got, truth, abs_tol=1e-9):
         return passed(f"Right: D²_GED = {truth:.4f} for this small example.")
     off = lambda d: d[~np.eye(len(d), dtype=bool)].mean()  # noqa: E731
-    _matches(got, {
-        d_sy.mean() - d_ss.mean() - d_yy.mean(): "The samples-to-raters term counts twice: 2 * mean(d_sy).",
-        2 * d_sy.mean() + d_ss.mean() + d_yy.mean(): "The two within-group terms are subtracted, not added.",
-        2 * d_sy.mean() - off(d_ss) - off(d_yy): "Average over all entries, the zero diagonal included (as the paper's code does).",
-        2 * d_sy.sum() - d_ss.sum() - d_yy.sum(): "Use the mean of each matrix (np.mean or .mean()), not its sum.",
-    })
+    _matches(
+        got,
+        {
+            d_sy.mean() - d_ss.mean() - d_yy.mean(): "The samples-to-raters term counts twice: 2 * mean(d_sy).",
+            2 * d_sy.mean() + d_ss.mean() + d_yy.mean(): "The two within-group terms are subtracted, not added.",
+            2 * d_sy.mean()
+            - off(d_ss)
+            - off(d_yy): "Average over all entries, the zero diagonal included (as the paper's code does).",
+            2 * d_sy.sum() - d_ss.sum() - d_yy.sum(): "Use the mean of each matrix (np.mean or .mean()), not its sum.",
+        },
+    )
     raise CheckFailed(f"Expected {truth:.4f}, got {got:.4f}. D²_GED = 2 * mean(d_sy) - mean(d_ss) - mean(d_yy).")
 
 

@@ -11,13 +11,14 @@ ranking therefore fails ``make test`` until the text is rewritten.
 In a notebook's markdown the rendered sentence appears as it is; a sentence whose wording depends
 on what the notebook itself measured is printed by code with :func:`say` instead.
 """
+
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Union
+from typing import Any
 
 from medai_edu.pretrained import PRETRAINED_DIR
 
@@ -55,7 +56,7 @@ class Computed:
         return self.description
 
 
-Source = Union[Field, Computed]
+Source = Field | Computed
 
 
 @dataclass(frozen=True)

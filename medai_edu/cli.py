@@ -1,4 +1,5 @@
 """The `medai-edu` command."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,18 +15,33 @@ def _doctor(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     import json
 
-    if (error := _refuse_shipped_folder(args)):
+    if error := _refuse_shipped_folder(args):
         print(error, file=sys.stderr)
         return 2
     command = _train_command(args)
     if args.model == "segmenter":
         from medai_edu.training.segmentation import train_and_save_segmenter
 
-        manifest = train_and_save_segmenter(args.net, out=args.out, seed=args.seed, steps=args.steps, device=args.device,
-                                            command=command, resume=bool(args.resume))
+        manifest = train_and_save_segmenter(
+            args.net,
+            out=args.out,
+            seed=args.seed,
+            steps=args.steps,
+            device=args.device,
+            command=command,
+            resume=bool(args.resume),
+        )
         print(json.dumps(manifest, indent=2))
         return 0
-    common = dict(data=args.data, out=args.out, seed=args.seed, steps=args.steps, size=args.size, device=args.device, command=command)
+    common = dict(
+        data=args.data,
+        out=args.out,
+        seed=args.seed,
+        steps=args.steps,
+        size=args.size,
+        device=args.device,
+        command=command,
+    )
     if args.model == "classifier":
         from medai_edu.training.classifier import train_and_save_classifier as train
     else:
@@ -42,15 +58,19 @@ def _refuse_shipped_folder(args: argparse.Namespace) -> str | None:
 
     into_shipped = args.out is None or Path(args.out).resolve() == PRETRAINED_DIR
     if into_shipped and not args.replace_shipped:
-        return ("medai-edu train: give a folder for the new weights with --out (for example --out runs/my_model). "
-                f"Without it the run would replace the weights the course ships in {PRETRAINED_DIR}; "
-                "to do that on purpose, add --replace-shipped.")
+        return (
+            "medai-edu train: give a folder for the new weights with --out (for example --out runs/my_model). "
+            f"Without it the run would replace the weights the course ships in {PRETRAINED_DIR}; "
+            "to do that on purpose, add --replace-shipped."
+        )
     return None
 
 
 def _train_command(args: argparse.Namespace) -> str:
     """The `medai-edu train ...` line that reproduces this run (recorded in the manifest)."""
-    words = ["medai-edu", "train", args.model] + (["--net", args.net] if args.model == "segmenter" else ["--data", args.data])
+    words = ["medai-edu", "train", args.model] + (
+        ["--net", args.net] if args.model == "segmenter" else ["--data", args.data]
+    )
     words += ["--seed", str(args.seed)]
     for name in ("preset", "select", "steps", "size", "out", "batch_size", "lr", "critic_steps", "warmup_critic_steps"):
         value = getattr(args, name)
@@ -69,26 +89,53 @@ def _vagan_options(args: argparse.Namespace) -> dict:
 def _add_train(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train a course model and save its weights + manifest")
     train.add_argument("model", choices=["classifier", "vagan", "segmenter"], help="which model to train")
-    train.add_argument("--net", choices=["unet", "prob_unet", "phiseg_l1", "phiseg_l5"], default="phiseg_l5",
-                       help="segmenter: which lesson-3 network (multi-rater lesion data)")
-    train.add_argument("--data", choices=["toy", "brain"], default="toy", help="data set: toy boxes (lesson 1) or simulated brains (lesson 2)")
+    train.add_argument(
+        "--net",
+        choices=["unet", "prob_unet", "phiseg_l1", "phiseg_l5"],
+        default="phiseg_l5",
+        help="segmenter: which lesson-3 network (multi-rater lesion data)",
+    )
+    train.add_argument(
+        "--data",
+        choices=["toy", "brain"],
+        default="toy",
+        help="data set: toy boxes (lesson 1) or simulated brains (lesson 2)",
+    )
     train.add_argument("--seed", type=int, default=42, help="seed for initialisation and batch order")
     train.add_argument("--steps", type=int, default=None, help="training steps (generator steps for vagan)")
     train.add_argument("--size", type=int, default=None, help="toy image size: 112 (design, default) or 56")
-    train.add_argument("--out", default=None, help="folder for the new weights and manifest (required unless --replace-shipped)")
-    train.add_argument("--replace-shipped", action="store_true",
-                       help="write into the course's shipped pretrained folder, replacing its weights")
+    train.add_argument(
+        "--out", default=None, help="folder for the new weights and manifest (required unless --replace-shipped)"
+    )
+    train.add_argument(
+        "--replace-shipped",
+        action="store_true",
+        help="write into the course's shipped pretrained folder, replacing its weights",
+    )
     train.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
-    train.add_argument("--preset", choices=["design", "cpu", "quick", "brain"], default=None,
-                       help="vagan: settings preset (design = as published, shipped toy weights with --select ncc; cpu = shorter; quick; brain = shipped brain weights)")
-    train.add_argument("--select", choices=["wasserstein", "ncc", "last"], default=None,
-                       help="vagan: which checkpoint to keep: the lowest validation Wasserstein estimate (design), "
-                            "the highest validation NCC against the true masks (simulated data only), or the last")
+    train.add_argument(
+        "--preset",
+        choices=["design", "cpu", "quick", "brain"],
+        default=None,
+        help="vagan: settings preset (design = as published, shipped toy weights with --select ncc; cpu = shorter; quick; brain = shipped brain weights)",
+    )
+    train.add_argument(
+        "--select",
+        choices=["wasserstein", "ncc", "last"],
+        default=None,
+        help="vagan: which checkpoint to keep: the lowest validation Wasserstein estimate (design), "
+        "the highest validation NCC against the true masks (simulated data only), or the last",
+    )
     train.add_argument("--batch-size", type=int, default=None, help="vagan: images per batch (default 32)")
     train.add_argument("--lr", type=float, default=None, help="vagan: Adam learning rate (default 1e-4)")
     train.add_argument("--critic-steps", type=int, default=None, help="vagan: critic steps per generator step (5)")
     train.add_argument("--warmup-critic-steps", type=int, default=None, help="vagan: critic steps in warm-up (100)")
-    train.add_argument("--resume", action="store_true", default=None, help="vagan, segmenter: continue from the last checkpoint (same settings)")
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        default=None,
+        help="vagan, segmenter: continue from the last checkpoint (same settings)",
+    )
     train.set_defaults(run=_train)
 
 
@@ -122,23 +169,35 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench = commands.add_parser("bench", help="measure a lesson's methods or the widgets and print a table")
-    bench.add_argument("suite", choices=BENCHMARKS,
-                       help="toy / brain: attribution methods on the toy data / simulated AD cohort; uncertainty: the "
-                            "lesson-3 segmenters on multi-rater data; widgets: redraw times in Python; browser: input-to-paint "
-                            "times of every explorer control in JupyterLab (Chromium); notebooks: lecture-mode time and memory; "
-                            "grading: CPU and wall time of autograding correct submissions, per lesson")
+    bench.add_argument(
+        "suite",
+        choices=BENCHMARKS,
+        help="toy / brain: attribution methods on the toy data / simulated AD cohort; uncertainty: the "
+        "lesson-3 segmenters on multi-rater data; widgets: redraw times in Python; browser: input-to-paint "
+        "times of every explorer control in JupyterLab (Chromium); notebooks: lecture-mode time and memory; "
+        "grading: CPU and wall time of autograding correct submissions, per lesson",
+    )
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     bench.add_argument("--students", type=int, default=10, help="grading: correct submissions per lesson (default 10)")
     bench.add_argument("--workers", type=int, default=2, help="grading: submissions run at the same time (default 2)")
-    bench.add_argument("--images", default=None,
-                       help="toy/brain/uncertainty: test images to evaluate, or 'all' (default: 200 diseased images for toy "
-                            "(of 1,000) and brain (of 300); all 300 for uncertainty)")
-    bench.add_argument("--samples", type=int, default=100, help="uncertainty: samples per test image (the paper used 100)")
-    bench.add_argument("--ig-steps", type=int, default=100, help="toy/brain: integrated-gradients steps (the original used 100)")
+    bench.add_argument(
+        "--images",
+        default=None,
+        help="toy/brain/uncertainty: test images to evaluate, or 'all' (default: 200 diseased images for toy "
+        "(of 1,000) and brain (of 300); all 300 for uncertainty)",
+    )
+    bench.add_argument(
+        "--samples", type=int, default=100, help="uncertainty: samples per test image (the paper used 100)"
+    )
+    bench.add_argument(
+        "--ig-steps", type=int, default=100, help="toy/brain: integrated-gradients steps (the original used 100)"
+    )
     bench.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     bench.add_argument("--lessons", nargs="*", default=None, help="browser: lessons to measure (default: all)")
     bench.add_argument("--changes", type=int, default=10, help="browser: changes timed per control (default 10)")
-    bench.add_argument("--quick", action="store_true", help="browser: run the lessons in quick mode (default: lecture mode)")
+    bench.add_argument(
+        "--quick", action="store_true", help="browser: run the lessons in quick mode (default: lecture mode)"
+    )
     bench.set_defaults(run=_bench)
 
 
@@ -152,7 +211,10 @@ def _demo(args: argparse.Namespace) -> int:
     demo.install_template()
     target = paths[0] if args.lesson else demo.DEMO_FOLDER
     page = f"voila/render/{paths[0].name}" if args.lesson else ""
-    print(f"Demo of {', '.join(p.stem for p in paths)}: http://{args.ip}:{args.port}/{page}  (Ctrl+C stops it)", flush=True)
+    print(
+        f"Demo of {', '.join(p.stem for p in paths)}: http://{args.ip}:{args.port}/{page}  (Ctrl+C stops it)",
+        flush=True,
+    )
     try:
         return subprocess.call(demo.voila_command(target, args.port, args.ip, open_browser=not args.no_browser))
     except KeyboardInterrupt:
@@ -160,8 +222,15 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _add_demo(commands: argparse._SubParsersAction) -> None:
-    run = commands.add_parser("demo", help="serve the lessons' figures and explorers without code (Voilà), for lectures")
-    run.add_argument("lesson", nargs="?", default=None, help="one lesson, e.g. 01 or 01_saliency_vs_attribution (default: all, as a list)")
+    run = commands.add_parser(
+        "demo", help="serve the lessons' figures and explorers without code (Voilà), for lectures"
+    )
+    run.add_argument(
+        "lesson",
+        nargs="?",
+        default=None,
+        help="one lesson, e.g. 01 or 01_saliency_vs_attribution (default: all, as a list)",
+    )
     run.add_argument("--port", type=int, default=8866, help="port (default 8866)")
     run.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     run.add_argument("--no-browser", action="store_true", help="do not open a browser")
@@ -174,7 +243,9 @@ def _grade(args: argparse.Namespace) -> int:
     from medai_edu.grading import course, report, sandbox
 
     limits = sandbox.Limits(memory_bytes=int(args.memory_gb * (1 << 30)), cpu_seconds=args.cpu_seconds)
-    options = course.Options(workers=args.workers, cell_timeout=args.cell_timeout, unisolated=args.unisolated, limits=limits)
+    options = course.Options(
+        workers=args.workers, cell_timeout=args.cell_timeout, unisolated=args.unisolated, limits=limits
+    )
     try:
         results = course.grade(args.lesson, Path(args.root), options)
     except (course.GradingError, sandbox.IsolationUnavailable) as error:
@@ -182,31 +253,44 @@ def _grade(args: argparse.Namespace) -> int:
         return 2
     print(report.table(results))
     path = report.write_csv(results, Path(args.csv or Path(args.root) / f"grades-{args.lesson}.csv"))
-    print(f"Wrote {path} (nbgrader's own export: {course.WORK_DIR}/{args.lesson}/nbgrader-export.csv); "
-          f"feedback without hidden tests: feedback/<student>/{args.lesson}/")
+    print(
+        f"Wrote {path} (nbgrader's own export: {course.WORK_DIR}/{args.lesson}/nbgrader-export.csv); "
+        f"feedback without hidden tests: feedback/<student>/{args.lesson}/"
+    )
     return 0
 
 
 def _add_grade(commands: argparse._SubParsersAction) -> None:
-    grade = commands.add_parser("grade", help="autograde every submission of a lesson, each isolated, and print a table")
+    grade = commands.add_parser(
+        "grade", help="autograde every submission of a lesson, each isolated, and print a table"
+    )
     grade.add_argument("lesson", help="the assignment, e.g. 00_welcome (submissions in submitted/<student>/<lesson>/)")
     grade.add_argument("--root", default=".", help="the course folder with nbgrader_config.py (default: here)")
     grade.add_argument("--workers", type=int, default=2, help="submissions run at the same time (default 2)")
-    grade.add_argument("--csv", default=None, help="where to write the table (default grades-LESSON.csv in the course folder)")
-    grade.add_argument("--cell-timeout", type=float, default=None, help="seconds per cell (default: nbgrader_config's Execute.timeout)")
-    grade.add_argument("--memory-gb", type=float, default=4.0, help="address-space limit of a submission's Python (default 4)")
-    grade.add_argument("--cpu-seconds", type=int, default=900, help="CPU-time limit of a submission's Python (default 900)")
-    grade.add_argument("--unisolated", action="store_true",
-                       help="run student code without bubblewrap (it then runs as you, with your files and network)")
+    grade.add_argument(
+        "--csv", default=None, help="where to write the table (default grades-LESSON.csv in the course folder)"
+    )
+    grade.add_argument(
+        "--cell-timeout", type=float, default=None, help="seconds per cell (default: nbgrader_config's Execute.timeout)"
+    )
+    grade.add_argument(
+        "--memory-gb", type=float, default=4.0, help="address-space limit of a submission's Python (default 4)"
+    )
+    grade.add_argument(
+        "--cpu-seconds", type=int, default=900, help="CPU-time limit of a submission's Python (default 900)"
+    )
+    grade.add_argument(
+        "--unisolated",
+        action="store_true",
+        help="run student code without bubblewrap (it then runs as you, with your files and network)",
+    )
     grade.set_defaults(run=_grade)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medai-edu", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("doctor", help="check that this machine can run the course").set_defaults(
-        run=_doctor
-    )
+    commands.add_parser("doctor", help="check that this machine can run the course").set_defaults(run=_doctor)
     _add_train(commands)
     _add_bench(commands)
     _add_demo(commands)

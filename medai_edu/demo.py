@@ -6,6 +6,7 @@ printed output is silenced). Exercises, answers, self-checks, coding instruction
 that train models are left out. Demos are made anew from ``solutions/`` whenever they are
 served, so they cannot fall out of step with the lessons.
 """
+
 from __future__ import annotations
 
 import ast
@@ -31,7 +32,9 @@ CDN = re.compile(r'(href|src)="https?://')
 
 def lessons() -> list[str]:
     """The lessons that have an instructor notebook."""
-    return sorted(p.name for p in SOLUTIONS.iterdir() if LESSON_PATTERN.match(p.name) and (p / f"{p.name}.ipynb").exists())
+    return sorted(
+        p.name for p in SOLUTIONS.iterdir() if LESSON_PATTERN.match(p.name) and (p / f"{p.name}.ipynb").exists()
+    )
 
 
 def resolve(name: str) -> str:
@@ -88,8 +91,11 @@ def _needed(cells: list[dict], shown: list[int]) -> set[int]:
     """The cells that ``shown`` need: the set-up, and every earlier cell defining a name they read."""
     code = [i for i, cell in enumerate(cells) if cell["cell_type"] == "code" and not _graded(cell)]
     names = {i: _names(_source(cells[i])) for i in code}
-    needed = set(shown) | {i for i in code if SETUP.search(_source(cells[i])) or
-                           "parameters" in cells[i].get("metadata", {}).get("tags", [])}
+    needed = set(shown) | {
+        i
+        for i in code
+        if SETUP.search(_source(cells[i])) or "parameters" in cells[i].get("metadata", {}).get("tags", [])
+    }
     todo = sorted(needed)
     while todo:
         i = todo.pop()
@@ -104,14 +110,24 @@ def _needed(cells: list[dict], shown: list[int]) -> set[int]:
 def demo_notebook(lesson_notebook: dict, name: str) -> dict:
     """The demo of one lesson (see the module's docstring)."""
     cells = lesson_notebook["cells"]
-    shown = [i for i, cell in enumerate(cells) if cell["cell_type"] == "code" and not _graded(cell)
-             and SHOWS.search(_source(cell)) and "Exercise" not in _heading(cells, i)]
+    shown = [
+        i
+        for i, cell in enumerate(cells)
+        if cell["cell_type"] == "code"
+        and not _graded(cell)
+        and SHOWS.search(_source(cell))
+        and "Exercise" not in _heading(cells, i)
+    ]
     if not shown:
         raise ValueError(f"lesson {name} has no figure or explorer outside its exercises: nothing to demo.")
     needed = _needed(cells, shown)
     title = _source(cells[0]).splitlines()[0]
-    out = [_markdown(f"{title}\n\n*Demo for the lecture: the lesson's figures and explorers, without code. "
-                     f"The full lesson, with exercises, is `course/{name}/{name}.ipynb`.*")]
+    out = [
+        _markdown(
+            f"{title}\n\n*Demo for the lecture: the lesson's figures and explorers, without code. "
+            f"The full lesson, with exercises, is `course/{name}/{name}.ipynb`.*"
+        )
+    ]
     last_heading = None
     for i in sorted(needed):
         source = _source(cells[i])
@@ -128,8 +144,10 @@ def demo_notebook(lesson_notebook: dict, name: str) -> dict:
             out.append(_code("%%capture\n" + source))  # runs, shows nothing
     notebook = copy.deepcopy({k: v for k, v in lesson_notebook.items() if k != "cells"})
     notebook["cells"] = _number_cells(out)
-    notebook["metadata"]["medai_edu"] = {"demo_of": f"solutions/{name}/{name}.ipynb",
-                                         "note": "made by medai_edu.demo; edit the lesson, not this file"}
+    notebook["metadata"]["medai_edu"] = {
+        "demo_of": f"solutions/{name}/{name}.ipynb",
+        "note": "made by medai_edu.demo; edit the lesson, not this file",
+    }
     return notebook
 
 
@@ -164,7 +182,9 @@ def install_template() -> Path:
     templates = Path(sys.prefix) / "share" / "jupyter" / "voila" / "templates"
     lab, base, ours = templates / "lab", templates / "base", templates / TEMPLATE
     if not lab.exists():
-        raise FileNotFoundError(f"Voilà's lab template is not at {lab}: install voila into this environment (make install).")
+        raise FileNotFoundError(
+            f"Voilà's lab template is not at {lab}: install voila into this environment (make install)."
+        )
     if ours.exists():
         shutil.rmtree(ours)
     shutil.copytree(lab, ours)
@@ -173,15 +193,33 @@ def install_template() -> Path:
             shutil.copy(page, ours / f"base-{page.name}")
     for page in ours.iterdir():  # ... and the lab pages that extend them extend our copies
         if page.suffix in (".j2", ".html"):
-            page.write_text(re.sub(r"voila/templates/base/([\w.-]+)",
-                                   lambda m: f"voila/templates/{TEMPLATE}/base-{m.group(1)}"
-                                   if (ours / f"base-{m.group(1)}").exists() else m.group(0), page.read_text()))
+            page.write_text(
+                re.sub(
+                    r"voila/templates/base/([\w.-]+)",
+                    lambda m: (
+                        f"voila/templates/{TEMPLATE}/base-{m.group(1)}"
+                        if (ours / f"base-{m.group(1)}").exists()
+                        else m.group(0)
+                    ),
+                    page.read_text(),
+                )
+            )
     for page in ours.iterdir():
         if page.suffix in (".j2", ".html"):
-            page.write_text(re.sub(r"^[ \t]*<link[^>]+href=\"https?://[^\"]+\"[^>]*>[ \t]*\n?", "", page.read_text(), flags=re.MULTILINE))
+            page.write_text(
+                re.sub(
+                    r"^[ \t]*<link[^>]+href=\"https?://[^\"]+\"[^>]*>[ \t]*\n?",
+                    "",
+                    page.read_text(),
+                    flags=re.MULTILINE,
+                )
+            )
     index = ours / "index.html.j2"  # the page's scrolling content: a landmark, reachable by keyboard
-    index.write_text(index.read_text().replace('<div id="rendered_cells"',
-                                               '<div id="rendered_cells" role="main" aria-label="Lesson demo" tabindex="0"', 1))
+    index.write_text(
+        index.read_text().replace(
+            '<div id="rendered_cells"', '<div id="rendered_cells" role="main" aria-label="Lesson demo" tabindex="0"', 1
+        )
+    )
     (ours / "conf.json").write_text(json.dumps({"base_template": "lab"}) + "\n")
     left = [p.name for p in ours.iterdir() if p.is_file() and CDN.search(p.read_text(errors="ignore"))]
     if left:
@@ -191,10 +229,18 @@ def install_template() -> Path:
 
 def voila_command(target: Path, port: int, ip: str = "127.0.0.1", open_browser: bool = False) -> list[str]:
     """The Voilà command that serves ``target`` (a demo notebook or the folder of demos)."""
-    return [sys.executable, "-m", "voila", str(target), f"--port={port}", f"--Voila.ip={ip}", f"--template={TEMPLATE}",
-            "--VoilaConfiguration.progressive_rendering=True",  # each figure appears as soon as its cell ran
-            "--VoilaConfiguration.classic_tree=True",  # the lesson list as a plain page (the JupyterLab-based
-            # one fails to start its widget plugins without a kernel, and says so in the console)
-            # JupyterLab extensions that only work inside JupyterLab (they fail to load in Voilà)
-            *(f"--VoilaConfiguration.extension_denylist={name}" for name in LAB_ONLY_EXTENSIONS),
-            *([] if open_browser else ["--no-browser"])]
+    return [
+        sys.executable,
+        "-m",
+        "voila",
+        str(target),
+        f"--port={port}",
+        f"--Voila.ip={ip}",
+        f"--template={TEMPLATE}",
+        "--VoilaConfiguration.progressive_rendering=True",  # each figure appears as soon as its cell ran
+        "--VoilaConfiguration.classic_tree=True",  # the lesson list as a plain page (the JupyterLab-based
+        # one fails to start its widget plugins without a kernel, and says so in the console)
+        # JupyterLab extensions that only work inside JupyterLab (they fail to load in Voilà)
+        *(f"--VoilaConfiguration.extension_denylist={name}" for name in LAB_ONLY_EXTENSIONS),
+        *([] if open_browser else ["--no-browser"]),
+    ]

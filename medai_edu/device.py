@@ -1,4 +1,5 @@
 """Choosing where computations run, and making runs repeatable."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """`medai-edu doctor`: is this machine ready for the course?"""
+
 from __future__ import annotations
 
 import importlib

@@ -4,6 +4,7 @@ JupyterLab and Voilà show a figure's PNG without any text alternative; the cour
 figure as ``<img alt="...">`` instead, the alt text saying what the figure holds (its panels,
 axes, colour bars and legend), unless a figure was given its own with :func:`set_alt`.
 """
+
 from __future__ import annotations
 
 import base64

@@ -17,6 +17,7 @@ however soft its softmax): :func:`disagreement_ncc` and :func:`calibration_error
 :func:`lesion_frequency`); and :func:`paired_bootstrap` for intervals of differences between
 models scored on the same cases.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,7 +31,9 @@ def _as_float_array(x: Any, name: str) -> np.ndarray:
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be an array of numbers (NumPy array or torch tensor), got {type(x).__name__}.") from err
+        raise TypeError(
+            f"{name} must be an array of numbers (NumPy array or torch tensor), got {type(x).__name__}."
+        ) from err
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); expected a map with at least 2 pixels.")
     bad = ~np.isfinite(arr)
@@ -97,7 +100,9 @@ def _as_label_maps(x: Any, name: str, num_classes: int, ndims: tuple[int, ...], 
     if arr.ndim not in ndims:
         raise ValueError(f"{name} must be {layout}, got an array of shape {arr.shape}.")
     if not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
-        raise ValueError(f"num_classes must be an integer >= 2 (background + at least one structure), got {num_classes!r}.")
+        raise ValueError(
+            f"num_classes must be an integer >= 2 (background + at least one structure), got {num_classes!r}."
+        )
     labels = np.rint(arr)
     if np.any(labels != arr) or labels.min() < 0 or labels.max() >= num_classes:
         raise ValueError(
@@ -202,8 +207,9 @@ def ged_squared(samples: Any, raters: Any, num_classes: int = SEGMENTATION_CLASS
     Uses ``d = 1 - IoU`` (:func:`iou_distance_matrix`) and :func:`ged_from_distances`.
     """
     d_sy = iou_distance_matrix(samples, raters, num_classes)
-    return ged_from_distances(d_sy, iou_distance_matrix(samples, samples, num_classes),
-                              iou_distance_matrix(raters, raters, num_classes))
+    return ged_from_distances(
+        d_sy, iou_distance_matrix(samples, samples, num_classes), iou_distance_matrix(raters, raters, num_classes)
+    )
 
 
 def _as_sample_probs(sample_probs: Any) -> np.ndarray:
@@ -224,8 +230,13 @@ def _as_sample_probs(sample_probs: Any) -> np.ndarray:
 def _rater_stack(raters: Any, probs: np.ndarray) -> np.ndarray:
     """Rater label maps [N_r, *S] (a single map [*S] becomes a stack of one) matching ``probs``."""
     spatial = probs.ndim - 2
-    maps = _as_label_maps(raters, "raters", probs.shape[1], (spatial, spatial + 1),
-                          f"one label map {list(probs.shape[2:])} or a stack [N_raters, {', '.join(map(str, probs.shape[2:]))}]")
+    maps = _as_label_maps(
+        raters,
+        "raters",
+        probs.shape[1],
+        (spatial, spatial + 1),
+        f"one label map {list(probs.shape[2:])} or a stack [N_raters, {', '.join(map(str, probs.shape[2:]))}]",
+    )
     maps = maps[None] if maps.ndim == spatial else maps
     _same_spatial(maps, probs, "raters and sample_probs", 1, 2)
     return maps
@@ -321,7 +332,9 @@ def calibration_error(predicted: Any, observed: Any, region: Any = None, bins: i
         raise ValueError(f"predicted and observed must have the same shape, got {p.shape} and {f.shape}.")
     for arr, name in ((p, "predicted"), (f, "observed")):
         if arr.min() < 0 or arr.max() > 1:
-            raise ValueError(f"{name} must hold probabilities or shares in [0, 1], got values from {arr.min():g} to {arr.max():g}.")
+            raise ValueError(
+                f"{name} must hold probabilities or shares in [0, 1], got values from {arr.min():g} to {arr.max():g}."
+            )
     if not isinstance(bins, (int, np.integer)) or bins < 1:
         raise ValueError(f"bins must be a whole number of at least 1, got {bins!r}.")
     if region is not None:
@@ -338,7 +351,9 @@ def calibration_error(predicted: Any, observed: Any, region: Any = None, bins: i
     return float(gap.sum() / count.sum())
 
 
-def paired_bootstrap(a: Any, b: Any, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict[str, float | bool | int]:
+def paired_bootstrap(
+    a: Any, b: Any, n_boot: int = 2000, seed: int = 0, level: float = 0.95
+) -> dict[str, float | bool | int]:
     """Paired bootstrap interval for ``mean(a) - mean(b)``, where ``a[i]`` and ``b[i]`` score the same case.
 
     Cases are resampled with replacement ``n_boot`` times (a NumPy generator seeded with ``seed``,
@@ -363,5 +378,12 @@ def paired_bootstrap(a: Any, b: Any, n_boot: int = 2000, seed: int = 0, level: f
         stop = min(n_boot, start + 500)
         means[start:stop] = d[rng.integers(0, d.size, (stop - start, d.size))].mean(axis=1)
     low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return {"difference": float(d.mean()), "low": float(low), "high": float(high),
-            "excludes_0": bool(low > 0 or high < 0), "n_cases": int(d.size), "n_boot": int(n_boot), "seed": int(seed)}
+    return {
+        "difference": float(d.mean()),
+        "low": float(low),
+        "high": float(high),
+        "excludes_0": bool(low > 0 or high < 0),
+        "n_cases": int(d.size),
+        "n_boot": int(n_boot),
+        "seed": int(seed),
+    }

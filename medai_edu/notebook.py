@@ -1,4 +1,5 @@
 """The first code cell of every lesson: quick mode, seeding, figure style."""
+
 from __future__ import annotations
 
 import os
@@ -25,7 +26,6 @@ def start(quick: bool = False, seed: int = 0) -> bool:
     readable, colour-blind-safe figure style, and shows figures with their alt texts.
     """
     from medai_edu.device import get_device, seed_everything
-
     from medai_edu.figure_html import register_formatters
 
     quick = is_quick(quick)

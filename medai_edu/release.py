@@ -3,6 +3,7 @@
 `make release` runs this. It is nbgrader's own `generate_assignment`, once per lesson folder;
 `dest` lets the tests write the release elsewhere and compare it with the committed one.
 """
+
 from __future__ import annotations
 
 import os

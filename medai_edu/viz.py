@@ -1,4 +1,5 @@
 """Plotting helpers: colour-blind-safe colours, a colour bar or legend on every figure."""
+
 from __future__ import annotations
 
 import threading
@@ -38,9 +39,7 @@ def _subplots(*args, figsize: tuple[float, float], **kwargs):
 def plot_workload_gap(imaging_growth: float = 31, radiologist_growth: float = 18) -> Figure:
     """Bar chart: growth of imaging volume versus growth of the radiologist workforce (%)."""
     fig, ax = _subplots(figsize=(5, 3.2))
-    bars = ax.bar(
-        ["Imaging studies", "Radiologists"], [imaging_growth, radiologist_growth], color=[BLUE, ORANGE]
-    )
+    bars = ax.bar(["Imaging studies", "Radiologists"], [imaging_growth, radiologist_growth], color=[BLUE, ORANGE])
     ax.bar_label(bars, fmt="+%g%%")
     ax.set_ylabel("Growth over the same period (%)")
     ax.set_ylim(0, max(imaging_growth, radiologist_growth) * 1.25)
@@ -58,8 +57,15 @@ def plot_confusion(tp: int, fp: int, fn: int, tn: int, title: str = "AI triage o
     labels = [["true positive (TP)", "false negative (FN)"], ["false positive (FP)", "true negative (TN)"]]
     for (row, col), value in np.ndenumerate(counts):
         dark = value < counts.max() / 2
-        ax.text(col, row, f"{labels[row][col]}\n{value}", ha="center", va="center",
-                color="white" if dark else "black", fontsize=9)
+        ax.text(
+            col,
+            row,
+            f"{labels[row][col]}\n{value}",
+            ha="center",
+            va="center",
+            color="white" if dark else "black",
+            fontsize=9,
+        )
     ax.set_xticks([0, 1], ["AI: urgent", "AI: routine"])
     ax.set_yticks([0, 1], ["has the disease", "no disease"])
     ax.set_title(title)
@@ -82,8 +88,7 @@ def plot_ppv_vs_prevalence(sensitivity: float = 0.9, specificity: float = 0.9, p
             raise ValueError(f"{name} must be between 0 and 1, got {value}.")
     grid = np.linspace(0.001, 0.999, 400)
     fig, ax = _subplots(figsize=(5.5, 3.4))
-    ax.plot(grid * 100, ppv_curve(sensitivity, specificity, grid) * 100, color=BLUE,
-            label="positive predictive value")
+    ax.plot(grid * 100, ppv_curve(sensitivity, specificity, grid) * 100, color=BLUE, label="positive predictive value")
     here = float(ppv_curve(sensitivity, specificity, np.array([prevalence]))[0])
     ax.plot([prevalence * 100], [here * 100], "o", color=ORANGE, label=f"your setting: {here:.0%}")
     ax.set_xscale("log")
@@ -138,8 +143,9 @@ def plot_toy_examples(images: np.ndarray, masks: np.ndarray, titles: list[str]) 
     return fig
 
 
-def plot_attribution(image: np.ndarray, mask: np.ndarray, attribution_map: np.ndarray, method: str,
-                     top_fraction: float | None = None) -> Figure:
+def plot_attribution(
+    image: np.ndarray, mask: np.ndarray, attribution_map: np.ndarray, method: str, top_fraction: float | None = None
+) -> Figure:
     """Image | map | ground truth side by side; optionally outline the map's top pixels."""
     signed = method == "vagan"
     fig, axes = _subplots(1, 3, figsize=(10, 3.1))
@@ -169,8 +175,13 @@ def plot_ncc_bars(rows: dict[str, dict[str, float]]) -> Figure:
     names = sorted(rows, key=lambda n: rows[n]["ncc_mean"])
     fig, ax = _subplots(figsize=(6.4, 0.45 * len(names) + 1.2))
     colours = [ORANGE if n == "vagan" else BLUE for n in names]
-    ax.barh([METHOD_LABELS.get(n, n) for n in names], [rows[n]["ncc_mean"] for n in names],
-            xerr=[rows[n]["ncc_std"] for n in names], color=colours, capsize=3)
+    ax.barh(
+        [METHOD_LABELS.get(n, n) for n in names],
+        [rows[n]["ncc_mean"] for n in names],
+        xerr=[rows[n]["ncc_std"] for n in names],
+        color=colours,
+        capsize=3,
+    )
     ax.set_xlim(min(0.0, min(rows[n]["ncc_mean"] for n in names) - 0.1), 1.0)
     ax.set_xlabel("NCC with the ground truth (1 = finds exactly the disease pixels)")
     ax.spines[["top", "right"]].set_visible(False)
@@ -215,8 +226,15 @@ def plot_brain_reference(template: np.ndarray, hippocampus: np.ndarray, ventricl
     return fig
 
 
-def plot_severity(image: np.ndarray, effect: np.ndarray, vagan_map: np.ndarray, hippocampus: np.ndarray,
-                  ventricles: np.ndarray, severity: float, volume_change: float) -> Figure:
+def plot_severity(
+    image: np.ndarray,
+    effect: np.ndarray,
+    vagan_map: np.ndarray,
+    hippocampus: np.ndarray,
+    ventricles: np.ndarray,
+    severity: float,
+    volume_change: float,
+) -> Figure:
     """One simulated subject at a disease severity: scan, true effect and VA-GAN's map."""
     fig, axes = _subplots(1, 3, figsize=(10.5, 3.4))
     axes[0].imshow(image, cmap="gray", vmin=-1, vmax=1.5, interpolation="nearest")
@@ -224,13 +242,22 @@ def plot_severity(image: np.ndarray, effect: np.ndarray, vagan_map: np.ndarray, 
     _outline(axes[0], ventricles, BLUE)
     _picture(axes[0], f"Severity {severity:.2f}\nhippocampus area {volume_change:+.0f} %")
     _signed_panel(axes[1], fig, effect, "True disease effect", "red brighter, blue darker", limit=1.0)
-    _signed_panel(axes[2], fig, vagan_map, METHOD_LABELS["vagan"], "red brighter, blue darker")  # its own scale: VA-GAN's maps are fainter
+    _signed_panel(
+        axes[2], fig, vagan_map, METHOD_LABELS["vagan"], "red brighter, blue darker"
+    )  # its own scale: VA-GAN's maps are fainter
     fig.subplots_adjust(left=0.01, right=0.93, bottom=0.03, top=0.84, wspace=0.45)
     return fig
 
 
-def plot_brain_map(image: np.ndarray, effect: np.ndarray, attribution_map: np.ndarray, method: str,
-                   hippocampus: np.ndarray, overlay: float = 0.6, close_up: tuple[slice, slice] | None = None) -> Figure:
+def plot_brain_map(
+    image: np.ndarray,
+    effect: np.ndarray,
+    attribution_map: np.ndarray,
+    method: str,
+    hippocampus: np.ndarray,
+    overlay: float = 0.6,
+    close_up: tuple[slice, slice] | None = None,
+) -> Figure:
     """Scan with the map overlaid (``overlay`` = opacity), a close-up of the hippocampus, the true effect.
 
     The close-up has its own colour scale (the hippocampal change is small beside the ventricles')."""
@@ -244,15 +271,25 @@ def plot_brain_map(image: np.ndarray, effect: np.ndarray, attribution_map: np.nd
         style = dict(cmap="RdBu_r", vmin=-limit, vmax=limit) if signed else dict(cmap="viridis", vmin=0, vmax=limit)
         ax.imshow(image[crop], cmap="gray", vmin=-1, vmax=1.5, interpolation="nearest")
         strength = np.clip(2 * np.abs(shown_map[crop]) / limit, 0, 1)  # faint where the map is near 0
-        layer = ax.imshow(shown_map[crop], alpha=float(np.clip(overlay, 0, 1)) * strength, interpolation="nearest", **style)
+        layer = ax.imshow(
+            shown_map[crop], alpha=float(np.clip(overlay, 0, 1)) * strength, interpolation="nearest", **style
+        )
         _outline(ax, hippocampus[crop], ORANGE, thin=window is not None)
         _colour_bar(fig, layer, ax, scale)
     _picture(axes[0], METHOD_LABELS.get(method, method))
     _picture(axes[1], "Close-up: left hippocampus")
     if close_up is not None:
         rows, cols = close_up
-        axes[0].add_patch(plt.Rectangle((cols.start - 0.5, rows.start - 0.5), cols.stop - cols.start, rows.stop - rows.start,
-                                        fill=False, edgecolor=ORANGE, linestyle="--"))
+        axes[0].add_patch(
+            plt.Rectangle(
+                (cols.start - 0.5, rows.start - 0.5),
+                cols.stop - cols.start,
+                rows.stop - rows.start,
+                fill=False,
+                edgecolor=ORANGE,
+                linestyle="--",
+            )
+        )
     _signed_panel(axes[2], fig, effect, "True disease effect", "red brighter, blue darker")
     fig.subplots_adjust(left=0.01, right=0.93, bottom=0.03, top=0.86, wspace=0.45)
     return fig
@@ -275,8 +312,10 @@ def _segment_panel(ax, image: np.ndarray, labels: np.ndarray | None, title: str,
 
 
 def _segment_legend(fig: Figure) -> None:
-    handles = [matplotlib.patches.Patch(color=colour, label=name) for name, colour in
-               (("lesion core", SEGMENT_COLOURS[1]), ("oedema rim", SEGMENT_COLOURS[2]))]
+    handles = [
+        matplotlib.patches.Patch(color=colour, label=name)
+        for name, colour in (("lesion core", SEGMENT_COLOURS[1]), ("oedema rim", SEGMENT_COLOURS[2]))
+    ]
     fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False)
 
 
@@ -304,7 +343,9 @@ def plot_single_answer(image: np.ndarray, labels: np.ndarray, disagreement: np.n
     """A deterministic network's one outline next to the raters' disagreement."""
     fig, axes = _subplots(1, 2, figsize=(7.4, 3.6))
     _segment_panel(axes[0], image, labels, "U-Net: its one answer")
-    _share_panel(axes[1], fig, disagreement, "Where the raters disagree", "share of raters who differ", DISAGREEMENT_MAX)
+    _share_panel(
+        axes[1], fig, disagreement, "Where the raters disagree", "share of raters who differ", DISAGREEMENT_MAX
+    )
     _segment_legend(fig)
     fig.subplots_adjust(left=0.01, right=0.9, bottom=0.1, top=0.9, wspace=0.2)
     return fig
@@ -315,18 +356,32 @@ def plot_samples(image: np.ndarray, samples: np.ndarray, masks: np.ndarray, titl
     fig, axes = _subplots(1, 3, figsize=(11, 3.7))
     _segment_panel(axes[0], image, samples[-1], f"{title}\nsample {len(samples)}")
     _share_panel(axes[1], fig, (samples > 0).mean(0), f"Overlay of all {len(samples)} samples", None)
-    _share_panel(axes[2], fig, (masks > 0).mean(0), f"Overlay of the {len(masks)} raters",
-                 "share calling the pixel lesion\n(core or rim), both overlays")
+    _share_panel(
+        axes[2],
+        fig,
+        (masks > 0).mean(0),
+        f"Overlay of the {len(masks)} raters",
+        "share calling the pixel lesion\n(core or rim), both overlays",
+    )
     _segment_legend(fig)
     fig.subplots_adjust(left=0.01, right=0.93, bottom=0.1, top=0.86, wspace=0.2)
     return fig
 
 
-def plot_disagreement_pair(image: np.ndarray, predicted: np.ndarray, raters: np.ndarray, title: str, score: float) -> Figure:
+def plot_disagreement_pair(
+    image: np.ndarray, predicted: np.ndarray, raters: np.ndarray, title: str, score: float
+) -> Figure:
     """A model's disagreement map (between its samples) next to the raters', on the same scale."""
     fig, axes = _subplots(1, 3, figsize=(11, 3.6))
     _segment_panel(axes[0], image, None, "Scan")
-    _share_panel(axes[1], fig, predicted, f"{title}\n(NCC with raters {score:.2f})", "share of samples that differ", DISAGREEMENT_MAX)
+    _share_panel(
+        axes[1],
+        fig,
+        predicted,
+        f"{title}\n(NCC with raters {score:.2f})",
+        "share of samples that differ",
+        DISAGREEMENT_MAX,
+    )
     _share_panel(axes[2], fig, raters, "Raters", "share of raters who differ", DISAGREEMENT_MAX)
     fig.subplots_adjust(left=0.01, right=0.93, bottom=0.03, top=0.86, wspace=0.45)
     return fig
@@ -337,7 +392,12 @@ def plot_robustness(image: np.ndarray, samples: np.ndarray, disagreement: np.nda
     fig, axes = _subplots(1, 3, figsize=(11, 3.6))
     _segment_panel(axes[0], image, None, caption)
     _share_panel(axes[1], fig, (samples > 0).mean(0), f"Overlay of {len(samples)} samples", None)
-    _share_panel(axes[2], fig, disagreement, f"Samples' disagreement: {disagreement.mean():.3f} on average",
-                 "share of samples: calling it lesion\n(middle), differing (right)")
+    _share_panel(
+        axes[2],
+        fig,
+        disagreement,
+        f"Samples' disagreement: {disagreement.mean():.3f} on average",
+        "share of samples: calling it lesion\n(middle), differing (right)",
+    )
     fig.subplots_adjust(left=0.01, right=0.93, bottom=0.03, top=0.86, wspace=0.2)
     return fig

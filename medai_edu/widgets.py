@@ -7,15 +7,16 @@ run or a static render shows it too; later redraws run in a background thread th
 draws the controls' newest values and skips the ones a fast slider drag has already left
 behind. (Explorers deliberately avoid ipywidgets' Output widget: nbclient, which papermill and
 nbgrader use, can hang when output is captured into one while a cell runs.)"""
+
 from __future__ import annotations
 
 import atexit
 import math
 import os
 import threading
-import weakref
 import time
 import traceback
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 
@@ -58,8 +59,14 @@ class Explorer(w.VBox):
     always give the same figure for the same values).
     """
 
-    def __init__(self, controls: Mapping[str, w.ValueWidget], draw: Callable[..., Figure], box: w.Widget,
-                 actions: Mapping[w.Button, Callable[..., None]] | None = None, cache: bool = True) -> None:
+    def __init__(
+        self,
+        controls: Mapping[str, w.ValueWidget],
+        draw: Callable[..., Figure],
+        box: w.Widget,
+        actions: Mapping[w.Button, Callable[..., None]] | None = None,
+        cache: bool = True,
+    ) -> None:
         self.controls, self._draw, self._cache_on = dict(controls), draw, cache
         self.figure = w.HTML(layout=w.Layout(min_height="120px"))
         self.figure.add_class("medai-figure")
@@ -131,7 +138,9 @@ class Explorer(w.VBox):
                 self.figure.value = self._html(values, shown=True)
             except Exception as error:  # shown in place of the figure, and in the kernel's log
                 traceback.print_exc()
-                self.figure.value = f'<p role="alert">This figure could not be drawn: {type(error).__name__}: {error}</p>'
+                self.figure.value = (
+                    f'<p role="alert">This figure could not be drawn: {type(error).__name__}: {error}</p>'
+                )
                 continue
             with self._lock:
                 if not self._dirty and not self._actions:
@@ -169,9 +178,8 @@ class Explorer(w.VBox):
             return []
         name, up = self._last_moved
         steps = _next_values(self.controls[name])  # [one step up, one step down] where they exist
-        ordered = sorted(steps, key=lambda v: (v[0] != up))
-        return [candidate for _, value in ordered
-                if self._key(candidate := {**values, name: value}) not in self._cache]
+        ordered = sorted(steps, key=lambda v: v[0] != up)
+        return [candidate for _, value in ordered if self._key(candidate := {**values, name: value}) not in self._cache]
 
     def _key(self, values: dict) -> Hashable | None:
         if not self._cache_on:
@@ -215,7 +223,7 @@ def _next_values(control: w.ValueWidget) -> list[tuple[bool, object]]:
     if isinstance(control, w.FloatLogSlider):
         exponent = math.log(control.value, control.base)
         steps = [(True, exponent + control.step), (False, exponent - control.step)]
-        return [(up, control.base ** e) for up, e in steps if control.min <= e <= control.max]
+        return [(up, control.base**e) for up, e in steps if control.min <= e <= control.max]
     if isinstance(control, (w.IntSlider, w.FloatSlider)):
         steps = [(True, control.value + control.step), (False, control.value - control.step)]
         return [(up, type(control.value)(v)) for up, v in steps if control.min <= v <= control.max]
@@ -233,8 +241,13 @@ def _went_up(control: w.ValueWidget, old: object, new: object) -> bool:
         return True
 
 
-def _explorer(controls: Mapping[str, w.ValueWidget], draw: Callable[..., Figure], box: w.Widget,
-              actions: Mapping[w.Button, Callable[..., None]] | None = None, cache: bool = True) -> Explorer:
+def _explorer(
+    controls: Mapping[str, w.ValueWidget],
+    draw: Callable[..., Figure],
+    box: w.Widget,
+    actions: Mapping[w.Button, Callable[..., None]] | None = None,
+    cache: bool = True,
+) -> Explorer:
     """Build an :class:`Explorer` and show it."""
     explorer = Explorer(controls, draw, box, actions, cache)
     display(NAME_SLIDER_HANDLES)
@@ -248,8 +261,9 @@ def ppv_explorer() -> Explorer:
     sliders = {
         "sensitivity": w.FloatSlider(0.9, min=0.5, max=1.0, step=0.01, description="Sensitivity", style=style),
         "specificity": w.FloatSlider(0.9, min=0.5, max=1.0, step=0.01, description="Specificity", style=style),
-        "prevalence": w.FloatLogSlider(0.05, base=10, min=-3, max=-0.05, step=0.05,
-                                       description="Prevalence", readout_format=".3f", style=style),
+        "prevalence": w.FloatLogSlider(
+            0.05, base=10, min=-3, max=-0.05, step=0.05, description="Prevalence", readout_format=".3f", style=style
+        ),
     }
     return _explorer(sliders, viz.plot_ppv_vs_prevalence, w.VBox(list(sliders.values())))
 
@@ -258,8 +272,9 @@ def quiz(question: str, options: Mapping[str, str], correct: str, explanations: 
     """A self-check multiple-choice question: pick an answer, press Check, read why."""
     if correct not in options:
         raise ValueError(f"correct answer {correct!r} is not one of the options {list(options)}.")
-    choice = w.RadioButtons(options=[(f"{key}. {text}", key) for key, text in options.items()],
-                            value=None, layout=w.Layout(width="auto"))
+    choice = w.RadioButtons(
+        options=[(f"{key}. {text}", key) for key, text in options.items()], value=None, layout=w.Layout(width="auto")
+    )
     button = w.Button(description="Check", button_style="primary")
     feedback = w.HTML()
 
@@ -291,20 +306,29 @@ def attribution_explorer(
     style = {"description_width": "130px"}
     controls = {
         "index": w.IntSlider(0, min=0, max=len(images) - 1, description="Image", style=style),
-        "method": w.Dropdown(options=[(viz.METHOD_LABELS.get(m, m), m) for m in maps], value=method or next(iter(maps)),
-                             description="Method", style=style),
+        "method": w.Dropdown(
+            options=[(viz.METHOD_LABELS.get(m, m), m) for m in maps],
+            value=method or next(iter(maps)),
+            description="Method",
+            style=style,
+        ),
         "top_percent": w.IntSlider(5, min=0, max=50, description="Outline top %", style=style),
     }
 
     def draw(index: int, method: str, top_percent: int) -> Figure:
-        return viz.plot_attribution(images[index], masks[index], maps[method][index], method,
-                                    top_fraction=top_percent / 100 or None)
+        return viz.plot_attribution(
+            images[index], masks[index], maps[method][index], method, top_fraction=top_percent / 100 or None
+        )
 
     return _explorer(controls, draw, w.VBox([w.HBox([controls["index"], controls["method"]]), controls["top_percent"]]))
 
 
-def brain_map_explorer(cases, maps: Mapping[str, np.ndarray], close_up: Callable[[np.ndarray], tuple[slice, slice]],
-                       method: str | None = None) -> Explorer:
+def brain_map_explorer(
+    cases,
+    maps: Mapping[str, np.ndarray],
+    close_up: Callable[[np.ndarray], tuple[slice, slice]],
+    method: str | None = None,
+) -> Explorer:
     """Pick a subject, a method and the overlay strength; see the map, a hippocampus close-up, the truth.
 
     ``cases`` holds ``images``, ``effects`` and ``hippocampus`` arrays [N, H, W]; ``maps[method]``
@@ -315,14 +339,25 @@ def brain_map_explorer(cases, maps: Mapping[str, np.ndarray], close_up: Callable
     style = {"description_width": "110px"}
     controls = {
         "index": w.IntSlider(0, min=0, max=len(cases.images) - 1, description="Subject", style=style),
-        "method": w.Dropdown(options=[(viz.METHOD_LABELS.get(m, m), m) for m in maps], value=method or next(iter(maps)),
-                             description="Method", style=style),
+        "method": w.Dropdown(
+            options=[(viz.METHOD_LABELS.get(m, m), m) for m in maps],
+            value=method or next(iter(maps)),
+            description="Method",
+            style=style,
+        ),
         "overlay": w.FloatSlider(0.6, min=0.0, max=1.0, step=0.05, description="Overlay strength", style=style),
     }
 
     def draw(index: int, method: str, overlay: float) -> Figure:
-        return viz.plot_brain_map(cases.images[index], cases.effects[index], maps[method][index], method,
-                                  cases.hippocampus[index], overlay, close_up(cases.hippocampus[index]))
+        return viz.plot_brain_map(
+            cases.images[index],
+            cases.effects[index],
+            maps[method][index],
+            method,
+            cases.hippocampus[index],
+            overlay,
+            close_up(cases.hippocampus[index]),
+        )
 
     return _explorer(controls, draw, w.VBox([w.HBox([controls["index"], controls["method"]]), controls["overlay"]]))
 
@@ -331,8 +366,12 @@ def severity_explorer(subject: Callable[[int, float], dict], subjects: list[int]
     """Move the disease severity of a simulated subject; ``subject(index, severity)`` gives the panels."""
     style = {"description_width": "110px"}
     controls = {
-        "index": w.Dropdown(options=[(f"subject {int(i)}", int(i)) for i in subjects], value=int(subjects[0]),
-                            description="Subject", style=style),
+        "index": w.Dropdown(
+            options=[(f"subject {int(i)}", int(i)) for i in subjects],
+            value=int(subjects[0]),
+            description="Subject",
+            style=style,
+        ),
         "severity": w.FloatSlider(0.8, min=0.0, max=1.5, step=0.05, description="Severity", style=style),
     }
 
@@ -352,10 +391,17 @@ def sampling_explorer(pool, masks: np.ndarray, levels: list[tuple[str, int | Non
     style = {"description_width": "110px"}
     controls = {
         "case": w.IntSlider(0, min=0, max=len(masks) - 1, description="Case", style=style),
-        "choice": w.Dropdown(options=[(label, i) for i, (label, _) in enumerate(levels)], value=0,
-                             description="Latent levels", style=style, layout=w.Layout(width="360px")),
+        "choice": w.Dropdown(
+            options=[(label, i) for i, (label, _) in enumerate(levels)],
+            value=0,
+            description="Latent levels",
+            style=style,
+            layout=w.Layout(width="360px"),
+        ),
     }
-    button = w.Button(description="Draw another plausible outline", button_style="primary", layout=w.Layout(width="260px"))
+    button = w.Button(
+        description="Draw another plausible outline", button_style="primary", layout=w.Layout(width="260px")
+    )
 
     def draw(case: int, choice: int) -> Figure:
         return viz.plot_samples(pool.images[case][0], pool.get(case, levels[choice][1]), masks[case], title)
@@ -363,8 +409,9 @@ def sampling_explorer(pool, masks: np.ndarray, levels: list[tuple[str, int | Non
     def draw_another(case: int, choice: int) -> None:
         pool.draw_another(case, levels[choice][1])
 
-    return _explorer(controls, draw, w.VBox([w.HBox(list(controls.values())), button]), {button: draw_another},
-                     cache=False)  # the pool grows: the same controls can show a new figure
+    return _explorer(
+        controls, draw, w.VBox([w.HBox(list(controls.values())), button]), {button: draw_another}, cache=False
+    )  # the pool grows: the same controls can show a new figure
 
 
 def robustness_explorer(grid: Mapping[tuple[str, float], dict]) -> Explorer:

@@ -1,4 +1,5 @@
 """Test-suite wiring: the network guard, and shared paths."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -16,9 +17,7 @@ NETGUARD_LOG = ROOT / ".pytest_cache" / "netguard.log"
 NETGUARD_LOG.parent.mkdir(exist_ok=True)
 NETGUARD_LOG.write_text("")
 os.environ["MEDAI_NETGUARD_LOG"] = str(NETGUARD_LOG)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (str(NETGUARD_DIR), os.environ.get("PYTHONPATH")) if p
-)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(NETGUARD_DIR), os.environ.get("PYTHONPATH")) if p)
 _spec = importlib.util.spec_from_file_location("medai_netguard", NETGUARD_DIR / "sitecustomize.py")
 netguard = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(netguard)

@@ -4,6 +4,7 @@ Each case writes one student's ``submitted/<student>/<lesson>/`` folder from the
 source notebooks, and says which automatic score it must get: all points, none, or all but the
 first exercise's. "First exercise" is the first answer cell and the test that grades it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -62,29 +63,35 @@ class Lesson:
 
 def _first(answer: str) -> Callable[[Lesson], nbformat.NotebookNode]:
     """Correct, except the first answer cell, which becomes ``answer``."""
+
     def build(lesson: Lesson) -> nbformat.NotebookNode:
         nb = lesson.correct()
         lesson.first_answer(nb).source = answer
         return nb
+
     return build
 
 
 def _prefix_first(code: str) -> Callable[[Lesson], nbformat.NotebookNode]:
     """Correct, with ``code`` run before the first answer (in the same cell)."""
+
     def build(lesson: Lesson) -> nbformat.NotebookNode:
         nb = lesson.correct()
         cell = lesson.first_answer(nb)
         cell.source = code + "\n" + cell.source
         return nb
+
     return build
 
 
 def _wrong_with(code: str) -> Callable[[Lesson], nbformat.NotebookNode]:
     """Unanswered, with ``code`` (an attack on the tests) in the first answer cell."""
+
     def build(lesson: Lesson) -> nbformat.NotebookNode:
         nb = lesson.untouched()
         lesson.first_answer(nb).source = code
         return nb
+
     return build
 
 
@@ -93,6 +100,7 @@ def _edit(change: Callable[[Lesson, nbformat.NotebookNode], None]) -> Callable[[
         nb = lesson.correct()
         change(lesson, nb)
         return nb
+
     return build
 
 
@@ -135,9 +143,17 @@ def _stderr_in_test(lesson: Lesson) -> nbformat.NotebookNode:
     """A correct function answer that writes a warning to stderr whenever the tests call it."""
     nb = lesson.correct()
     for cell in nb.cells:
-        if _meta(cell).get("solution") and cell.source.lstrip().startswith(("def ", "import")) and "### BEGIN SOLUTION" in cell.source:
-            cell.source = cell.source.replace("    ### BEGIN SOLUTION", "    import sys, warnings\n    warnings.warn('a harmless warning')\n"
-                                              "    print('note on stderr', file=sys.stderr)\n    ### BEGIN SOLUTION", 1)
+        if (
+            _meta(cell).get("solution")
+            and cell.source.lstrip().startswith(("def ", "import"))
+            and "### BEGIN SOLUTION" in cell.source
+        ):
+            cell.source = cell.source.replace(
+                "    ### BEGIN SOLUTION",
+                "    import sys, warnings\n    warnings.warn('a harmless warning')\n"
+                "    print('note on stderr', file=sys.stderr)\n    ### BEGIN SOLUTION",
+                1,
+            )
             return nb
     raise AssertionError("no function answer in this lesson")
 
@@ -172,18 +188,24 @@ def _shadow(lesson: Lesson, folder: Path) -> nbformat.NotebookNode:
     (folder / "medai_edu" / "checks.py").write_text(SHADOW_CHECKS)
     (folder / "checks.py").write_text(SHADOW_CHECKS)
     nb = lesson.untouched()
-    lesson.first_answer(nb).source = ("import sys\nsys.path.insert(0, '.')\n"
-                                      "for name in [n for n in sys.modules if n.startswith('medai_edu')]:\n    del sys.modules[name]\n"
-                                      "import medai_edu.checks, checks\nassert medai_edu.checks.__file__.startswith(sys.path[0] or '.')")
+    lesson.first_answer(nb).source = (
+        "import sys\nsys.path.insert(0, '.')\n"
+        "for name in [n for n in sys.modules if n.startswith('medai_edu')]:\n    del sys.modules[name]\n"
+        "import medai_edu.checks, checks\nassert medai_edu.checks.__file__.startswith(sys.path[0] or '.')"
+    )
     return nb
 
 
 def _attack_cell(code: str) -> Callable[[Lesson, Path], nbformat.NotebookNode]:
     """Correct, plus an added cell running ``code`` (it must not reach anything outside)."""
+
     def build(lesson: Lesson, folder: Path) -> nbformat.NotebookNode:
         nb = lesson.correct()
-        nb.cells.insert(nb.cells.index(lesson.first_answer(nb)), nbformat.v4.new_code_cell(code.format(root=lesson.root)))
+        nb.cells.insert(
+            nb.cells.index(lesson.first_answer(nb)), nbformat.v4.new_code_cell(code.format(root=lesson.root))
+        )
         return nb
+
     return build
 
 
@@ -248,8 +270,10 @@ def _quick_off(lesson: Lesson) -> nbformat.NotebookNode:
     nb = lesson.correct()
     answers = [c for c in nb.cells if _meta(c).get("solution") and c.cell_type == "code"]
     answers[0].source = QUICK_OFF + answers[0].source
-    answers[1].source = ("import os\nassert QUICK and os.environ.get('NBGRADER_EXECUTION'), 'grading mode was switched off'\n"
-                         + answers[1].source)
+    answers[1].source = (
+        "import os\nassert QUICK and os.environ.get('NBGRADER_EXECUTION'), 'grading mode was switched off'\n"
+        + answers[1].source
+    )
     return nb
 
 
@@ -264,12 +288,14 @@ class Case:
 def _notebook(make) -> Callable[[Lesson, Path], None]:
     def write(lesson: Lesson, folder: Path) -> None:
         nbformat.write(make(lesson), folder / f"{lesson.name}.ipynb")
+
     return write
 
 
 def _with_folder(make) -> Callable[[Lesson, Path], None]:
     def write(lesson: Lesson, folder: Path) -> None:
         nbformat.write(make(lesson, folder), folder / f"{lesson.name}.ipynb")
+
     return write
 
 
@@ -277,6 +303,7 @@ def _raw(text: str, name: str | None = None) -> Callable[[Lesson, Path], None]:
     def write(lesson: Lesson, folder: Path) -> None:
         if text is not None:
             (folder / (name or f"{lesson.name}.ipynb")).write_text(text)
+
     return write
 
 
@@ -295,7 +322,12 @@ CASES = [
     Case("syntax error", ALL_BUT_FIRST, "graded", _notebook(_first("x = (1 + "))),
     Case("exception", ALL_BUT_FIRST, "graded", _notebook(_first("raise ValueError('oops')"))),
     Case("infinite loop", ALL_BUT_FIRST, "partly graded", _notebook(_first("while True:\n    pass"))),
-    Case("slow cell past the timeout", ALL_BUT_FIRST, "partly graded", _notebook(_first("import time\ntime.sleep(10_000)"))),
+    Case(
+        "slow cell past the timeout",
+        ALL_BUT_FIRST,
+        "partly graded",
+        _notebook(_first("import time\ntime.sleep(10_000)")),
+    ),
     Case("20 GB allocation", ALL_BUT_FIRST, "graded", _notebook(_first("block = bytearray(20 * 2**30)"))),
     Case("os._exit", ALL_BUT_FIRST, "partly graded", _notebook(_first("import os\nos._exit(1)"))),
     Case("deleted test cell", ALL_BUT_FIRST, "partly graded", _notebook(_edit(_delete_test))),
@@ -326,8 +358,12 @@ def student_id(case: Case) -> str:
 
 
 def load_lesson(root: Path, name: str) -> Lesson:
-    return Lesson(name, nbformat.read(root / "course" / name / f"{name}.ipynb", as_version=4),
-                  nbformat.read(root / "solutions" / name / f"{name}.ipynb", as_version=4), root)
+    return Lesson(
+        name,
+        nbformat.read(root / "course" / name / f"{name}.ipynb", as_version=4),
+        nbformat.read(root / "solutions" / name / f"{name}.ipynb", as_version=4),
+        root,
+    )
 
 
 def write_class(lesson: Lesson, cases: list[Case]) -> dict[str, Case]:
@@ -343,6 +379,8 @@ def write_class(lesson: Lesson, cases: list[Case]) -> dict[str, Case]:
 
 def snapshot(root: Path) -> dict[str, str]:
     """The contents of every submitted file (to show that no submission changed another)."""
-    return {str(p.relative_to(root)): p.read_bytes().hex()[:64] + str(p.stat().st_size)
-            for p in sorted((root / "submitted").rglob("*")) if p.is_file()}
-
+    return {
+        str(p.relative_to(root)): p.read_bytes().hex()[:64] + str(p.stat().st_size)
+        for p in sorted((root / "submitted").rglob("*"))
+        if p.is_file()
+    }

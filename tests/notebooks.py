@@ -1,4 +1,5 @@
 """Where the lesson notebooks are, for the notebook and nbgrader tests."""
+
 from __future__ import annotations
 
 from conftest import ROOT

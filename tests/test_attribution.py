@@ -1,4 +1,5 @@
 """The attribution API: high means important for every method, and MONAI's pitfalls are guarded."""
+
 from __future__ import annotations
 
 from collections import OrderedDict

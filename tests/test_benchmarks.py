@@ -1,4 +1,5 @@
 """The benchmarks run end to end on the shipped weights and report what they measured."""
+
 from __future__ import annotations
 
 import json
@@ -19,22 +20,35 @@ def test_bench_command_writes_json(tmp_path, suite, n_test):
     out = tmp_path / f"{suite}.json"
     result = subprocess.run(
         [sys.executable, "-m", "medai_edu.cli", "bench", suite, "--images", "3", "--ig-steps", "4", "--json", str(out)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(out.read_text())
     assert report["data"]["n_images"] == 3 and report["classifier"]["n_test"] == n_test
-    assert set(report["methods"]) == {"vanilla_gradient", "guided_backprop", "grad_cam", "occlusion", "integrated_gradients", "vagan"}
+    assert set(report["methods"]) == {
+        "vanilla_gradient",
+        "guided_backprop",
+        "grad_cam",
+        "occlusion",
+        "integrated_gradients",
+        "vagan",
+    }
     for name, row in report["methods"].items():
         assert -1 <= row["ncc_mean"] <= 1 and row["ncc_std"] >= 0 and row["seconds_per_image"] > 0, name
         assert f"{row['ncc_mean']:.3f}" in result.stdout, "the printed table must show the measured numbers"
         if suite == "brain":  # how much of each map lies on the hippocampus, the ventricles and elsewhere
-            assert min(row["hippocampus"], row["ventricles"], row["elsewhere"]) >= 0 and -1 <= row["ncc_magnitude"] <= 1, name
+            assert (
+                min(row["hippocampus"], row["ventricles"], row["elsewhere"]) >= 0 and -1 <= row["ncc_magnitude"] <= 1
+            ), name
     if suite == "brain":
         assert 0.5 <= report["classifier"]["test_auc"] <= 1
     if suite == "toy":  # a final test set drawn with a seed development never used, and both selection rules
         final = report["final_test"]
-        assert final["data"]["data_seed"] == toy.FINAL_TEST_SEED != report["data"]["data_seed"] and final["data"]["n_images"] == 3
+        assert (
+            final["data"]["data_seed"] == toy.FINAL_TEST_SEED != report["data"]["data_seed"]
+            and final["data"]["n_images"] == 3
+        )
         assert set(final["methods"]) == set(report["methods"]) and final["classifier"]["n_test"] == n_test
         assert set(report["vagan_selection"]) == {"wasserstein", "ncc"}
         assert f"{final['methods']['vagan']['ncc_mean']:.3f}" in result.stdout
@@ -44,8 +58,21 @@ def test_bench_command_writes_json(tmp_path, suite, n_test):
 def test_bench_uncertainty_writes_json_with_targets(tmp_path):
     out = tmp_path / "uncertainty.json"
     result = subprocess.run(
-        [sys.executable, "-m", "medai_edu.cli", "bench", "uncertainty", "--images", "2", "--samples", "3", "--json", str(out)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "medai_edu.cli",
+            "bench",
+            "uncertainty",
+            "--images",
+            "2",
+            "--samples",
+            "3",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(out.read_text())
@@ -55,15 +82,29 @@ def test_bench_uncertainty_writes_json_with_targets(tmp_path):
     for name, row in report["models"].items():
         for scores in [row[c] for c in uncertainty.CONDITIONS] + [row["final"][c] for c in uncertainty.CONDITIONS]:
             assert scores["n_images"] == 2 and scores["ged_mean"] >= 0 and 0 <= scores["dice_mean"] <= 1, name
-            assert -1 <= scores["dis_ncc_mean"] <= 1 and 0 <= scores["ece_mean"] <= 1 and 0 <= scores["ece_softmax_mean"] <= 1
+            assert (
+                -1 <= scores["dis_ncc_mean"] <= 1
+                and 0 <= scores["ece_mean"] <= 1
+                and 0 <= scores["ece_softmax_mean"] <= 1
+            )
         assert 0 < row["ms_1_sample"] and 0 < row["ms_100_samples"], name
         for value in (row["clean"]["ged_mean"], row["clean"]["dis_ncc_mean"], row["final"]["clean"]["ece_mean"]):
             assert f"{value:.3f}" in result.stdout, "the printed table must show the measured numbers"
     # the deterministic U-Net's samples never differ: its disagreement map is constant, NCC 0
-    assert report["models"]["unet"]["clean"]["dis_ncc_mean"] == 0.0 == report["models"]["unet"]["final"]["clean"]["dis_ncc_mean"]
-    assert set(report["targets"]) == {"ged_below_prob_unet", "ged_below_unet", "sncc_at_least_0.7",
-                                      "dice_within_0.02_of_unet", "one_sample_at_most_50_ms", "unet_fails_dis_ncc",
-                                      "ece_below_unet"}
+    assert (
+        report["models"]["unet"]["clean"]["dis_ncc_mean"]
+        == 0.0
+        == report["models"]["unet"]["final"]["clean"]["dis_ncc_mean"]
+    )
+    assert set(report["targets"]) == {
+        "ged_below_prob_unet",
+        "ged_below_unet",
+        "sncc_at_least_0.7",
+        "dice_within_0.02_of_unet",
+        "one_sample_at_most_50_ms",
+        "unet_fails_dis_ncc",
+        "ece_below_unet",
+    }
     phiseg, unet = report["models"]["phiseg_l5"]["clean"], report["models"]["unet"]["clean"]
     assert report["targets"]["ged_below_unet"]["met"] == (phiseg["ged_mean"] < unet["ged_mean"])
     for set_name in ("dev", "final"):
@@ -82,29 +123,51 @@ def test_uncertainty_final_set_is_new_data():
 
 def test_toy_table_sorts_by_ncc():
     report = {
-        "data": {"n_images": 2, "size": 112}, "machine": {"device": "cpu"},
+        "data": {"n_images": 2, "size": 112},
+        "machine": {"device": "cpu"},
         "classifier": {"test_accuracy": 0.5, "n_test": 4},
-        "methods": {"grad_cam": {"ncc_mean": 0.1, "ncc_std": 0.0, "seconds_per_image": 0.1},
-                    "vagan": {"ncc_mean": 0.9, "ncc_std": 0.0, "seconds_per_image": 0.1}},
+        "methods": {
+            "grad_cam": {"ncc_mean": 0.1, "ncc_std": 0.0, "seconds_per_image": 0.1},
+            "vagan": {"ncc_mean": 0.9, "ncc_std": 0.0, "seconds_per_image": 0.1},
+        },
     }
     lines = toy.table(report).splitlines()
     assert lines[3].startswith("vagan") and lines[4].startswith("grad_cam")
 
 
 def _toy_part(seed, vagan=0.9):
-    return {"data": {"split": "test", "class": 1, "n_images": 2, "size": 112, "data_seed": seed},
-            "classifier": {"test_accuracy": 1.0, "n_test": 4},
-            "methods": {"grad_cam": {"ncc_mean": 0.1, "ncc_std": 0.0, "seconds_per_image": 0.1},
-                        "vagan": {"ncc_mean": vagan, "ncc_std": 0.01, "n_images": 2, "seconds_per_image": 0.1}}}
+    return {
+        "data": {"split": "test", "class": 1, "n_images": 2, "size": 112, "data_seed": seed},
+        "classifier": {"test_accuracy": 1.0, "n_test": 4},
+        "methods": {
+            "grad_cam": {"ncc_mean": 0.1, "ncc_std": 0.0, "seconds_per_image": 0.1},
+            "vagan": {"ncc_mean": vagan, "ncc_std": 0.01, "n_images": 2, "seconds_per_image": 0.1},
+        },
+    }
 
 
 def test_toy_table_shows_the_final_test_set_and_both_selection_rules():
     development, final = _toy_part(toy.DEV_SEED), _toy_part(toy.FINAL_TEST_SEED, vagan=0.876)
     selection = {
-        "wasserstein": {"step": 600, "shipped": False, "val_wasserstein": 0.06, "val_ncc": 0.7, "measured": False,
-                        "dev_test": None, "final_test": None, "dev_test_recorded": {"ncc_mean": 0.693, "ncc_std": 0.058}},
-        "ncc": {"step": 700, "shipped": True, "val_wasserstein": 1.7, "val_ncc": 0.89, "measured": True,
-                "dev_test": development["methods"]["vagan"], "final_test": final["methods"]["vagan"]},
+        "wasserstein": {
+            "step": 600,
+            "shipped": False,
+            "val_wasserstein": 0.06,
+            "val_ncc": 0.7,
+            "measured": False,
+            "dev_test": None,
+            "final_test": None,
+            "dev_test_recorded": {"ncc_mean": 0.693, "ncc_std": 0.058},
+        },
+        "ncc": {
+            "step": 700,
+            "shipped": True,
+            "val_wasserstein": 1.7,
+            "val_ncc": 0.89,
+            "measured": True,
+            "dev_test": development["methods"]["vagan"],
+            "final_test": final["methods"]["vagan"],
+        },
     }
     text = toy.table({**development, "final_test": final, "vagan_selection": selection, "machine": {"device": "cpu"}})
     assert "final NCC" in text and "0.876" in text and f"seed {toy.FINAL_TEST_SEED}" in text
@@ -120,13 +183,25 @@ def test_toy_selection_rules_score_a_kept_snapshot_else_report_what_was_recorded
     monkeypatch.setattr(toy, "DESIGN_RUN_DIR", tmp_path / "run")
     rows = toy.selection_rules(development, final, "cpu")
     shipped = pretrained.load_manifest("toy_vagan")["metrics"]["selected_step"]
-    assert rows["ncc"]["step"] == shipped and rows["ncc"]["shipped"] and rows["ncc"]["final_test"] == final["methods"]["vagan"]
+    assert (
+        rows["ncc"]["step"] == shipped
+        and rows["ncc"]["shipped"]
+        and rows["ncc"]["final_test"] == final["methods"]["vagan"]
+    )
     design = rows["wasserstein"]
-    assert design["step"] != shipped and not design["measured"] and design["dev_test"] is None and design["final_test"] is None
+    assert (
+        design["step"] != shipped
+        and not design["measured"]
+        and design["dev_test"] is None
+        and design["final_test"] is None
+    )
     assert design["dev_test_recorded"] == {**toy.RECORDED_DESIGN_RULE, "source": design["dev_test_recorded"]["source"]}
     # once the design rule's generator is on disk, it is scored on both sets instead
     generator = pretrained.load_model("toy_vagan")
-    save_checkpoint(tmp_path / "run" / "snapshots" / f"step{design['step']:05d}.pt", {"step": design["step"], "generator": generator.state_dict()})
+    save_checkpoint(
+        tmp_path / "run" / "snapshots" / f"step{design['step']:05d}.pt",
+        {"step": design["step"], "generator": generator.state_dict()},
+    )
     design = toy.selection_rules(development, final, "cpu")["wasserstein"]
     assert design["measured"] and design["dev_test"]["n_images"] == design["final_test"]["n_images"] == 2
     assert 0.5 < design["dev_test"]["ncc_mean"] <= 1  # the shipped weights, scored as that snapshot
@@ -134,6 +209,12 @@ def test_toy_selection_rules_score_a_kept_snapshot_else_report_what_was_recorded
 
 def test_widget_benchmark_times_real_redraws():
     result = widgets.run(repeats=3)
-    assert set(result) == {"ppv_explorer", "attribution_explorer", "brain_map_explorer", "severity_explorer",
-                           "sampling_explorer", "robustness_explorer"}
+    assert set(result) == {
+        "ppv_explorer",
+        "attribution_explorer",
+        "brain_map_explorer",
+        "severity_explorer",
+        "sampling_explorer",
+        "robustness_explorer",
+    }
     assert all(row["moves"] == 3 and 0 < row["median_ms"] <= row["max_ms"] for row in result.values())

@@ -1,4 +1,5 @@
 """The simulated Alzheimer's cohort: real template, known effects, determinism, checksummed cache."""
+
 import dataclasses
 import json
 
@@ -41,7 +42,10 @@ def test_a_subject_is_deterministic_and_its_effect_sits_on_the_labels():
     near = binary_dilation((ref.hippocampus > 0.2) | (ref.ventricles > 0.2), iterations=4)
     magnitude = np.abs(a.effect)
     assert magnitude[near].sum() / magnitude.sum() > 0.9
-    losses = [1 - brain.simulate(3, s).hippocampus.sum() / brain.simulate(3, s).hippocampus_without.sum() for s in (0.3, 0.6, 1.0)]
+    losses = [
+        1 - brain.simulate(3, s).hippocampus.sum() / brain.simulate(3, s).hippocampus_without.sum()
+        for s in (0.3, 0.6, 1.0)
+    ]
     assert 0 < losses[0] < losses[1] < losses[2] < 0.5
 
 
@@ -70,7 +74,10 @@ def test_cohort_is_cached_with_a_checksum_and_rebuilt_when_corrupted(tmp_cache):
     first = brain.load_cohort(TINY, progress=False)
     assert first["images"].shape == (12, 1, 80, 80) and first["effects"].dtype == np.float32
     files = sorted(p.name for p in tmp_cache.iterdir())
-    assert "brain_2d_seed42_n12.npz" in files and json.loads((tmp_cache / "brain_2d_seed42_n12.json").read_text())["sha256"]
+    assert (
+        "brain_2d_seed42_n12.npz" in files
+        and json.loads((tmp_cache / "brain_2d_seed42_n12.json").read_text())["sha256"]
+    )
     data = tmp_cache / "brain_2d_seed42_n12.npz"
     raw = bytearray(data.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
@@ -107,8 +114,9 @@ def test_hippocampal_atrophy_darkens_the_scan_as_csf_replaces_tissue():
         darker += -effect[effect < 0].sum()
         brighter += effect[effect > 0].sum()
         assert subject.hippocampus.sum() < subject.hippocampus_without.sum()  # the hippocampus shrank
-    assert darker > 9 * brighter, f"in and around the hippocampus darker:brighter effect mass is {darker:.1f}:{brighter:.1f}"
-
+    assert darker > 9 * brighter, (
+        f"in and around the hippocampus darker:brighter effect mass is {darker:.1f}:{brighter:.1f}"
+    )
 
 
 def test_a_cohort_is_held_once_however_it_is_loaded(tmp_cache):

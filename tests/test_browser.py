@@ -4,6 +4,7 @@ Screenshots, the accessibility report and the measured redraw times are written 
 ``test-artifacts/browser/``. Without Chromium or Playwright (``make test`` installs both) these
 tests skip with one line saying why.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,14 +14,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 from notebooks import SOLUTIONS, ids
 
 from medai_edu import demo
-from medai_edu.browser import axe
+from medai_edu.browser import axe, servers
 from medai_edu.browser import page as browser_page
-from medai_edu.browser import servers
 
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 TOKEN = "medai-edu-browser-test-" + uuid.uuid4().hex[:8]
@@ -70,12 +69,16 @@ def lab(tmp_path_factory):
 def _wait_for_explorers(page, scope: str, expected: int, timeout: float = 60) -> None:
     """Until ``expected`` explorers show their figure (widgets render a moment after their cell ran)."""
     try:
-        page.wait_for_function(f"document.querySelectorAll('{scope} .medai-explorer .medai-figure img').length >= {expected}",
-                               timeout=timeout * 1000)
+        page.wait_for_function(
+            f"document.querySelectorAll('{scope} .medai-explorer .medai-figure img').length >= {expected}",
+            timeout=timeout * 1000,
+        )
     except Exception:
         shown = browser_page.explorers(page, scope).count()
         problems = browser_page.widget_problems(page, scope)
-        raise AssertionError(f"{shown} of {expected} explorers on screen after {timeout:.0f} s; widget problems: {problems}")
+        raise AssertionError(
+            f"{shown} of {expected} explorers on screen after {timeout:.0f} s; widget problems: {problems}"
+        ) from None
     page.wait_for_timeout(1000)
 
 
@@ -149,7 +152,9 @@ def test_lesson_runs_in_jupyterlab(lesson, lab, chromium):
 def test_jupyterlab_is_offline(lab, chromium):
     """No news pop-up or news feed, no extension manager that asks PyPI."""
     base, paths, log = lab
-    assert "Extension Manager is 'readonly'" in log.read_text(), "the course config must switch off the PyPI extension manager"
+    assert "Extension Manager is 'readonly'" in log.read_text(), (
+        "the course config must switch off the PyPI extension manager"
+    )
     watch = browser_page.Watch()
     page = browser_page.new_page(chromium, watch)
     try:
@@ -206,7 +211,14 @@ def test_demo_in_voila(lesson, voila_demo, chromium):
         _wait_for_explorers(page, "#rendered_cells", expected, timeout=600)
         assert not browser_page.widget_problems(page, "body")
         text = page.inner_text("#rendered_cells")
-        for forbidden in ("BEGIN SOLUTION", "YOUR CODE HERE", "NotImplementedError", "Traceback", "Exercise", "import "):
+        for forbidden in (
+            "BEGIN SOLUTION",
+            "YOUR CODE HERE",
+            "NotImplementedError",
+            "Traceback",
+            "Exercise",
+            "import ",
+        ):
             assert forbidden not in text, f"{lesson} demo shows {forbidden!r}"
         assert page.locator("#rendered_cells .jp-InputArea-editor:visible").count() == 0, "the demo shows code"
         changes = _change_each_explorer(page, "#rendered_cells")

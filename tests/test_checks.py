@@ -1,10 +1,17 @@
 """The self-checks accept right answers and explain the common wrong ones."""
+
 from __future__ import annotations
 
 import pytest
 
 from medai_edu.checks import (
-    CheckFailed, check_choice, check_ged, check_kl, check_prevalence, check_reparameterise, check_triage_metrics,
+    CheckFailed,
+    check_choice,
+    check_ged,
+    check_kl,
+    check_prevalence,
+    check_reparameterise,
+    check_triage_metrics,
 )
 
 COUNTS = dict(tp=45, fp=95, fn=5, tn=855)
@@ -123,11 +130,14 @@ def test_lesson3_checks_accept_right_answers(capsys):
     assert capsys.readouterr().out.count("✅") == 3
 
 
-@pytest.mark.parametrize("wrong, hint", [
-    (lambda mu, sigma, eps: mu + eps, "without scaling"),
-    (lambda mu, sigma, eps: mu + sigma**2 * eps, "sigma squared"),
-    (lambda mu, sigma, eps: (mu + sigma * eps).detach(), "lost its gradients"),
-])
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (lambda mu, sigma, eps: mu + eps, "without scaling"),
+        (lambda mu, sigma, eps: mu + sigma**2 * eps, "sigma squared"),
+        (lambda mu, sigma, eps: (mu + sigma * eps).detach(), "lost its gradients"),
+    ],
+)
 def test_reparameterise_hints(wrong, hint):
     with pytest.raises(CheckFailed, match=hint):
         check_reparameterise(wrong)
@@ -139,22 +149,28 @@ def _kl(mu_q, sigma_q, mu_p, sigma_p):
     return torch.log(sigma_p / sigma_q) + (sigma_q**2 + (mu_q - mu_p) ** 2) / (2 * sigma_p**2) - 0.5
 
 
-@pytest.mark.parametrize("wrong, hint", [
-    (lambda mq, sq, mp, sp: _kl(mp, sp, mq, sq).sum(), "other direction"),
-    (lambda *a: _kl(*a).mean(), "do not average"),
-    (lambda *a: (_kl(*a) + 0.5).sum(), "must be 0"),
-])
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (lambda mq, sq, mp, sp: _kl(mp, sp, mq, sq).sum(), "other direction"),
+        (lambda *a: _kl(*a).mean(), "do not average"),
+        (lambda *a: (_kl(*a) + 0.5).sum(), "must be 0"),
+    ],
+)
 def test_kl_hints(wrong, hint):
     with pytest.raises(CheckFailed, match=hint):
         check_kl(wrong)
 
 
-@pytest.mark.parametrize("wrong, hint", [
-    (lambda sy, ss, yy: sy.mean() - ss.mean() - yy.mean(), "counts twice"),
-    (lambda sy, ss, yy: 2 * sy.mean() + ss.mean() + yy.mean(), "subtracted"),
-    (lambda sy, ss, yy: 2 * sy.sum() - ss.sum() - yy.sum(), "not its sum"),
-    (lambda sy, ss, yy: 1.0, "Expected"),
-])
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (lambda sy, ss, yy: sy.mean() - ss.mean() - yy.mean(), "counts twice"),
+        (lambda sy, ss, yy: 2 * sy.mean() + ss.mean() + yy.mean(), "subtracted"),
+        (lambda sy, ss, yy: 2 * sy.sum() - ss.sum() - yy.sum(), "not its sum"),
+        (lambda sy, ss, yy: 1.0, "Expected"),
+    ],
+)
 def test_ged_hints(wrong, hint):
     with pytest.raises(CheckFailed, match=hint):
         check_ged(wrong)
@@ -163,6 +179,7 @@ def test_ged_hints(wrong, hint):
 # --------------------------------------------------------------------------------------------
 # A novice's typical mistakes get a one-paragraph hint, shown last, with no library traceback
 # --------------------------------------------------------------------------------------------
+
 
 def _strip_ansi(text: str) -> str:
     import re
@@ -224,7 +241,7 @@ def _triage_used_before_defined(tp, fp, fn, tn):
     ppv = tp / (tp + fp)
     specificity = tn / (tn + fp)
     result = {"sensitivity": sensitivity, "specificity": specificity, "ppv": ppv}  # noqa: F821
-    sensitivity = tp / (tp + fn)
+    sensitivity = tp / (tp + fn)  # noqa: F841 (the novice's mistake under test)
     return result
 
 
@@ -269,19 +286,40 @@ MISTAKES = {
     "np.corrcoef(a, b)[0, 1] without .ravel()": ("check_ncc", (_corrcoef_rows,), "Flatten both maps"),
     "NCC without .mean()": ("check_ncc", (_ncc_missing_mean,), "put `.mean()` around it"),
     ".mean without brackets": ("check_ncc", (_ncc_method_not_called,), "`a.mean()` runs it"),
-    "np.mean on torch tensors": ("check_critic_loss", (_critic_loss_numpy,), "`np.mean` does not work on PyTorch tensors"),
+    "np.mean on torch tensors": (
+        "check_critic_loss",
+        (_critic_loss_numpy,),
+        "`np.mean` does not work on PyTorch tensors",
+    ),
     "math.log on tensors": ("check_kl", (_kl_math_log,), "Use `torch.log(...)`"),
     "torch.mean on NumPy arrays": ("check_ged", (_ged_torch,), "use NumPy: `np.mean(d)`"),
-    "NumPy on a tensor that needs gradients": ("check_reparameterise", (_reparameterise_numpy,), "NumPy cannot follow the gradients"),
-    "a name that is never defined": ("check_triage_metrics", (_triage_undefined_name, 45, 95, 5, 855),
-                                     "uses the name `specificty`, but nothing has given `specificty` a value"),
-    "a name used before its line": ("check_triage_metrics", (_triage_used_before_defined, 45, 95, 5, 855),
-                                    "move the line `sensitivity = ...` above the first line that uses `sensitivity`"),
-    "raise NotImplementedError() left in place": ("check_triage_metrics", (_triage_unfinished, 45, 95, 5, 855),
-                                                  "Delete that line and write your own code"),
+    "NumPy on a tensor that needs gradients": (
+        "check_reparameterise",
+        (_reparameterise_numpy,),
+        "NumPy cannot follow the gradients",
+    ),
+    "a name that is never defined": (
+        "check_triage_metrics",
+        (_triage_undefined_name, 45, 95, 5, 855),
+        "uses the name `specificty`, but nothing has given `specificty` a value",
+    ),
+    "a name used before its line": (
+        "check_triage_metrics",
+        (_triage_used_before_defined, 45, 95, 5, 855),
+        "move the line `sensitivity = ...` above the first line that uses `sensitivity`",
+    ),
+    "raise NotImplementedError() left in place": (
+        "check_triage_metrics",
+        (_triage_unfinished, 45, 95, 5, 855),
+        "Delete that line and write your own code",
+    ),
     "no return line": ("check_triage_metrics", (_triage_no_return, 45, 95, 5, 855), "without a `return` line"),
     "answer without quotes (a number)": ("check_choice", (3, "ABC"), "one letter in quotes"),
-    "volume change in mm²": ("check_volume_change", (_volume_mm2,), "You gave the change in square millimetres (-16 mm² here)"),
+    "volume change in mm²": (
+        "check_volume_change",
+        (_volume_mm2,),
+        "You gave the change in square millimetres (-16 mm² here)",
+    ),
     "volume change in pixels": ("check_volume_change", (_volume_pixels,), "You gave the change in pixels"),
 }
 
@@ -311,8 +349,10 @@ def test_an_unknown_error_in_the_students_function_still_gets_a_friendly_message
     with pytest.raises(CheckFailed) as excinfo:
         check_triage_metrics(broken, **COUNTS)
     shown = _shown(excinfo)
-    _assert_friendly(shown, "Your function stopped with an error before it gave an answer: IndexError: list index out of range")
-    assert "return {\"sensitivity\": [tp][3]}" in shown
+    _assert_friendly(
+        shown, "Your function stopped with an error before it gave an answer: IndexError: list index out of range"
+    )
+    assert 'return {"sensitivity": [tp][3]}' in shown
 
 
 def test_volume_change_check_accepts_percent_and_names_other_units(capsys):
@@ -330,7 +370,9 @@ def test_volume_change_check_accepts_percent_and_names_other_units(capsys):
             check_volume_change(wrong)
 
 
-@pytest.mark.parametrize("answer, hint", [("B.", "Write only the letter"), (None, "no answer"), (2, "which is not text")])
+@pytest.mark.parametrize(
+    "answer, hint", [("B.", "Write only the letter"), (None, "no answer"), (2, "which is not text")]
+)
 def test_choice_hints(answer, hint):
     with pytest.raises(CheckFailed) as excinfo:
         check_choice(answer, "ABC")
@@ -341,8 +383,11 @@ def test_choice_hints(answer, hint):
 # Multiple choice: right or wrong and why for self-learners, only "recorded" under grading
 # --------------------------------------------------------------------------------------------
 
-KEY_EXPLANATIONS = {"A": "A confuses sensitivity with PPV.", "B": "B needs as many true as false flags.",
-                    "C": "C: 9 of 108 flags are right."}
+KEY_EXPLANATIONS = {
+    "A": "A confuses sensitivity with PPV.",
+    "B": "B needs as many true as false flags.",
+    "C": "C: 9 of 108 flags are right.",
+}
 
 
 @pytest.fixture
@@ -380,8 +425,10 @@ def test_self_learner_is_told_a_wrong_answer_and_why(self_learner):
     assert "9 of 108" not in shown, "a wrong answer must not give the right one away"
 
 
-@pytest.mark.parametrize("variable, value", [("NBGRADER_EXECUTION", "autograde"), ("NBGRADER_EXECUTION", "validate"),
-                                             ("MEDAI_EDU_GRADED", "1")])
+@pytest.mark.parametrize(
+    "variable, value",
+    [("NBGRADER_EXECUTION", "autograde"), ("NBGRADER_EXECUTION", "validate"), ("MEDAI_EDU_GRADED", "1")],
+)
 def test_under_grading_the_answer_is_only_recorded(monkeypatch, capsys, variable, value):
     from medai_edu.checks import seal
 
@@ -404,8 +451,8 @@ def test_every_notebook_key_agrees_with_its_hidden_test():
     import re
 
     import nbformat
-
     from conftest import ROOT
+
     from medai_edu.checks import unseal
 
     call = re.compile(r'check_choice\((\w+),\s*"([A-Z]+)"(?:,\s*key="([^"]+)")?\)')
@@ -422,7 +469,9 @@ def test_every_notebook_key_agrees_with_its_hidden_test():
             if key:
                 keyed += 1
                 correct, explanations = unseal(key)
-                assert correct == hidden.group(2), f"{path.name}: the key of {variable} says {correct}, the hidden test {hidden.group(2)}"
+                assert correct == hidden.group(2), (
+                    f"{path.name}: the key of {variable} says {correct}, the hidden test {hidden.group(2)}"
+                )
                 assert set(explanations) == set(options), f"{path.name}: explain every option of {variable}"
     assert keyed >= 2, "lesson 0's multiple-choice checks should carry keys"
 
@@ -430,6 +479,7 @@ def test_every_notebook_key_agrees_with_its_hidden_test():
 # --------------------------------------------------------------------------------------------
 # In a real notebook kernel: hints for errors raised in the student's own cells
 # --------------------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_hints_in_a_notebook_kernel():
@@ -442,7 +492,7 @@ def test_hints_in_a_notebook_kernel():
         "no quotes": "answer_screening = A",
         "placeholder": "# YOUR CODE HERE\nraise NotImplementedError()",
         "check": "def my_ncc(a, b):\n    return ((a - a.mean()) * (b - b.mean())) / (a.std() * b.std())\n\n"
-                 "checks.check_ncc(my_ncc)",
+        "checks.check_ncc(my_ncc)",
         "math.log": "import math, torch\nmath.log(torch.ones(3))",
         "not run": "checks.check_choice(answer_other, 'ABC')",
         "other error": "[1, 2][5]",

@@ -4,6 +4,7 @@ For every lesson: each claim in its module's ``CLAIMS`` holds against today's me
 sentence (rendered with those measurements) stands word for word in the notebook, and no other
 sentence of the notebook quotes a measurement or makes a comparison without being a claim.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -13,8 +14,8 @@ import shutil
 
 import nbformat
 import pytest
-
 from conftest import ROOT
+
 from medai_edu import claims
 
 #: lesson folder -> the module holding its CLAIMS
@@ -69,14 +70,22 @@ def test_every_claim_holds(lesson):
 def test_every_claim_stands_in_the_notebook_as_measured(lesson):
     text = _markdown(lesson)
     missing = [f"{c.name}: {c.render()!r}" for c in _module(lesson).CLAIMS if _normalise(c.render()) not in text]
-    assert not missing, "these sentences, rendered with today's measurements, are not in the notebook:\n" + "\n".join(missing)
+    assert not missing, "these sentences, rendered with today's measurements, are not in the notebook:\n" + "\n".join(
+        missing
+    )
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_no_quantitative_sentence_without_a_claim(lesson):
     module = _module(lesson)
-    covered = [_normalise(c.render()) for c in module.CLAIMS] + [_normalise(d) for d in getattr(module, "DEFINITIONS", ())]
-    loose = [s for s in _sentences(_markdown(lesson)) if QUANTITATIVE.search(s) and not any(s in c or c in s for c in covered)]
+    covered = [_normalise(c.render()) for c in module.CLAIMS] + [
+        _normalise(d) for d in getattr(module, "DEFINITIONS", ())
+    ]
+    loose = [
+        s
+        for s in _sentences(_markdown(lesson))
+        if QUANTITATIVE.search(s) and not any(s in c or c in s for c in covered)
+    ]
     assert not loose, (
         "these sentences quote a number or compare without a claim in "
         f"{LESSONS[lesson]}.CLAIMS (or a definition in DEFINITIONS):\n" + "\n".join(loose)
@@ -96,7 +105,12 @@ def test_a_flipped_ranking_in_a_benchmark_fails_its_claim(tmp_path, monkeypatch)
     for lesson in set(LESSONS) - set(PENDING):
         for c in _module(lesson).CLAIMS:
             fields = [f for f in c.values.values() if isinstance(f, claims.Field) and isinstance(f.read(), float)]
-            found = [(a, b) for i, a in enumerate(fields) for b in fields[i + 1:] if a.file == b.file and a.read() != b.read()]
+            found = [
+                (a, b)
+                for i, a in enumerate(fields)
+                for b in fields[i + 1 :]
+                if a.file == b.file and a.read() != b.read()
+            ]
             if found:
                 pairs[c.name], by_name[c.name] = found, c
     assert pairs, "no claim compares two benchmark values"

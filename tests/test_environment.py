@@ -1,12 +1,12 @@
 """The install recipes agree with each other, and the venv holds one CPU torch, no torchvision."""
+
 from __future__ import annotations
 
 import importlib.metadata
 import re
+
 import tomllib
-
 import yaml
-
 from conftest import ROOT
 
 

@@ -4,13 +4,13 @@ JupyterLab gives each Markdown heading the id "heading text with spaces replaced
 matches a link's #fragment against it case-sensitively, so `glossary.md#latent-variable` needs a
 heading `### latent variable`.
 """
+
 from __future__ import annotations
 
 import re
 
 import nbformat
 import pytest
-
 from conftest import ROOT
 
 GLOSSARY = ROOT / "solutions" / "00_welcome" / "glossary.md"
@@ -18,12 +18,49 @@ NOTEBOOKS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
 
 #: terms other lessons link to by these exact headings
 REQUIRED = [
-    "NCC", "U-Net", "GAN", "generator", "critic", "T1-weighted", "tensor", "latent variable", "KL divergence", "GED",
-    "S_NCC", "Dice", "calibration", "saliency map", "VA-GAN", "classifier", "AUC", "sensitivity", "specificity", "PPV",
-    "segmentation", "softmax", "Grad-CAM", "integrated gradients", "occlusion", "guided backprop", "overfitting",
-    "validation set", "test set", "checkpoint", "atrophy", "hippocampus", "ventricles", "MCI", "Alzheimer's disease",
-    "oedema", "Probabilistic U-Net", "PHiSeg", "bootstrap", "confidence interval", "Wasserstein distance",
-    "ground truth", "effect map",
+    "NCC",
+    "U-Net",
+    "GAN",
+    "generator",
+    "critic",
+    "T1-weighted",
+    "tensor",
+    "latent variable",
+    "KL divergence",
+    "GED",
+    "S_NCC",
+    "Dice",
+    "calibration",
+    "saliency map",
+    "VA-GAN",
+    "classifier",
+    "AUC",
+    "sensitivity",
+    "specificity",
+    "PPV",
+    "segmentation",
+    "softmax",
+    "Grad-CAM",
+    "integrated gradients",
+    "occlusion",
+    "guided backprop",
+    "overfitting",
+    "validation set",
+    "test set",
+    "checkpoint",
+    "atrophy",
+    "hippocampus",
+    "ventricles",
+    "MCI",
+    "Alzheimer's disease",
+    "oedema",
+    "Probabilistic U-Net",
+    "PHiSeg",
+    "bootstrap",
+    "confidence interval",
+    "Wasserstein distance",
+    "ground truth",
+    "effect map",
 ]
 #: a link to the glossary from a lesson: [text](glossary.md#anchor) or [text](../00_welcome/glossary.md#anchor)
 LINK = re.compile(r"\]\(((?:\.\./00_welcome/)?glossary\.md)(?:#([^)\s]*))?\)")
@@ -75,7 +112,11 @@ def test_terms_are_in_alphabetical_order():
 def test_every_glossary_link_in_a_lesson_resolves(path):
     expected = "glossary.md" if path.parent.name == "00_welcome" else "../00_welcome/glossary.md"
     anchors = {_anchor(h) for h in _entries()}
-    broken = [f"{target}#{anchor}" for target, anchor in _links(path) if target != expected or (anchor and anchor not in anchors)]
+    broken = [
+        f"{target}#{anchor}"
+        for target, anchor in _links(path)
+        if target != expected or (anchor and anchor not in anchors)
+    ]
     assert not broken, (
         f"{path.name} links to glossary entries that do not exist (or by the wrong path; expected {expected}): {broken}. "
         "The anchor is the heading text with spaces replaced by '-', case-sensitive."
@@ -90,6 +131,14 @@ def test_every_link_inside_the_glossary_resolves():
 
 def test_lesson_0_links_terms_at_first_use():
     links = {anchor for _, anchor in _links(ROOT / "solutions" / "00_welcome" / "00_welcome.ipynb") if anchor}
-    for anchor in ("machine-learning", "sensitivity", "specificity", "PPV", "prevalence", "confusion-matrix",
-                   "kernel", "automation-bias"):
+    for anchor in (
+        "machine-learning",
+        "sensitivity",
+        "specificity",
+        "PPV",
+        "prevalence",
+        "confusion-matrix",
+        "kernel",
+        "automation-bias",
+    ):
         assert anchor in links, f"lesson 0 should link {anchor!r} to the glossary where it first appears"

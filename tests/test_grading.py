@@ -3,6 +3,7 @@
 The full battery runs on lesson 00; a smaller set runs on every other lesson notebook. The
 table of case, expected and actual score and status is printed (``pytest -s`` shows it).
 """
+
 from __future__ import annotations
 
 import csv
@@ -10,14 +11,13 @@ import math
 import re
 import shutil
 import time
-
 from html import unescape
 
 import pytest
+from conftest import ROOT
 from grading_battery import CASES, SMALL, load_lesson, snapshot, write_class
 from nbgrader.api import Gradebook
 
-from conftest import ROOT
 from medai_edu.grading import course, report, sandbox
 from medai_edu.release import assignments, tool_env
 
@@ -48,7 +48,12 @@ def _hidden_lines(lesson) -> list[str]:
     for cell in lesson.source.cells:
         for line in cell.source.splitlines():
             inside = ("BEGIN HIDDEN TESTS" in line) or (inside and "END HIDDEN" not in line)
-            if inside and line.strip() and "BEGIN HIDDEN" not in line and not line.strip().startswith(("import", "_rng", "#")):
+            if (
+                inside
+                and line.strip()
+                and "BEGIN HIDDEN" not in line
+                and not line.strip().startswith(("import", "_rng", "#"))
+            ):
                 lines.append(line.strip())
     return lines
 
@@ -64,7 +69,9 @@ def _grade_class(tmp_path, lesson_name: str, cases, cell_timeout: float = CELL_T
     students = write_class(lesson, cases)
     before = snapshot(root)
     began = time.perf_counter()
-    results = course.grade(lesson_name, root, course.Options(workers=WORKERS, cell_timeout=cell_timeout), log=lambda *_: None)
+    results = course.grade(
+        lesson_name, root, course.Options(workers=WORKERS, cell_timeout=cell_timeout), log=lambda *_: None
+    )
     elapsed = time.perf_counter() - began
     return root, lesson, students, before, results, elapsed
 
@@ -77,13 +84,19 @@ def _check(root, lesson, students, before, results) -> list[str]:
         auto = result.auto_score[0]
         expected = lesson.points(case.expected)
         ok = math.isclose(auto, expected) and result.status == case.status
-        lines.append(f"{case.name:<46} {expected:>4g} {auto:>4g}  {case.status:<14} {result.status:<14} {'ok' if ok else 'FAIL'}  "
-                     f"{'; '.join(result.reasons)[:150]}")
+        lines.append(
+            f"{case.name:<46} {expected:>4g} {auto:>4g}  {case.status:<14} {result.status:<14} {'ok' if ok else 'FAIL'}  "
+            f"{'; '.join(result.reasons)[:150]}"
+        )
         if not ok:
-            failures.append(f"{case.name}: expected {expected:g} ({case.status}), got {auto:g} ({result.status}): {result.reasons}")
+            failures.append(
+                f"{case.name}: expected {expected:g} ({case.status}), got {auto:g} ({result.status}): {result.reasons}"
+            )
     print(f"\n{lesson.name}\n{'case':<46} {'exp':>4} {'got':>4}  {'expected':<14} {'status':<14}\n" + "\n".join(lines))
     exported = list(csv.DictReader(open(root / course.WORK_DIR / lesson.name / "nbgrader-export.csv")))
-    assert sorted(row["student_id"] for row in exported) == sorted(students), "every submission must be in nbgrader's export"
+    assert sorted(row["student_id"] for row in exported) == sorted(students), (
+        "every submission must be in nbgrader's export"
+    )
     assert snapshot(root) == before, "a submission changed another submission's files"
     assert not (root / "PWNED").exists(), "a submission wrote into the course folder"
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
@@ -136,8 +149,22 @@ def test_grade_command_prints_the_table_and_writes_the_csv(tmp_path):
     root = _scratch(tmp_path)
     lesson = load_lesson(root, "00_welcome")
     write_class(lesson, [case for case in CASES if case.name in ("correct", "invalid JSON")])
-    done = subprocess.run([sys.executable, "-m", "medai_edu.cli", "grade", "00_welcome", "--root", str(root), "--unisolated",
-                           "--workers", "1"], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "medai_edu.cli",
+            "grade",
+            "00_welcome",
+            "--root",
+            str(root),
+            "--unisolated",
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "correct" in done.stdout and "not valid notebook" not in done.stdout and "not run" in done.stdout
     rows = {row["student"]: row for row in csv.DictReader(open(root / "grades-00_welcome.csv"))}
@@ -146,8 +173,13 @@ def test_grade_command_prints_the_table_and_writes_the_csv(tmp_path):
     # After manual grading, instructors regenerate feedback with plain nbgrader: still no hidden tests.
     feedback = root / "feedback" / "correct" / "00_welcome" / "00_welcome.html"
     feedback.unlink()
-    regenerated = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", "00_welcome", "--force"],
-                                 cwd=root, env=tool_env(), capture_output=True, text=True)
+    regenerated = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_feedback", "00_welcome", "--force"],
+        cwd=root,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+    )
     assert regenerated.returncode == 0, regenerated.stdout + regenerated.stderr
     html = _visible_text(feedback.read_text())
     assert "Prevalence = 0.050" in html and not [line for line in _hidden_lines(lesson) if line in html]

@@ -1,4 +1,5 @@
 """The grader's parts, quickly: slicing, the rebuilt notebook, the runner's snapshot and the sandbox."""
+
 from __future__ import annotations
 
 import copy
@@ -8,8 +9,8 @@ import textwrap
 
 import nbformat
 import pytest
-
 from conftest import ROOT
+
 from medai_edu.grading import plan, sandbox, slicing
 
 
@@ -19,9 +20,11 @@ def _lesson(name: str = "00_welcome"):
 
 
 def test_slicing_keeps_what_answers_and_tests_use_and_drops_figures():
-    cells = [slicing.statements("import numpy as np\nfrom medai_edu import viz\nQUICK = True"),
-             slicing.statements("data = np.ones(3)\nviz.plot(data)\nunused = np.zeros(9)\nprint(data)"),
-             []]
+    cells = [
+        slicing.statements("import numpy as np\nfrom medai_edu import viz\nQUICK = True"),
+        slicing.statements("data = np.ones(3)\nviz.plot(data)\nunused = np.zeros(9)\nprint(data)"),
+        [],
+    ]
     kept = slicing.select(cells, [set(), set(), {"data", "answer"}])
     assert [s.source.strip() for s in kept[1]] == ["data = np.ones(3)"]
     assert [s.source.strip() for s in kept[0]] == ["import numpy as np"]
@@ -52,7 +55,9 @@ def test_plan_prices_a_tampered_test_and_keeps_the_rest():
     built = plan.build(source, release, submitted)
     refused = {c.grade_id: c.refused for c in built.cells if c.refused}
     assert refused == {"test-triage-metrics": "test cell metadata changed"}
-    restored = next(c for c in built.notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test-triage-metrics")
+    restored = next(
+        c for c in built.notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test-triage-metrics"
+    )
     assert restored.metadata["nbgrader"]["points"] == 3
 
 
@@ -84,7 +89,9 @@ def test_the_runner_snapshot_undoes_monkeypatching():
     assert done.stdout.strip() == "restored", done.stderr
 
 
-@pytest.mark.skipif(sandbox.bwrap_problem() is not None, reason="bubblewrap unavailable (test_grading fails and says why)")
+@pytest.mark.skipif(
+    sandbox.bwrap_problem() is not None, reason="bubblewrap unavailable (test_grading fails and says why)"
+)
 def test_the_sandbox_has_no_network_and_sees_no_course_files(tmp_path):
     (tmp_path / "home").mkdir()
     (tmp_path / "job").mkdir()
@@ -95,12 +102,20 @@ def test_the_sandbox_has_no_network_and_sees_no_course_files(tmp_path):
             print("network reached")
         except OSError:
             print("no network")
-        print(os.path.exists({str(ROOT / 'solutions')!r}), os.path.exists({str(ROOT / 'nbgrader_config.py')!r}),
-              os.path.exists({str(ROOT / 'medai_edu' / 'checks.py')!r}), os.getuid())
+        print(os.path.exists({str(ROOT / "solutions")!r}), os.path.exists({str(ROOT / "nbgrader_config.py")!r}),
+              os.path.exists({str(ROOT / "medai_edu" / "checks.py")!r}), os.getuid())
         print(open("/etc/passwd").read().count(":x:"), sorted(os.listdir("/etc")))
     """)
     argv = sandbox.command([sys.executable, "-I", "-c", probe], tmp_path / "home", tmp_path / "job", [])
-    done = subprocess.run(argv, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"},
-                          preexec_fn=sandbox.limiter(sandbox.Limits()))
-    assert done.stdout.split("\n")[:3] == ["no network", "False False True 65534",
-                                           "1 ['group', 'ld.so.cache', 'localtime', 'passwd']"], done.stdout + done.stderr
+    done = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        preexec_fn=sandbox.limiter(sandbox.Limits()),
+    )
+    assert done.stdout.split("\n")[:3] == [
+        "no network",
+        "False False True 65534",
+        "1 ['group', 'ld.so.cache', 'localtime', 'passwd']",
+    ], done.stdout + done.stderr

@@ -1,4 +1,5 @@
 """`make lab` serves the course headless: JupyterLab answers and lists the course kernel."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,6 @@ import time
 import urllib.request
 
 import pytest
-
 from conftest import ROOT
 
 TOKEN = "medai-edu-test-token"
@@ -34,7 +34,10 @@ def test_make_lab_headless_serves_course(tmp_path):
     log = (tmp_path / "lab.log").open("w")
     lab = subprocess.Popen(
         ["make", "lab", "HEADLESS=1", f"PORT={port}", f"TOKEN={TOKEN}"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -1,4 +1,5 @@
 """Lesson 2's steps: cases, maps compared with the right ground truth, severity and volume, figures."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -28,8 +29,9 @@ def test_saliency_is_scored_against_the_size_of_the_effect_and_vagan_against_its
     effect = torch.from_numpy(cases.effects)
     assert torch.equal(compared_with("vagan", effect), effect)
     assert torch.equal(compared_with("grad_cam", effect), effect.abs())
-    scores = lesson.score_maps({"vagan": cases.effects, "occlusion": np.abs(cases.effects), "grad_cam": -np.abs(cases.effects)},
-                               cases.effects)
+    scores = lesson.score_maps(
+        {"vagan": cases.effects, "occlusion": np.abs(cases.effects), "grad_cam": -np.abs(cases.effects)}, cases.effects
+    )
     assert scores["vagan"]["ncc_mean"] == pytest.approx(1.0) and scores["occlusion"]["ncc_mean"] == pytest.approx(1.0)
     assert scores["grad_cam"]["ncc_mean"] == pytest.approx(-1.0)
 
@@ -56,8 +58,15 @@ def test_brain_figures_draw_at_extreme_settings(cases):
     ref = lesson.reference()
     assert viz.plot_brain_reference(ref.template, ref.hippocampus, ref.ventricles).axes
     for overlay, method in ((0.0, "vagan"), (1.0, "grad_cam")):
-        fig = viz.plot_brain_map(cases.images[0], cases.effects[0], np.zeros((80, 80)), method, cases.hippocampus[0],
-                                 overlay, lesson.close_up(cases.hippocampus[0]))
+        fig = viz.plot_brain_map(
+            cases.images[0],
+            cases.effects[0],
+            np.zeros((80, 80)),
+            method,
+            cases.hippocampus[0],
+            overlay,
+            lesson.close_up(cases.hippocampus[0]),
+        )
         assert any(ax.get_ylabel() for ax in fig.axes)  # colour bars say what the colours mean
     empty = np.zeros((80, 80))
     assert viz.plot_severity(cases.images[0], empty, empty, empty, empty, 0.0, 0.0).axes

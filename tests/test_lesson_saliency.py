@@ -1,4 +1,5 @@
 """Lesson 1's steps on the shipped classifier (the VA-GAN parts are tested with the benchmark)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -64,13 +65,23 @@ def test_reference_benchmark_shows_the_final_test_set(capsys, tmp_path):
     import json
 
     table = lesson.reference_benchmark()
-    assert list(table.columns) == ["NCC mean", "NCC std", "seconds per image", "final test NCC mean", "final test NCC std"]
+    assert list(table.columns) == [
+        "NCC mean",
+        "NCC std",
+        "seconds per image",
+        "final test NCC mean",
+        "final test NCC std",
+    ]
     assert "Final test set (data seed 20261201, never used in development)" in capsys.readouterr().out
     # a result without a final test set (lesson 2's brain benchmark, for now) still reads
     old = json.loads(lesson.BENCHMARK_FILE.read_text())
     del old["final_test"]
     (tmp_path / "toy_benchmark.json").write_text(json.dumps(old))
-    assert list(lesson.reference_benchmark(tmp_path / "toy_benchmark.json").columns) == ["NCC mean", "NCC std", "seconds per image"]
+    assert list(lesson.reference_benchmark(tmp_path / "toy_benchmark.json").columns) == [
+        "NCC mean",
+        "NCC std",
+        "seconds per image",
+    ]
 
 
 def test_train_it_yourself_is_off_by_default_and_says_the_measured_time(capsys):

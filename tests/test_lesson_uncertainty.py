@@ -1,4 +1,5 @@
 """Lesson 3's steps: cases, sampling pools, latent-level choices, disagreement scores, shifts, figures."""
+
 from __future__ import annotations
 
 import json
@@ -73,11 +74,14 @@ def test_shifts_are_deterministic_and_identity_at_zero(data):
     assert np.array_equal(shifted[3][0], shifted[3][0]) and np.array_equal(shifted[3][1], data[3][1])
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda img: lesson.shift(img, "noise", 1.5), "between 0"),
-    (lambda img: lesson.shift(img, "gamma", 0.5), "kind must be one of"),
-    (lambda img: shift_image(img, "noise", -1.0), "0 or more"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda img: lesson.shift(img, "noise", 1.5), "between 0"),
+        (lambda img: lesson.shift(img, "gamma", 0.5), "kind must be one of"),
+        (lambda img: shift_image(img, "noise", -1.0), "0 or more"),
+    ],
+)
 def test_bad_shift_settings_are_explained(data, call, message):
     with pytest.raises(ValueError, match=message):
         call(data.field("images")[0])
@@ -122,7 +126,9 @@ def test_reference_benchmark_tables(tmp_path):
         assert list(table.index) == list(lesson.MODEL_LABELS.values())
         assert {("clean", "GED²"), ("clean", "D_NCC"), ("clean", "ECE"), ("noise", "Dice")} <= set(table.columns)
     shipped = json.loads(lesson.BENCHMARK_FILE.read_text())
-    assert table.loc["U-Net (one answer)", ("clean", "D_NCC")] == round(shipped["models"]["unet"]["final"]["clean"]["dis_ncc_mean"], 3)
+    assert table.loc["U-Net (one answer)", ("clean", "D_NCC")] == round(
+        shipped["models"]["unet"]["final"]["clean"]["dis_ncc_mean"], 3
+    )
     differences = lesson.benchmark_differences()
     assert len(differences) == 3 and list(differences.columns) == ["GED²", "Dice", "D_NCC", "ECE"]
     interval = shipped["bootstrap"]["dev"]["clean"]["phiseg_l5_vs_phiseg_l1"]["ged"]

@@ -1,4 +1,5 @@
 """NCC: hand-checked values, batch mode, and clear errors for bad input."""
+
 import numpy as np
 import pytest
 import torch
@@ -24,7 +25,9 @@ def test_batch_mode_gives_one_value_per_image_and_accepts_tensors():
 def test_constant_map_scores_zero():
     assert ncc(np.zeros((4, 4)), np.eye(4)) == 0.0
     assert ncc(np.eye(4), np.full((4, 4), 2.0)) == 0.0
-    np.testing.assert_array_equal(ncc(np.stack([np.zeros((3, 3)), np.eye(3)]), np.stack([np.eye(3)] * 2), batch=True), [0.0, 1.0])
+    np.testing.assert_array_equal(
+        ncc(np.stack([np.zeros((3, 3)), np.eye(3)]), np.stack([np.eye(3)] * 2), batch=True), [0.0, 1.0]
+    )
 
 
 def test_bad_inputs_are_explained():

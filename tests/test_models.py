@@ -1,4 +1,5 @@
 """Network shapes in 2D and 3D, names needed by saliency methods, and input checks."""
+
 import pytest
 import torch
 from torch import nn

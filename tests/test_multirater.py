@@ -1,4 +1,5 @@
 """Lesson 3's multi-rater lesions: real anatomy, ambiguous borders, six raters with documented styles."""
+
 import dataclasses
 import json
 import shutil
@@ -54,7 +55,9 @@ def test_cases_are_deterministic_by_seed():
     for field in ("image", "soft", "masks"):
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
     other_seed = multirater.simulate_case(5, dataclasses.replace(multirater.LECTURE, seed=7))
-    assert not np.array_equal(a.image, other_seed.image) and not np.array_equal(a.image, multirater.simulate_case(6).image)
+    assert not np.array_equal(a.image, other_seed.image) and not np.array_equal(
+        a.image, multirater.simulate_case(6).image
+    )
 
 
 def test_a_lesion_darkens_real_anatomy_inside_white_matter_with_a_fainter_rim():
@@ -108,7 +111,9 @@ def test_hurried_rater_misses_faint_lesions_and_merges_the_rim(sample):
     missed = ~marked[:, HURRIED] & marked[:, GENEROUS]
     assert missed.sum() >= 5 and (kinds[missed] == 1).all()  # only small faint lesions are missed
     assert marked[kinds == 2].all()  # clear lesions: every rater marks them
-    merged = marked[:, HURRIED] & ~(masks[:, HURRIED] == 2).any(axis=(1, 2)) & (masks[:, REFERENCE] == 2).any(axis=(1, 2))
+    merged = (
+        marked[:, HURRIED] & ~(masks[:, HURRIED] == 2).any(axis=(1, 2)) & (masks[:, REFERENCE] == 2).any(axis=(1, 2))
+    )
     assert 0.15 < merged[kinds == 2].mean() < 0.6
     assert marked[kinds == 1, TIGHT].mean() < marked[kinds == 1, REFERENCE].mean()  # tight leaves faint ones out
 
@@ -117,8 +122,10 @@ def test_each_rater_varies_from_case_to_case():
     _, case = first_clear_case()
     exact = multirater.rate(case.soft, case.kind, multirater.RaterStyle(), np.random.default_rng(0))
     np.testing.assert_array_equal(exact > 0, case.soft[1] > 0.5)
-    areas = {int((multirater.rate(case.soft, case.kind, multirater.RaterStyle(), np.random.default_rng(k), 0.05) > 0).sum())
-             for k in range(5)}
+    areas = {
+        int((multirater.rate(case.soft, case.kind, multirater.RaterStyle(), np.random.default_rng(k), 0.05) > 0).sum())
+        for k in range(5)
+    }
     assert len(areas) > 2
 
 

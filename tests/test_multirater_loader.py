@@ -1,4 +1,5 @@
 """Loading real multi-rater folders (QUBIQ layout): NIfTI and PNG, and clear errors for bad input."""
+
 import re
 from pathlib import Path
 
@@ -68,7 +69,9 @@ def test_a_png_folder_loads_with_colour_images_and_mixed_formats(tmp_path):
     images, masks, _ = load_multirater_folder(root)
     assert images.shape == (2, 1, 32, 32) and masks.shape == (2, 3, 32, 32)
     np.testing.assert_array_equal(masks[1, 2], rater_mask(3))
-    colour = write(root / "case02" / "task01_seg01.png", np.stack([rater_mask(1), rater_mask(2), rater_mask(1)], axis=-1))
+    colour = write(
+        root / "case02" / "task01_seg01.png", np.stack([rater_mask(1), rater_mask(2), rater_mask(1)], axis=-1)
+    )
     with pytest.raises(ValueError, match=named(colour) + " is a colour PNG; expected a grey-level mask"):
         load_multirater_folder(root)
 
@@ -78,7 +81,9 @@ def test_different_sizes_need_a_shape(tmp_path):
     write(root / "case02" / "image.nii.gz", image(2, size=40))
     for rater in (1, 2, 3):
         write(root / "case02" / f"task01_seg0{rater}.nii.gz", rater_mask(rater, size=40))
-    with pytest.raises(ValueError, match=named(root / "case02" / "image.nii.gz") + r" has shape \(40, 40\).*shape=\(32, 32\)"):
+    with pytest.raises(
+        ValueError, match=named(root / "case02" / "image.nii.gz") + r" has shape \(40, 40\).*shape=\(32, 32\)"
+    ):
         load_multirater_folder(root)
     images, masks, _ = load_multirater_folder(root, shape=(36, 36))
     assert images.shape == (2, 1, 36, 36) and masks.shape == (2, 3, 36, 36)
@@ -87,13 +92,19 @@ def test_different_sizes_need_a_shape(tmp_path):
 def test_a_mask_of_another_shape_is_named(tmp_path):
     root = make_folder(tmp_path / "data")
     bad = write(root / "case02" / "task01_seg02.nii.gz", rater_mask(2, size=16))
-    with pytest.raises(ValueError, match=named(bad) + r" has shape \(16, 16\) but its image image.nii.gz has shape \(32, 32\)"):
+    with pytest.raises(
+        ValueError, match=named(bad) + r" has shape \(16, 16\) but its image image.nii.gz has shape \(32, 32\)"
+    ):
         load_multirater_folder(root)
 
 
 @pytest.mark.parametrize(
     "labels, hint",
-    [((0, 3), "label\\(s\\) 3 outside the expected classes \\[0, 1, 2\\]"), ((0, 255), "0/255"), ((0, 0.5), "whole numbers")],
+    [
+        ((0, 3), "label\\(s\\) 3 outside the expected classes \\[0, 1, 2\\]"),
+        ((0, 255), "0/255"),
+        ((0, 0.5), "whole numbers"),
+    ],
 )
 def test_labels_outside_the_classes_are_named(tmp_path, labels, hint):
     root = make_folder(tmp_path / "data")
@@ -107,7 +118,9 @@ def test_labels_outside_the_classes_are_named(tmp_path, labels, hint):
 
 def test_a_case_with_one_rater_is_refused(tmp_path):
     root = make_folder(tmp_path / "data", n_raters=1)
-    with pytest.raises(ValueError, match=named(root / "case01") + r": found 1 rater mask\(s\) \(task01_seg01.nii.gz\) but 2 are needed"):
+    with pytest.raises(
+        ValueError, match=named(root / "case01") + r": found 1 rater mask\(s\) \(task01_seg01.nii.gz\) but 2 are needed"
+    ):
         load_multirater_folder(root)
     assert load_multirater_folder(root, min_raters=1)[1].shape == (3, 1, 32, 32)
 
@@ -121,10 +134,13 @@ def test_cases_with_different_rater_counts_need_n_raters(tmp_path):
         load_multirater_folder(root, n_raters=3)
 
 
-@pytest.mark.parametrize("name, content, kind", [
-    ("task01_seg02.nii.gz", b"this is not an image", "NIfTI mask"),
-    ("image.png", None, "PNG image"),
-])
+@pytest.mark.parametrize(
+    "name, content, kind",
+    [
+        ("task01_seg02.nii.gz", b"this is not an image", "NIfTI mask"),
+        ("image.png", None, "PNG image"),
+    ],
+)
 def test_unreadable_files_are_named(tmp_path, name, content, kind):
     root = make_folder(tmp_path / "data", suffix=".png" if name.endswith(".png") else ".nii.gz")
     bad = root / "case02" / name
@@ -147,15 +163,21 @@ def test_empty_or_missing_folders_are_explained(tmp_path):
     with pytest.raises(FileNotFoundError, match="folder not found: " + named(tmp_path / "nowhere")):
         load_multirater_folder(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match="no case folders in " + named(tmp_path / "empty") + r" \(found nothing\).*QUBIQ"):
+    with pytest.raises(
+        FileNotFoundError, match="no case folders in " + named(tmp_path / "empty") + r" \(found nothing\).*QUBIQ"
+    ):
         load_multirater_folder(tmp_path / "empty")
     (tmp_path / "empty" / "case01").mkdir()
     case = tmp_path / "empty" / "case01"
-    with pytest.raises(FileNotFoundError, match=named(case) + ": no image file; expected one of image.nii.gz.*found an empty folder"):
+    with pytest.raises(
+        FileNotFoundError, match=named(case) + ": no image file; expected one of image.nii.gz.*found an empty folder"
+    ):
         load_multirater_folder(tmp_path / "empty")
     write(case / "image.nii.gz", image(1))
     write(case / "image.png", image(1))
-    with pytest.raises(ValueError, match=named(case) + r": expected one image file, found 2 \(image.nii.gz, image.png\)"):
+    with pytest.raises(
+        ValueError, match=named(case) + r": expected one image file, found 2 \(image.nii.gz, image.png\)"
+    ):
         load_multirater_folder(tmp_path / "empty")
 
 

@@ -1,4 +1,5 @@
 """The nbgrader pipeline: release and validation (autograding: tests/test_grading.py)."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT
 from notebooks import COURSE, SOLUTIONS, ids
 
-from conftest import ROOT
 from medai_edu.release import generate, tool_env
 
 VOLATILE_METADATA = ("language_info", "widgets")

@@ -1,4 +1,5 @@
 """The network guard really blocks traffic that leaves the machine, and allows loopback."""
+
 from __future__ import annotations
 
 import socket

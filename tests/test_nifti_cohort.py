@@ -1,4 +1,5 @@
 """Loading a real NIfTI cohort (lesson 2): preprocessing, and clear errors for every bad input."""
+
 import os
 import pickle
 import re
@@ -62,9 +63,27 @@ class _MakeDirOnUnpickle:
 
 
 BAD_CASES = {
-    "missing file": ("S5,images/absent.nii.gz,AD,test", None, FileNotFoundError, r"not found: .*absent\.nii\.gz", "file"),
-    "garbage bytes": ("S5,images/garbage.nii.gz,AD,test", _garbage, ValueError, r"could not read .*garbage\.nii\.gz", "file"),
-    "pickle named .nii.gz": ("S5,images/bomb.nii.gz,AD,test", _pickle_bomb, ValueError, r"could not read .*bomb\.nii\.gz", "file"),
+    "missing file": (
+        "S5,images/absent.nii.gz,AD,test",
+        None,
+        FileNotFoundError,
+        r"not found: .*absent\.nii\.gz",
+        "file",
+    ),
+    "garbage bytes": (
+        "S5,images/garbage.nii.gz,AD,test",
+        _garbage,
+        ValueError,
+        r"could not read .*garbage\.nii\.gz",
+        "file",
+    ),
+    "pickle named .nii.gz": (
+        "S5,images/bomb.nii.gz,AD,test",
+        _pickle_bomb,
+        ValueError,
+        r"could not read .*bomb\.nii\.gz",
+        "file",
+    ),
     "pickle file": ("S5,images/bomb.pkl,AD,test", _pickle_bomb, ValueError, r"bomb\.pkl is not a NIfTI file", "file"),
     "4D image": (
         "S5,images/series.nii.gz,AD,test",
@@ -94,8 +113,20 @@ BAD_CASES = {
         r"big\.nii\.gz has shape \(13, 11, 8\) .* first image, .*s1\.nii\.gz, has shape \(10, 11, 8\).*shape=",
         "file",
     ),
-    "diagnosis CN": ("S5,images/s5.nii.gz, CN ,test", None, ValueError, r"line 6 of cohort\.csv \(subject S5\): diagnosis 'CN' is not MCI or AD", "row"),
-    "unknown split": ("S5,images/s5.nii.gz,AD,training", None, ValueError, r"line 6 of cohort\.csv .*split 'training'", "row"),
+    "diagnosis CN": (
+        "S5,images/s5.nii.gz, CN ,test",
+        None,
+        ValueError,
+        r"line 6 of cohort\.csv \(subject S5\): diagnosis 'CN' is not MCI or AD",
+        "row",
+    ),
+    "unknown split": (
+        "S5,images/s5.nii.gz,AD,training",
+        None,
+        ValueError,
+        r"line 6 of cohort\.csv .*split 'training'",
+        "row",
+    ),
     "empty image cell": ("S5,,AD,test", None, ValueError, r"line 6 of cohort\.csv: the image cell is empty", "row"),
 }
 
@@ -131,7 +162,9 @@ def test_percentile_scaling_maps_5th_and_95th_percentiles_to_minus_one_and_one(t
 
 def test_resampling_changes_the_grid_to_isotropic_voxels(tmp_path):
     write_image(tmp_path / "thick.nii.gz", zooms=(1.5, 1.5, 3.0))
-    csv_path = write_cohort(tmp_path, ["S1,images/s1.nii.gz,MCI", "S9,thick.nii.gz,AD"], header="subject,image,diagnosis")
+    csv_path = write_cohort(
+        tmp_path, ["S1,images/s1.nii.gz,MCI", "S9,thick.nii.gz,AD"], header="subject,image,diagnosis"
+    )
     assert load_nifti_cohort(csv_path, spacing=1.5, shape=SHAPE).images.shape == (2, 1, *SHAPE)
     with pytest.warns(UserWarning, match="skipped 1 of 2"):  # thick: z spans 27 mm -> 10 slices of 3 mm
         cohort = load_nifti_cohort(csv_path, spacing=3.0, on_error="skip")
@@ -145,7 +178,9 @@ def test_resampling_puts_the_first_axis_left_to_right(tmp_path):
     write_image(tmp_path / "ras.nii.gz", data)
     path = tmp_path / "las.nii.gz"
     nib.save(nib.Nifti1Image(data[::-1].copy(), np.diag([-ZOOM, ZOOM, ZOOM, 1.0])), path)
-    csv_path = write_cohort(tmp_path, ["A,ras.nii.gz,AD", "B,las.nii.gz,AD"], header="subject,image,diagnosis", images=False)
+    csv_path = write_cohort(
+        tmp_path, ["A,ras.nii.gz,AD", "B,las.nii.gz,AD"], header="subject,image,diagnosis", images=False
+    )
     ras, las = load_nifti_cohort(csv_path, spacing=ZOOM).images
     np.testing.assert_allclose(las, ras, atol=1e-5)
 
@@ -232,7 +267,9 @@ def test_missing_or_empty_csv_file(tmp_path):
 
 def test_nothing_loadable_raises_even_when_skipping(tmp_path):
     csv_path = write_cohort(tmp_path, ["S1,a.nii.gz,MCI,train", "S2,b.nii.gz,CN,test"], images=False)
-    with pytest.raises(ValueError, match=r"none of the 2 rows of .*cohort\.csv could be loaded. First problems: .*a\.nii\.gz"):
+    with pytest.raises(
+        ValueError, match=r"none of the 2 rows of .*cohort\.csv could be loaded. First problems: .*a\.nii\.gz"
+    ):
         load_nifti_cohort(csv_path, on_error="skip")
 
 

@@ -1,19 +1,17 @@
 """Every lesson notebook runs top to bottom (papermill, quick mode) and follows the conventions."""
+
 from __future__ import annotations
 
 import nbformat
 import papermill
 import pytest
-from notebooks import COURSE, KERNEL, SOLUTIONS, ids
-
 from conftest import ROOT
+from notebooks import COURSE, KERNEL, SOLUTIONS, ids
 
 
 def test_every_lesson_has_a_student_version():
     assert SOLUTIONS, "no notebooks found in solutions/"
-    assert [p.relative_to(ROOT / "solutions") for p in SOLUTIONS] == [
-        p.relative_to(ROOT / "course") for p in COURSE
-    ]
+    assert [p.relative_to(ROOT / "solutions") for p in SOLUTIONS] == [p.relative_to(ROOT / "course") for p in COURSE]
 
 
 @pytest.mark.parametrize("path", SOLUTIONS + COURSE, ids=ids(SOLUTIONS) + [f"course-{i}" for i in ids(COURSE)])
@@ -41,10 +39,17 @@ def test_notebook_conventions(path):
 def test_solution_notebook_runs_in_quick_mode(path, tmp_path):
     out = tmp_path / path.name
     papermill.execute_notebook(
-        str(path), str(out), parameters={"QUICK": True}, kernel_name=KERNEL, cwd=str(path.parent),
-        progress_bar=False, execution_timeout=600,  # a stuck cell fails the test instead of stalling CI
+        str(path),
+        str(out),
+        parameters={"QUICK": True},
+        kernel_name=KERNEL,
+        cwd=str(path.parent),
+        progress_bar=False,
+        execution_timeout=600,  # a stuck cell fails the test instead of stalling CI
     )
     executed = nbformat.read(out, as_version=4)
     errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
-    assert any("Quick mode: on" in o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    assert any(
+        "Quick mode: on" in o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs
+    )

@@ -1,4 +1,5 @@
 """The package imports light, and the `medai-edu` command works."""
+
 from __future__ import annotations
 
 import subprocess
@@ -19,7 +20,7 @@ def test_unknown_attribute_is_an_attribute_error():
     import medai_edu
 
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
-        medai_edu.nonsense
+        medai_edu.nonsense  # noqa: B018
 
 
 def test_doctor_command_passes_here():

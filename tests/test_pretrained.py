@@ -1,4 +1,5 @@
 """Saved weights round-trip, and damaged or missing files are refused with a retrain command."""
+
 import json
 
 import pytest
@@ -11,9 +12,17 @@ from medai_edu.models.classifier import SonoNet
 def save_tiny(directory, half=False):
     torch.manual_seed(0)
     model = SonoNet(k=2).eval()
-    pretrained.save_weights(model, "tiny", kind="sononet", config=model.config, seed=0,
-                            command="medai-edu train classifier --data toy --seed 0", directory=directory,
-                            metrics={"test_accuracy": 0.5}, half=half)
+    pretrained.save_weights(
+        model,
+        "tiny",
+        kind="sononet",
+        config=model.config,
+        seed=0,
+        command="medai-edu train classifier --data toy --seed 0",
+        directory=directory,
+        metrics={"test_accuracy": 0.5},
+        half=half,
+    )
     return model
 
 
@@ -36,7 +45,9 @@ def test_corrupted_file_is_refused_with_the_command(tmp_path):
     data = bytearray(path.read_bytes())
     data[-10] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(pretrained.WeightsError, match=r"corrupted(.|\n)*medai-edu train classifier --data toy --seed 0"):
+    with pytest.raises(
+        pretrained.WeightsError, match=r"corrupted(.|\n)*medai-edu train classifier --data toy --seed 0"
+    ):
         pretrained.load_model("tiny", tmp_path)
 
 

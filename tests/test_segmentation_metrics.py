@@ -1,4 +1,5 @@
 """Segmentation metrics (design §3.5) on small hand-computed cases, empty masks included."""
+
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,5 @@
 """Segmentation networks (design §3.5): shapes, latent sizes, sampling, KL, learning, 3D, input checks."""
+
 import math
 
 import pytest
@@ -10,15 +11,23 @@ TINY_UNET = dict(channels=(4, 8, 16, 32), num_res_units=0)
 
 
 def tiny(name, **kw):
-    sizes = {"unet": TINY_UNET, "prob_unet": dict(TINY_UNET, features=4), "phiseg_l1": dict(n0=2), "phiseg_l5": dict(n0=2)}
+    sizes = {
+        "unet": TINY_UNET,
+        "prob_unet": dict(TINY_UNET, features=4),
+        "phiseg_l1": dict(n0=2),
+        "phiseg_l5": dict(n0=2),
+    }
     return build_segmenter(name, **sizes[name], **kw)
 
 
-@pytest.mark.parametrize("levels, scale, sizes", [
-    (1, 4, [(16, 16)]),
-    (5, 4, [(16, 16), (8, 8), (4, 4), (2, 2), (1, 1)]),
-    (5, 2, [(32, 32), (16, 16), (8, 8), (4, 4), (2, 2)]),
-])
+@pytest.mark.parametrize(
+    "levels, scale, sizes",
+    [
+        (1, 4, [(16, 16)]),
+        (5, 4, [(16, 16), (8, 8), (4, 4), (2, 2), (1, 1)]),
+        (5, 2, [(32, 32), (16, 16), (8, 8), (4, 4), (2, 2)]),
+    ],
+)
 def test_phiseg_shapes_and_latent_sizes(levels, scale, sizes):
     torch.manual_seed(0)
     model = PHiSeg(latent_levels=levels, n0=2, latent_scale=scale).eval()
@@ -97,8 +106,10 @@ def test_loss_decreases_on_a_tiny_overfitting_task(name):
     assert losses[-1] < 0.5 * losses[0], losses
 
 
-@pytest.mark.parametrize("make", [lambda: PHiSeg(spatial_dims=3, latent_levels=2, n0=2),
-                                  lambda: ProbUNet(spatial_dims=3, features=2, **TINY_UNET)])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: PHiSeg(spatial_dims=3, latent_levels=2, n0=2), lambda: ProbUNet(spatial_dims=3, features=2, **TINY_UNET)],
+)
 def test_3d_forward(make):
     model = make()
     x = torch.randn(2, 1, 8, 8, 8)

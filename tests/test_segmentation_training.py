@@ -1,4 +1,5 @@
 """Segmentation training on a tiny multi-rater set: augmentation, exact resuming, saved weights."""
+
 import pytest
 import torch
 
@@ -31,8 +32,19 @@ DATA = {"train": TinyMultiRater(12, 0), "val": TinyMultiRater(3, 1)}
 
 
 def quick(**kw):
-    return SegmenterConfig(**{"model": "phiseg_l5", "steps": 6, "batch_size": 4, "val_every": 4, "n_val": 2,
-                              "val_samples": 3, "checkpoint_every": 2, "model_overrides": {"n0": 2}, **kw})
+    return SegmenterConfig(
+        **{
+            "model": "phiseg_l5",
+            "steps": 6,
+            "batch_size": 4,
+            "val_every": 4,
+            "n_val": 2,
+            "val_samples": 3,
+            "checkpoint_every": 2,
+            "model_overrides": {"n0": 2},
+            **kw,
+        }
+    )
 
 
 def test_augment_moves_image_and_mask_together():
@@ -41,7 +53,9 @@ def test_augment_moves_image_and_mask_together():
     masks[:, :10, :5] = 2  # an asymmetric mark, so that every flip shows
     flips_only = quick(rotate_degrees=0.0, scale=(1.0, 1.0))
     image, mask = augment(masks[:, None].float(), masks, flips_only)
-    torch.testing.assert_close(image[:, 0], mask.float(), rtol=0, atol=1e-4)  # flips map pixel centres onto pixel centres
+    torch.testing.assert_close(
+        image[:, 0], mask.float(), rtol=0, atol=1e-4
+    )  # flips map pixel centres onto pixel centres
     variants = [masks, masks.flip(-1), masks.flip(-2), masks.flip(-1, -2)]
     assert all(any(torch.equal(mask[i], v[i]) for v in variants) for i in range(6))
     assert not all(torch.equal(mask[i], masks[i]) for i in range(6))
@@ -66,8 +80,9 @@ def test_resume_gives_identical_weights(tmp_path):
 
 
 def test_train_and_save_writes_a_manifest_and_weights_reload(tmp_path):
-    manifest = train_and_save_segmenter("phiseg_l1", out=str(tmp_path), steps=2, progress=False, dataset=DATA,
-                                        run_dir=str(tmp_path / "run"), seed=3)
+    manifest = train_and_save_segmenter(
+        "phiseg_l1", out=str(tmp_path), steps=2, progress=False, dataset=DATA, run_dir=str(tmp_path / "run"), seed=3
+    )
     assert manifest["kind"] == "phiseg" and manifest["config"]["latent_levels"] == 1 and manifest["seed"] == 3
     assert manifest["command"] == "medai-edu train segmenter --net phiseg_l1"
     assert manifest["training"]["batch_size"] == 12 and manifest["metrics"]["n_images"] == 3

@@ -1,4 +1,5 @@
 """The toy box data set follows design §3.1 and is deterministic by seed."""
+
 import numpy as np
 import pytest
 import torch

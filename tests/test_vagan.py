@@ -1,4 +1,5 @@
 """VA-GAN losses on hand-checked cases, the critic schedule, and exact resuming."""
+
 import json
 
 import pytest
@@ -103,9 +104,20 @@ def test_learning_rate_decays_linearly_to_zero_when_asked():
         VAGANConfig(select="best")
 
 
-TINY = dict(size=32, batch_size=4, gen_steps=4, critic_steps=2, warmup_critic_steps=3, warmup_gen_steps=1,
-            gen_widths=(2, 4, 4, 8), critic_widths=(2, 2, 4, 4, 4), val_every=2, n_val=8, select_after=2,
-            checkpoint_every=2)
+TINY = dict(
+    size=32,
+    batch_size=4,
+    gen_steps=4,
+    critic_steps=2,
+    warmup_critic_steps=3,
+    warmup_gen_steps=1,
+    gen_widths=(2, 4, 4, 8),
+    critic_widths=(2, 2, 4, 4, 4),
+    val_every=2,
+    n_val=8,
+    select_after=2,
+    checkpoint_every=2,
+)
 
 
 def test_resuming_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
@@ -124,17 +136,30 @@ def test_resuming_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
         torch.testing.assert_close(resumed["generator"][name], value, rtol=0, atol=0)
     assert (tmp_path / "b" / "best.pt").is_file()
     with pytest.raises(ValueError, match="different configuration.*lr"):
-        train_vagan(VAGANConfig(**{**TINY, "lr": 1e-3}), out_dir=tmp_path / "b", device="cpu", progress=False, resume=True)
-    longer, history = train_vagan(VAGANConfig(**{**TINY, "gen_steps": 6}), out_dir=tmp_path / "b", device="cpu",
-                                  progress=False, resume=True)
+        train_vagan(
+            VAGANConfig(**{**TINY, "lr": 1e-3}), out_dir=tmp_path / "b", device="cpu", progress=False, resume=True
+        )
+    longer, history = train_vagan(
+        VAGANConfig(**{**TINY, "gen_steps": 6}), out_dir=tmp_path / "b", device="cpu", progress=False, resume=True
+    )
     assert history["step"] == [2, 4, 6] and load_checkpoint(tmp_path / "b" / "last.pt")["step"] == 6
-    last, history = train_vagan(VAGANConfig(**{**TINY, "gen_steps": 6, "select": "last"}), out_dir=tmp_path / "b",
-                                device="cpu", progress=False, resume=True)
+    last, history = train_vagan(
+        VAGANConfig(**{**TINY, "gen_steps": 6, "select": "last"}),
+        out_dir=tmp_path / "b",
+        device="cpu",
+        progress=False,
+        resume=True,
+    )
     assert history["best_step"] == 6
     for name, value in load_checkpoint(tmp_path / "b" / "last.pt")["generator"].items():
         torch.testing.assert_close(last.state_dict()[name], value, rtol=0, atol=0)
-    by_ncc, history = train_vagan(VAGANConfig(**{**TINY, "gen_steps": 6, "select": "ncc"}), out_dir=tmp_path / "b",
-                                  device="cpu", progress=False, resume=True)
+    by_ncc, history = train_vagan(
+        VAGANConfig(**{**TINY, "gen_steps": 6, "select": "ncc"}),
+        out_dir=tmp_path / "b",
+        device="cpu",
+        progress=False,
+        resume=True,
+    )
     assert history["best_val_ncc"] == max(history["val_ncc"])  # all three steps are >= select_after
     snapshot = load_checkpoint(tmp_path / "b" / "snapshots" / f"step{history['best_step']:05d}.pt")["generator"]
     for name, value in snapshot.items():
@@ -149,8 +174,13 @@ def test_train_command_writes_weights_and_manifest(tmp_path, monkeypatch, capsys
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(vagan, "VAGANConfig", lambda **kw: VAGANConfig(**{**TINY, **kw}))
-    monkeypatch.setattr(vagan, "evaluate_ncc", lambda g, ds, limit=None: {"ncc_mean": 0.0, "ncc_std": 0.0, "n_images": 0})
-    assert cli.main(["train", "vagan", "--data", "toy", "--size", "32", "--steps", "2", "--out", "w", "--device", "cpu"]) == 0
+    monkeypatch.setattr(
+        vagan, "evaluate_ncc", lambda g, ds, limit=None: {"ncc_mean": 0.0, "ncc_std": 0.0, "n_images": 0}
+    )
+    assert (
+        cli.main(["train", "vagan", "--data", "toy", "--size", "32", "--steps", "2", "--out", "w", "--device", "cpu"])
+        == 0
+    )
     manifest = json.loads((tmp_path / "w" / "toy_vagan.json").read_text())
     assert manifest["command"] == "medai-edu train vagan --data toy --seed 42 --steps 2 --size 32 --out w"
     assert manifest["kind"] == "vagan_generator" and manifest["training"]["gen_steps"] == 2

@@ -1,4 +1,5 @@
 """Figures and widgets: they draw, and extreme settings do not crash."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -188,7 +189,9 @@ def test_figures_use_only_colour_blind_safe_maps():
     used = set()
     for path in Path(viz.__file__).parent.rglob("*.py"):
         used |= set(re.findall(r"""cmap\s*=\s*["']([\w.]+)["']""", path.read_text()))
-    assert used and used <= COLOUR_BLIND_SAFE, f"colour maps that are not colour-blind-safe: {sorted(used - COLOUR_BLIND_SAFE)}"
+    assert used and used <= COLOUR_BLIND_SAFE, (
+        f"colour maps that are not colour-blind-safe: {sorted(used - COLOUR_BLIND_SAFE)}"
+    )
     notebook.use_figure_style()
     assert matplotlib.rcParams["image.cmap"] == "viridis"
 

@@ -9,6 +9,7 @@ slider for 2 seconds with the mouse and counts the new images painted during the
 with fewer than 5 positions cannot show 5; its positions are listed).
 Targets on a quiet 2-core machine: median <= 150 ms, p95 <= 300 ms, >= 5 redraws per drag.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,8 @@ import time
 import uuid
 from pathlib import Path
 
-from medai_edu.demo import SOLUTIONS, lessons as all_lessons
+from medai_edu.demo import SOLUTIONS
+from medai_edu.demo import lessons as all_lessons
 
 DRAG_SECONDS = 2.0
 TARGETS = {"median_ms": 150, "p95_ms": 300, "drag_redraws": 5}
@@ -100,14 +102,24 @@ def _measure_explorer(page, explorer, index: int, changes: int) -> list[dict]:
             page.wait_for_timeout(400)
             paint = [p for p in page.evaluate("window.medaiRecorder.paints") if p["index"] == index][-1]
             times.append(paint["painted"] - paint["input"])
-        row = {"control": f"{kind} '{label}'", "median_ms": statistics.median(times), "p95_ms": _p95(times),
-               "changes": len(times), "distinct_images": len(fresh), "drag_redraws": None, "positions": None}
+        row = {
+            "control": f"{kind} '{label}'",
+            "median_ms": statistics.median(times),
+            "p95_ms": _p95(times),
+            "changes": len(times),
+            "distinct_images": len(fresh),
+            "drag_redraws": None,
+            "positions": None,
+        }
         if kind == "slider":
             row["positions"] = control.evaluate(_POSITIONS)
             start, end = _drag(page, control)
             page.wait_for_timeout(300)
-            row["drag_redraws"] = sum(1 for p in page.evaluate("window.medaiRecorder.paints")
-                                      if p["index"] == index and start <= p["painted"] <= end)
+            row["drag_redraws"] = sum(
+                1
+                for p in page.evaluate("window.medaiRecorder.paints")
+                if p["index"] == index and start <= p["painted"] <= end
+            )
         rows.append(row)
     return rows
 
@@ -124,8 +136,12 @@ def run(lessons: list[str] | None = None, changes: int = 10, quick: bool = False
         raise SystemExit(f"bench browser: {problem}")
     names = lessons or all_lessons()
     token = uuid.uuid4().hex
-    result: dict = {"load_average_before": list(os.getloadavg()), "lessons": {}, "quick_mode": quick,
-                    "drawing_ahead": os.environ.get("MEDAI_EXPLORER_PREFETCH", "1") != "0"}
+    result: dict = {
+        "load_average_before": list(os.getloadavg()),
+        "lessons": {},
+        "quick_mode": quick,
+        "drawing_ahead": os.environ.get("MEDAI_EXPLORER_PREFETCH", "1") != "0",
+    }
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         paths = browser_page.fresh_copy([SOLUTIONS / n / f"{n}.ipynb" for n in names], root / "notebooks", quick=quick)
@@ -155,20 +171,26 @@ def run(lessons: list[str] | None = None, changes: int = 10, quick: bool = False
 
 
 def table(result: dict) -> str:
-    lines = [f"{'lesson / explorer / control':<58}{'median ms':>10}{'p95 ms':>8}{'n':>4}{'images':>7}{'drag':>6}"
-             f"{'positions':>10}"]
+    lines = [
+        f"{'lesson / explorer / control':<58}{'median ms':>10}{'p95 ms':>8}{'n':>4}{'images':>7}{'drag':>6}"
+        f"{'positions':>10}"
+    ]
     for lesson, rows in result["lessons"].items():
         for row in rows:
             drag = "-" if row["drag_redraws"] is None else str(row["drag_redraws"])
             name = f"{lesson} #{row['explorer']} {row['control']}"
             positions = "-" if row.get("positions") is None else str(row["positions"])
-            lines.append(f"{name:<58}{row['median_ms']:>10.0f}{row['p95_ms']:>8.0f}{row['changes']:>4}"
-                         f"{row['distinct_images']:>7}{drag:>6}{positions:>10}")
+            lines.append(
+                f"{name:<58}{row['median_ms']:>10.0f}{row['p95_ms']:>8.0f}{row['changes']:>4}"
+                f"{row['distinct_images']:>7}{drag:>6}{positions:>10}"
+            )
     before = ", ".join(f"{x:.1f}" for x in result["load_average_before"])
     after = ", ".join(f"{x:.1f}" for x in result["load_average_after"])
     mode = "quick mode" if result.get("quick_mode") else "lecture mode"
     ahead = "on" if result.get("drawing_ahead", True) else "off"
     lines.append(f"{mode}; drawing the next step ahead: {ahead}")
-    lines.append(f"load average before: {before}; after: {after} ({result['cpus']} CPUs); targets: median <= "
-                 f"{TARGETS['median_ms']} ms, p95 <= {TARGETS['p95_ms']} ms, >= {TARGETS['drag_redraws']} redraws per 2-s drag")
+    lines.append(
+        f"load average before: {before}; after: {after} ({result['cpus']} CPUs); targets: median <= "
+        f"{TARGETS['median_ms']} ms, p95 <= {TARGETS['p95_ms']} ms, >= {TARGETS['drag_redraws']} redraws per 2-s drag"
+    )
     return "\n".join(lines)

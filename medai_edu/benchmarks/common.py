@@ -1,4 +1,5 @@
 """Shared by the attribution benchmarks: every method's maps scored against a ground truth."""
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,14 @@ Extra = Callable[[str, torch.Tensor, range], dict[str, np.ndarray]]
 
 
 def score_methods(
-    classifier: torch.nn.Module, generator: torch.nn.Module, data: Any, n_images: int, options: dict[str, dict],
-    progress: bool, truth: Callable[[str, torch.Tensor], torch.Tensor] | None = None, extra: Extra | None = None,
+    classifier: torch.nn.Module,
+    generator: torch.nn.Module,
+    data: Any,
+    n_images: int,
+    options: dict[str, dict],
+    progress: bool,
+    truth: Callable[[str, torch.Tensor], torch.Tensor] | None = None,
+    extra: Extra | None = None,
     desc: str = "benchmark",
 ) -> dict[str, dict[str, Any]]:
     """NCC (mean, std) and seconds per image of every method on the first ``n_images`` of ``data``.
@@ -52,5 +59,10 @@ def score_methods(
 def machine(device: torch.device) -> dict[str, Any]:
     """Where a benchmark ran, with the load average (1, 5, 15 min) at its end: the machine is shared."""
     load = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else []
-    return {"device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "python": platform.python_version(), "load_average": load}
+    return {
+        "device": str(device),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "load_average": load,
+    }

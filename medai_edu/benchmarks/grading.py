@@ -8,6 +8,7 @@ whole pipeline's CPU and wall time per submission (model-solution run, sandboxes
 autograde/feedback/export included), and the load average. The estimate for 200 students x 4
 lessons scales each lesson's wall time per submission, at the measured worker count.
 """
+
 from __future__ import annotations
 
 import os
@@ -61,14 +62,17 @@ def run_lesson(lesson: str, students: int, workers: int) -> dict[str, Any]:
     cpu += sum(r.cpu_seconds for r in results) + timings.pop("model_solution_cpu", 0.0)
     per_student = (timings["submissions"] + timings["nbgrader"]) / students
     return {
-        "lesson": lesson, "students": students, "workers": workers,
+        "lesson": lesson,
+        "students": students,
+        "workers": workers,
         "all_correct": all(r.status == "graded" and r.auto_score[0] == r.auto_score[1] > 0 for r in results),
         "runner_cpu_s": statistics.mean(r.cpu_seconds for r in results),
         "runner_wall_s": statistics.mean(r.wall_seconds for r in results),
         "pipeline_cpu_s_per_submission": cpu / students,
         "pipeline_wall_s_per_submission": wall / students,
         "estimate_class_s": wall - per_student * students + per_student * CLASS_SIZE,
-        "phases_s": {name: round(seconds, 2) for name, seconds in timings.items()}, "wall_s": wall,
+        "phases_s": {name: round(seconds, 2) for name, seconds in timings.items()},
+        "wall_s": wall,
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
@@ -85,15 +89,23 @@ def run(students: int = 10, workers: int = 2, lessons: list[str] | None = None) 
 
 
 def table(result: dict[str, Any]) -> str:
-    lines = [f"{'lesson':<28} {'runner CPU-s':>12} {'runner wall':>11} {'all-in CPU-s':>12} {'all-in wall':>11}  "
-             f"{'N':>3} {'workers':>7}  load avg (start, end)  all full marks"]
+    lines = [
+        f"{'lesson':<28} {'runner CPU-s':>12} {'runner wall':>11} {'all-in CPU-s':>12} {'all-in wall':>11}  "
+        f"{'N':>3} {'workers':>7}  load avg (start, end)  all full marks"
+    ]
     for r in result["lessons"]:
-        lines.append(f"{r['lesson']:<28} {r['runner_cpu_s']:>12.2f} {r['runner_wall_s']:>11.2f} "
-                     f"{r['pipeline_cpu_s_per_submission']:>12.2f} {r['pipeline_wall_s_per_submission']:>11.2f}  "
-                     f"{r['students']:>3} {r['workers']:>7}  {str(r['load_average']):<21} {r['all_correct']}")
-    lines.append(f"Mean runner CPU-s per correct submission: {result['mean_runner_cpu_s']:.2f} (target <= 5). "
-                 f"200 students x 4 lessons at this rate: {result['estimate_800_submissions_min']:.0f} min "
-                 f"(target <= 30) on {result['cpu_count']} CPU(s).")
-    lines.append("Runner = one submission's sandboxed Python; all-in = the whole `medai-edu grade` run divided by the "
-                 "submissions (model solution, sandboxes, nbgrader autograde/feedback/export).")
+        lines.append(
+            f"{r['lesson']:<28} {r['runner_cpu_s']:>12.2f} {r['runner_wall_s']:>11.2f} "
+            f"{r['pipeline_cpu_s_per_submission']:>12.2f} {r['pipeline_wall_s_per_submission']:>11.2f}  "
+            f"{r['students']:>3} {r['workers']:>7}  {str(r['load_average']):<21} {r['all_correct']}"
+        )
+    lines.append(
+        f"Mean runner CPU-s per correct submission: {result['mean_runner_cpu_s']:.2f} (target <= 5). "
+        f"200 students x 4 lessons at this rate: {result['estimate_800_submissions_min']:.0f} min "
+        f"(target <= 30) on {result['cpu_count']} CPU(s)."
+    )
+    lines.append(
+        "Runner = one submission's sandboxed Python; all-in = the whole `medai-edu grade` run divided by the "
+        "submissions (model solution, sandboxes, nbgrader autograde/feedback/export)."
+    )
     return "\n".join(lines)

@@ -6,6 +6,7 @@ peak resident memory of that process's children, sampled every 50 ms with psutil
 Linux, macOS and Windows), is the Jupyter kernel's. Each runs twice: first with an empty data
 cache (a learner's first run: lesson 2 generates its cohort), then again.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,11 +36,11 @@ def watch():  # the kernel's peak resident memory, sampled (psutil: the same uni
             pass
 threading.Thread(target=watch, daemon=True).start()
 start = time.perf_counter()
-papermill.execute_notebook(source, output, parameters={"QUICK": quick}, kernel_name=%r, cwd=sys.argv[4], progress_bar=False, execution_timeout=600)
+papermill.execute_notebook(source, output, parameters={"QUICK": quick}, kernel_name=sys.argv[5], cwd=sys.argv[4], progress_bar=False, execution_timeout=600)
 seconds = time.perf_counter() - start
 done.set()
 print(json.dumps({"seconds": seconds, "peak_rss_mb": peak[0] / 2**20}))
-""" % KERNEL
+"""
 
 
 def notebooks(root: Path = ROOT) -> list[Path]:
@@ -54,8 +55,19 @@ def run_one(path: Path, quick: bool = False, cache: Path | None = None) -> dict[
     env = dict(os.environ, **({CACHE_ENV: str(cache)} if cache else {}))
     with tempfile.TemporaryDirectory() as tmp:
         result = subprocess.run(
-            [sys.executable, "-c", _RUNNER, str(path), str(Path(tmp) / path.name), "1" if quick else "0", str(path.parent)],
-            capture_output=True, text=True, env=env,
+            [
+                sys.executable,
+                "-c",
+                _RUNNER,
+                str(path),
+                str(Path(tmp) / path.name),
+                "1" if quick else "0",
+                str(path.parent),
+                KERNEL,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
         )
     if result.returncode != 0:
         raise RuntimeError(f"{path.name} failed under papermill:\n{result.stderr[-3000:]}")
@@ -77,5 +89,7 @@ def table(result: dict[str, dict[str, Any]]) -> str:
     lines = [f"{'notebook':<32}{'1st run s':>10}{'peak MB':>9}{'2nd run s':>10}{'peak MB':>9}"]
     for name, row in result.items():
         first, again = row["first_run"], row["second_run"]
-        lines.append(f"{name:<32}{first['seconds']:>10.1f}{first['peak_rss_mb']:>9.0f}{again['seconds']:>10.1f}{again['peak_rss_mb']:>9.0f}")
+        lines.append(
+            f"{name:<32}{first['seconds']:>10.1f}{first['peak_rss_mb']:>9.0f}{again['seconds']:>10.1f}{again['peak_rss_mb']:>9.0f}"
+        )
     return "\n".join(lines)

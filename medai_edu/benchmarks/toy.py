@@ -19,6 +19,7 @@ against the true masks, the shipped generator). Only the shipped generator's wei
 repository; a rule whose generator is not on disk is reported with the values recorded when it
 was trained, marked as recorded, and ``null`` for what could not be measured.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -47,7 +48,10 @@ SELECTION_RULES = {
 
 
 def run(
-    n_images: int | None = 200, ig_steps: int = 100, device: str | None = None, progress: bool = True,
+    n_images: int | None = 200,
+    ig_steps: int = 100,
+    device: str | None = None,
+    progress: bool = True,
     final_seed: int = FINAL_TEST_SEED,
 ) -> dict[str, Any]:
     """Run the benchmark on the development test split and on the final test set.
@@ -106,16 +110,27 @@ def selection_rules(development: dict[str, Any], final: dict[str, Any], device: 
         step = selected_step(history, VAGANConfig(select=rule, select_after=training["select_after"]))
         at = history["step"].index(step)
         row: dict[str, Any] = {
-            "rule": description, "step": step, "shipped": step == shipped_step,
-            "val_wasserstein": history["val_wasserstein"][at], "val_ncc": history["val_ncc"][at],
+            "rule": description,
+            "step": step,
+            "shipped": step == shipped_step,
+            "val_wasserstein": history["val_wasserstein"][at],
+            "val_ncc": history["val_ncc"][at],
         }
         snapshot = _snapshot_path(DESIGN_RUN_DIR, step)
         if step == shipped_step:
             metrics = manifest["metrics"]
-            row.update(weights="shipped (toy_vagan.safetensors)", measured=True,
-                       dev_test=development["methods"]["vagan"], final_test=final["methods"]["vagan"],
-                       dev_test_recorded={"ncc_mean": metrics["ncc_mean"], "ncc_std": metrics["ncc_std"],
-                                          "n_images": metrics["n_images"], "source": "toy_vagan.json metrics (at training time)"})
+            row.update(
+                weights="shipped (toy_vagan.safetensors)",
+                measured=True,
+                dev_test=development["methods"]["vagan"],
+                final_test=final["methods"]["vagan"],
+                dev_test_recorded={
+                    "ncc_mean": metrics["ncc_mean"],
+                    "ncc_std": metrics["ncc_std"],
+                    "n_images": metrics["n_images"],
+                    "source": "toy_vagan.json metrics (at training time)",
+                },
+            )
         elif snapshot.is_file():
             generator = MapGenerator(**manifest["config"])
             generator.load_state_dict(load_checkpoint(snapshot)["generator"])
@@ -128,9 +143,13 @@ def selection_rules(development: dict[str, Any], final: dict[str, Any], device: 
         else:
             row.update(
                 weights=f"not available (no {snapshot}; the design run's snapshots were not kept, retraining takes 3.5 h)",
-                measured=False, dev_test=None, final_test=None,
-                dev_test_recorded={**RECORDED_DESIGN_RULE,
-                                   "source": "recorded at training time (toy_vagan.json notes, commit be77d10), not re-measured"},
+                measured=False,
+                dev_test=None,
+                final_test=None,
+                dev_test_recorded={
+                    **RECORDED_DESIGN_RULE,
+                    "source": "recorded at training time (toy_vagan.json notes, commit be77d10), not re-measured",
+                },
             )
         rows[rule] = row
     return rows
@@ -145,13 +164,19 @@ def table(result: dict[str, Any]) -> str:
     data, lines = result["data"], []
     final = result.get("final_test")
     where = result["machine"]
-    lines.append(f"Toy benchmark: {data['n_images']} diseased test images of {data['size']} x {data['size']} px "
-                 f"on {where['device']}" + (f", {where['threads']} threads, load average {where['load_average']}"
-                                             if "load_average" in where else ""))
-    lines.append(f"Classifier test accuracy: {result['classifier']['test_accuracy']:.4f} "
-                 f"({result['classifier']['n_test']} images)")
-    lines.append(f"{'method':<22}{'NCC mean':>10}{'NCC std':>10}{'s / image':>11}"
-                 + (f"{'final NCC':>11}{'final std':>11}" if final else ""))
+    lines.append(
+        f"Toy benchmark: {data['n_images']} diseased test images of {data['size']} x {data['size']} px "
+        f"on {where['device']}"
+        + (f", {where['threads']} threads, load average {where['load_average']}" if "load_average" in where else "")
+    )
+    lines.append(
+        f"Classifier test accuracy: {result['classifier']['test_accuracy']:.4f} "
+        f"({result['classifier']['n_test']} images)"
+    )
+    lines.append(
+        f"{'method':<22}{'NCC mean':>10}{'NCC std':>10}{'s / image':>11}"
+        + (f"{'final NCC':>11}{'final std':>11}" if final else "")
+    )
     for name, row in _method_rows(result["methods"]):
         line = f"{name:<22}{row['ncc_mean']:>10.3f}{row['ncc_std']:>10.3f}{row['seconds_per_image']:>11.4f}"
         if final:
@@ -159,16 +184,26 @@ def table(result: dict[str, Any]) -> str:
             line += f"{other['ncc_mean']:>11.3f}{other['ncc_std']:>11.3f}"
         lines.append(line)
     if final:
-        lines.append(f"Development test split: data seed {data.get('data_seed', DEV_SEED)}; final test set: data seed "
-                     f"{final['data']['data_seed']} ({final['data']['n_images']} diseased images; classifier accuracy "
-                     f"{final['classifier']['test_accuracy']:.4f} on {final['classifier']['n_test']} images)")
+        lines.append(
+            f"Development test split: data seed {data.get('data_seed', DEV_SEED)}; final test set: data seed "
+            f"{final['data']['data_seed']} ({final['data']['n_images']} diseased images; classifier accuracy "
+            f"{final['classifier']['test_accuracy']:.4f} on {final['classifier']['n_test']} images)"
+        )
     for rule, row in (result.get("vagan_selection") or {}).items():
+
         def show(scores: dict[str, Any] | None) -> str:
             return "not measured" if scores is None else f"{scores['ncc_mean']:.3f} +- {scores['ncc_std']:.3f}"
 
-        dev = show(row["dev_test"]) if row["measured"] else (
-            f"{row['dev_test_recorded']['ncc_mean']:.3f} +- {row['dev_test_recorded']['ncc_std']:.3f} (recorded at training, not re-measured)")
-        lines.append(f"VA-GAN selected by {rule}: step {row['step']} (validation Wasserstein {row['val_wasserstein']:.3f}, "
-                     f"validation NCC {row['val_ncc']:.3f}){' [shipped]' if row['shipped'] else ''}; "
-                     f"test NCC {dev}; final test NCC {show(row['final_test'])}")
+        dev = (
+            show(row["dev_test"])
+            if row["measured"]
+            else (
+                f"{row['dev_test_recorded']['ncc_mean']:.3f} +- {row['dev_test_recorded']['ncc_std']:.3f} (recorded at training, not re-measured)"
+            )
+        )
+        lines.append(
+            f"VA-GAN selected by {rule}: step {row['step']} (validation Wasserstein {row['val_wasserstein']:.3f}, "
+            f"validation NCC {row['val_ncc']:.3f}){' [shipped]' if row['shipped'] else ''}; "
+            f"test NCC {dev}; final test NCC {show(row['final_test'])}"
+        )
     return "\n".join(lines)

@@ -31,6 +31,7 @@ calls, image encoding included). The issue's targets are checked against what wa
 The machine's load average at the start and end and the wall time are recorded: the sampling
 times depend on what else the machine was doing.
 """
+
 from __future__ import annotations
 
 import os
@@ -112,8 +113,14 @@ def case_scores(sample_probs: np.ndarray, raters: np.ndarray) -> dict[str, float
 
 
 @torch.no_grad()
-def score_cases(model: torch.nn.Module, dataset: Any, n_samples: int, limit: int | None,
-                device: torch.device, seed: int = SAMPLING_SEED) -> dict[str, np.ndarray]:
+def score_cases(
+    model: torch.nn.Module,
+    dataset: Any,
+    n_samples: int,
+    limit: int | None,
+    device: torch.device,
+    seed: int = SAMPLING_SEED,
+) -> dict[str, np.ndarray]:
     """Per-case values of every measure for the first ``limit`` images of ``dataset``."""
     torch.manual_seed(seed)
     model.eval()
@@ -155,16 +162,29 @@ def targets(models: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     phiseg, unet, prob = (models[name]["clean"] for name in ("phiseg_l5", "unet", "prob_unet"))
     one_sample = models["phiseg_l5"]["ms_1_sample"]
     return {
-        "ged_below_prob_unet": {"measured": [phiseg["ged_mean"], prob["ged_mean"]], "met": phiseg["ged_mean"] < prob["ged_mean"]},
-        "ged_below_unet": {"measured": [phiseg["ged_mean"], unet["ged_mean"]], "met": phiseg["ged_mean"] < unet["ged_mean"]},
+        "ged_below_prob_unet": {
+            "measured": [phiseg["ged_mean"], prob["ged_mean"]],
+            "met": phiseg["ged_mean"] < prob["ged_mean"],
+        },
+        "ged_below_unet": {
+            "measured": [phiseg["ged_mean"], unet["ged_mean"]],
+            "met": phiseg["ged_mean"] < unet["ged_mean"],
+        },
         "sncc_at_least_0.7": {"measured": phiseg["sncc_mean"], "met": phiseg["sncc_mean"] >= 0.7},
-        "dice_within_0.02_of_unet": {"measured": phiseg["dice_mean"] - unet["dice_mean"],
-                                     "met": phiseg["dice_mean"] >= unet["dice_mean"] - 0.02},
+        "dice_within_0.02_of_unet": {
+            "measured": phiseg["dice_mean"] - unet["dice_mean"],
+            "met": phiseg["dice_mean"] >= unet["dice_mean"] - 0.02,
+        },
         "one_sample_at_most_50_ms": {"measured": one_sample, "met": one_sample <= SAMPLE_MS_BUDGET},
         # issue 13: a measure that a single-answer network fails
-        "unet_fails_dis_ncc": {"measured": [unet["dis_ncc_mean"], phiseg["dis_ncc_mean"]],
-                               "met": unet["dis_ncc_mean"] == 0.0 < phiseg["dis_ncc_mean"]},
-        "ece_below_unet": {"measured": [phiseg["ece_mean"], unet["ece_mean"]], "met": phiseg["ece_mean"] < unet["ece_mean"]},
+        "unet_fails_dis_ncc": {
+            "measured": [unet["dis_ncc_mean"], phiseg["dis_ncc_mean"]],
+            "met": unet["dis_ncc_mean"] == 0.0 < phiseg["dis_ncc_mean"],
+        },
+        "ece_below_unet": {
+            "measured": [phiseg["ece_mean"], unet["ece_mean"]],
+            "met": phiseg["ece_mean"] < unet["ece_mean"],
+        },
     }
 
 
@@ -172,8 +192,14 @@ def _load() -> list[float]:
     return [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else []
 
 
-def run(n_images: int | None = None, n_samples: int = 100, device: str | None = None, progress: bool = True,
-        timing_repeats: int = 20, final_cases: int = FINAL_CASES) -> dict[str, Any]:
+def run(
+    n_images: int | None = None,
+    n_samples: int = 100,
+    device: str | None = None,
+    progress: bool = True,
+    timing_repeats: int = 20,
+    final_cases: int = FINAL_CASES,
+) -> dict[str, Any]:
     """Score every model; ``n_images=None`` uses all 300 development test images and ``final_cases``
     final test images (with ``n_images`` given, at most that many final ones too)."""
     started, load_start = time.perf_counter(), _load()
@@ -207,19 +233,32 @@ def run(n_images: int | None = None, n_samples: int = 100, device: str | None = 
     return {
         "benchmark": "uncertainty",
         "data": {"split": "test", "n_images": n_images, "n_samples": n_samples, "raters": len(test.settings.raters)},
-        "final_data": {"split": "test", "seed": final.settings.seed, "n_images": n_final, "n_samples": n_samples,
-                       "raters": len(final.settings.raters),
-                       "note": "simulated with a data seed that development (training, model choice, text) never used"},
+        "final_data": {
+            "split": "test",
+            "seed": final.settings.seed,
+            "n_images": n_final,
+            "n_samples": n_samples,
+            "raters": len(final.settings.raters),
+            "note": "simulated with a data seed that development (training, model choice, text) never used",
+        },
         "shifts": SHIFTS,
         "measures": MEASURES,
         "models": models,
-        "bootstrap": {**BOOTSTRAP, "pairs": "mean(a) - mean(b) over the same cases",
-                      "dev": bootstrap_differences(per_case["dev"]) if enough else {},
-                      "final": bootstrap_differences(per_case["final"]) if enough else {}},
+        "bootstrap": {
+            **BOOTSTRAP,
+            "pairs": "mean(a) - mean(b) over the same cases",
+            "dev": bootstrap_differences(per_case["dev"]) if enough else {},
+            "final": bootstrap_differences(per_case["final"]) if enough else {},
+        },
         "targets": targets(models),
-        "machine": {**machine(dev), "timing_device": "cpu", "timing_threads": torch.get_num_threads(),
-                    "load_average_start": load_start, "load_average_end": _load(),
-                    "wall_seconds": round(time.perf_counter() - started, 1)},
+        "machine": {
+            **machine(dev),
+            "timing_device": "cpu",
+            "timing_threads": torch.get_num_threads(),
+            "load_average_start": load_start,
+            "load_average_end": _load(),
+            "wall_seconds": round(time.perf_counter() - started, 1),
+        },
     }
 
 
@@ -236,25 +275,37 @@ def table(result: dict[str, Any]) -> str:
     """The benchmark as plain-text tables: scores per set, model and condition; bootstrap intervals;
     sampling times; targets; wall time and load average."""
     data, final, lines = result["data"], result["final_data"], []
-    lines.append(f"Uncertainty benchmark: {data['n_samples']} samples per image, {data['raters']} raters, "
-                 f"on {result['machine']['device']}")
+    lines.append(
+        f"Uncertainty benchmark: {data['n_samples']} samples per image, {data['raters']} raters, "
+        f"on {result['machine']['device']}"
+    )
     shifts = ", ".join(f"{kind} {strength:g}" for kind, strength in result["shifts"].items())
     lines.append(f"Input shifts: {shifts} (noise: std; contrast: factor; blur: sigma in px)")
-    lines.append("D_NCC: NCC of the samples' and the raters' disagreement maps (a constant map scores 0); "
-                 "ECE: calibration of the samples' outlines against the raters' label frequencies; "
-                 "ECE_sm: the same for the mean softmax. Lower is better for GED², ECE, ECE_sm.")
-    lines += _scores_table(f"Development test split (seed {LECTURE.seed}, {data['n_images']} cases):",
-                           {name: row for name, row in result["models"].items()})
-    lines += _scores_table(f"Final test set (seed {final['seed']}, never used in development, {final['n_images']} cases):",
-                           {name: row["final"] for name, row in result["models"].items()})
+    lines.append(
+        "D_NCC: NCC of the samples' and the raters' disagreement maps (a constant map scores 0); "
+        "ECE: calibration of the samples' outlines against the raters' label frequencies; "
+        "ECE_sm: the same for the mean softmax. Lower is better for GED², ECE, ECE_sm."
+    )
+    lines += _scores_table(
+        f"Development test split (seed {LECTURE.seed}, {data['n_images']} cases):",
+        {name: row for name, row in result["models"].items()},
+    )
+    lines += _scores_table(
+        f"Final test set (seed {final['seed']}, never used in development, {final['n_images']} cases):",
+        {name: row["final"] for name, row in result["models"].items()},
+    )
     boot = result["bootstrap"]
-    lines.append(f"Paired bootstrap {boot['level']:.0%} intervals of mean(a) - mean(b) ({boot['n_boot']} resamples of "
-                 f"the cases, seed {boot['seed']}); * = the interval excludes 0:")
+    lines.append(
+        f"Paired bootstrap {boot['level']:.0%} intervals of mean(a) - mean(b) ({boot['n_boot']} resamples of "
+        f"the cases, seed {boot['seed']}); * = the interval excludes 0:"
+    )
     for set_name in ("dev", "final"):
         for condition, pairs in boot[set_name].items():
             for pair, intervals in pairs.items():
-                cells = [f"{MEASURES[k]} {v['difference']:+.3f} [{v['low']:+.3f}, {v['high']:+.3f}]{'*' if v['excludes_0'] else ' '}"
-                         for k, v in intervals.items()]
+                cells = [
+                    f"{MEASURES[k]} {v['difference']:+.3f} [{v['low']:+.3f}, {v['high']:+.3f}]{'*' if v['excludes_0'] else ' '}"
+                    for k, v in intervals.items()
+                ]
                 lines.append(f"  {set_name:<6}{condition:<9}{pair:<24}" + "  ".join(cells))
     lines.append(f"Sampling one image on the CPU ({result['machine']['timing_threads']} threads):")
     lines.append(f"{'model':<11}{'1 sample ms':>13}{'100 samples ms':>16}{'parameters':>12}")
@@ -267,6 +318,8 @@ def table(result: dict[str, Any]) -> str:
         lines.append(f"  {target:<28}{shown:>18}  {'met' if check['met'] else 'NOT met'}")
     m = result["machine"]
     if "wall_seconds" in m:
-        lines.append(f"Wall time {m['wall_seconds'] / 60:.1f} min; load average (1, 5, 15 min) at the start "
-                     f"{m['load_average_start']}, at the end {m['load_average_end']}")
+        lines.append(
+            f"Wall time {m['wall_seconds'] / 60:.1f} min; load average (1, 5, 15 min) at the start "
+            f"{m['load_average_start']}, at the end {m['load_average_end']}"
+        )
     return "\n".join(lines)

@@ -4,6 +4,7 @@ A redraw is timed in Python, from the control change to the explorer's new image
 its alt text, ready to send to the browser). What a user feels, up to the new image painted in
 the browser, is measured by `medai-edu bench browser`.
 """
+
 from __future__ import annotations
 
 import statistics

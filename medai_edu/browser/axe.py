@@ -1,4 +1,5 @@
 """Accessibility checks with axe-core (installed from npm by `make test`) inside the page."""
+
 from __future__ import annotations
 
 import os
@@ -17,13 +18,16 @@ def run_axe(page, include: list[str]) -> list[dict]:
     """axe-core's violations in the elements matching ``include`` (CSS selectors), each with its nodes' targets."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE_JS))
-    result = page.evaluate("""async (include) => {
+    result = page.evaluate(
+        """async (include) => {
         const found = include.filter(sel => document.querySelector(sel));
         if (!found.length) return [];
         const r = await axe.run({include: found.map(sel => [sel])}, {resultTypes: ['violations']});
         return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
                                       nodes: v.nodes.map(n => n.target.join(' '))}));
-    }""", include)
+    }""",
+        include,
+    )
     return result
 
 

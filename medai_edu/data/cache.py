@@ -4,6 +4,7 @@ Each entry is ``NAME.npz`` plus ``NAME.json`` holding the settings that made it 
 file's sha256. An entry whose checksum or settings do not match is reported and rebuilt, so a
 half-written or corrupted file never reaches a lesson.
 """
+
 from __future__ import annotations
 
 import functools
@@ -85,6 +86,7 @@ def kept_in_memory(maxsize: int) -> Callable[[Loader], Loader]:
     """Keep the last ``maxsize`` results of a loader ``load(settings, progress=True)`` in memory,
     keyed by ``settings`` alone: however it is called (positionally, by keyword, with or without a
     progress bar), one data set is read from disk once and held once. ``load.cache_clear()`` forgets."""
+
     def decorate(load: Loader) -> Loader:
         kept: OrderedDict[Any, dict[str, np.ndarray]] = OrderedDict()
         default = load.__defaults__[0]
@@ -100,4 +102,5 @@ def kept_in_memory(maxsize: int) -> Callable[[Loader], Loader]:
 
         loader.cache_clear = kept.clear  # type: ignore[attr-defined]
         return loader
+
     return decorate

@@ -22,6 +22,7 @@ of the brain cohort with that seed (``[seed, i]``), the lesion's shape uses ``[s
 its darkness ``[seed, i, 3]`` and rater ``r`` ``[seed, i, 2, r]``. Same seed, same data.
 :func:`disagreement` turns the raters' masks into the lesson's disagreement map.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -47,12 +48,12 @@ LESION_KINDS = {0: "no lesion", 1: "small and faint", 2: "clear"}
 RATER_STYLES: dict[int, str] = {
     0: "reference: draws the outlines where the lesion is half-visible (middle threshold)",
     1: "tight: outlines only what is clearly abnormal (high threshold), so smaller areas; "
-       "often leaves faint lesions out",
+    "often leaves faint lesions out",
     2: "generous: includes every pixel that might be abnormal (low threshold), so larger areas",
     3: "smooth: draws rounded outlines that cut off the lesion's small bumps and notches",
     4: "jagged: draws ragged outlines that wander a pixel in and out of the border",
     5: "hurried: misses small faint lesions about 60% of the time and, in about a third of "
-       "the cases, labels the oedema rim as lesion core (no rim drawn)",
+    "the cases, labels the oedema rim as lesion core (no rim drawn)",
 }
 
 
@@ -153,7 +154,9 @@ def _centre(rng: np.random.Generator, reach: float, s: LesionSettings) -> np.nda
     return candidates[rng.integers(len(candidates))] + rng.uniform(-0.5, 0.5, 2)
 
 
-def _soft_outline(rng: np.random.Generator, rho: np.ndarray, radius: float, falloff: float, s: LesionSettings) -> np.ndarray:
+def _soft_outline(
+    rng: np.random.Generator, rho: np.ndarray, radius: float, falloff: float, s: LesionSettings
+) -> np.ndarray:
     """A soft area (0-1) whose 0.5 outline is the ellipse ``rho = radius``, made irregular.
 
     ``rho`` is each pixel's elliptical distance from the centre (pixels).
@@ -196,8 +199,14 @@ def _rounded(drawn: np.ndarray, sigma: float) -> np.ndarray:
     return rounded | np.isin(parts, lost)
 
 
-def rate(soft: np.ndarray, kind: int, style: RaterStyle, rng: np.random.Generator, jitter: float = 0.0,
-         local_jitter: float = 0.0) -> np.ndarray:
+def rate(
+    soft: np.ndarray,
+    kind: int,
+    style: RaterStyle,
+    rng: np.random.Generator,
+    jitter: float = 0.0,
+    local_jitter: float = 0.0,
+) -> np.ndarray:
     """One rater's mask (uint8, labels of :data:`CLASS_NAMES`) of the soft maps [2, H, W].
 
     The threshold moves by ``jitter`` (one number per case) and by ``local_jitter`` (a smooth field:
@@ -226,11 +235,19 @@ def simulate_case(index: int, settings: MultiRaterSettings = LECTURE) -> MultiRa
     soft, kind = simulate_lesion(np.random.default_rng([settings.seed, index, 1]), s)
     depth = np.random.default_rng([settings.seed, index, 3]).uniform(*s.depth)
     image = anatomy - depth * (s.rim_share * soft[1] + (1 - s.rim_share) * soft[0])
-    masks = np.stack([
-        rate(soft, kind, style, np.random.default_rng([settings.seed, index, 2, r]), settings.threshold_jitter,
-             settings.local_jitter)
-        for r, style in enumerate(settings.raters)
-    ])
+    masks = np.stack(
+        [
+            rate(
+                soft,
+                kind,
+                style,
+                np.random.default_rng([settings.seed, index, 2, r]),
+                settings.threshold_jitter,
+                settings.local_jitter,
+            )
+            for r, style in enumerate(settings.raters)
+        ]
+    )
     return MultiRaterCase(image.astype(np.float32), soft, masks, kind)
 
 
@@ -274,8 +291,13 @@ class MultiRaterDataset:
     ``progress`` shows a progress bar if the cases must first be simulated.
     """
 
-    def __init__(self, split: str = "train", settings: MultiRaterSettings = LECTURE, limit: int | None = None,
-                 progress: bool = True) -> None:
+    def __init__(
+        self,
+        split: str = "train",
+        settings: MultiRaterSettings = LECTURE,
+        limit: int | None = None,
+        progress: bool = True,
+    ) -> None:
         self.split, self.settings = split, settings
         indices = np.array(settings.split_range(split))
         self.indices = indices[: int(limit)] if limit is not None else indices

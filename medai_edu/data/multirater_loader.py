@@ -25,11 +25,12 @@ and one mask per rater::
 * Each image is scaled so that its 5th/95th intensity percentiles become -1/+1, as for the
   simulated data.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import nibabel as nib
 import numpy as np
@@ -119,7 +120,9 @@ def _read_case(
 def _image_file(folder: Path) -> Path:
     found = [folder / name for name in IMAGE_NAMES if (folder / name).is_file()]
     if len(found) > 1:
-        raise ValueError(f"{folder}: expected one image file, found {len(found)} ({', '.join(p.name for p in found)}); keep one.")
+        raise ValueError(
+            f"{folder}: expected one image file, found {len(found)} ({', '.join(p.name for p in found)}); keep one."
+        )
     if not found:
         present = ", ".join(sorted(p.name for p in folder.iterdir())[:6]) or "an empty folder"
         raise FileNotFoundError(f"{folder}: no image file; expected one of {', '.join(IMAGE_NAMES)}, found {present}.")
@@ -199,8 +202,10 @@ def _label_hint(found: np.ndarray) -> str:
     if set(found.tolist()) <= {0, 255}:
         return " It looks like a black-and-white mask saved as 0/255: save it with labels 0/1."
     if not all(float(v).is_integer() for v in found if np.isfinite(v)):
-        return (" Labels must be whole numbers; fractions come from averaging or from resampling a mask "
-                "with interpolation (use nearest-neighbour).")
+        return (
+            " Labels must be whole numbers; fractions come from averaging or from resampling a mask "
+            "with interpolation (use nearest-neighbour)."
+        )
     return " Pass classes=... if your masks use other labels."
 
 

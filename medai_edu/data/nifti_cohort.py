@@ -12,15 +12,17 @@ axes, centre crop/pad to one shape, and 5th/95th percentile scaling to [-1, 1]. 
 bias-field correction and skull stripping are NOT done here (see datasets/real_nifti_cohorts.md).
 Only ``.nii``/``.nii.gz`` files are opened, with nibabel; nothing is ever unpickled.
 """
+
 from __future__ import annotations
 
 import csv
 import warnings
 import zlib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 import nibabel as nib
 import numpy as np
@@ -120,7 +122,9 @@ def _check_arguments(spacing, shape, coronal_slice, on_error) -> None:
         raise ValueError(f"spacing must be a voxel size in mm (> 0), or three of them; got {spacing!r}.")
     if shape is not None and (len(shape) != 3 or any(int(n) < 1 for n in shape)):
         raise ValueError(f"shape must be three positive voxel counts (X, Y, Z), e.g. (96, 112, 96); got {shape!r}.")
-    if coronal_slice is not None and (isinstance(coronal_slice, bool) or not isinstance(coronal_slice, (int, np.integer))):
+    if coronal_slice is not None and (
+        isinstance(coronal_slice, bool) or not isinstance(coronal_slice, (int, np.integer))
+    ):
         raise TypeError(f"coronal_slice must be None or a whole number (a slice index), got {coronal_slice!r}.")
 
 
@@ -230,7 +234,11 @@ def _as_3d(data: np.ndarray, path: Path) -> np.ndarray:
     while data.ndim > 3 and data.shape[-1] == 1:
         data = data[..., 0]
     if data.ndim != 3:
-        extra = " It holds several volumes (e.g. a time series): save the one you want as its own 3D file." if data.ndim > 3 else ""
+        extra = (
+            " It holds several volumes (e.g. a time series): save the one you want as its own 3D file."
+            if data.ndim > 3
+            else ""
+        )
         raise ValueError(f"{path} has shape {shape} ({len(shape)}D); expected one 3D brain image (X, Y, Z).{extra}")
     return data
 

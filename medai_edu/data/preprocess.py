@@ -1,14 +1,19 @@
 """Intensity and shape steps shared by the simulated brains and real NIfTI cohorts (design §3.4)."""
+
 from __future__ import annotations
 
 import numpy as np
 
 
-def percentile_range(image: np.ndarray, low: float = 5.0, high: float = 95.0, mask: np.ndarray | None = None) -> tuple[np.float64, np.float64]:
+def percentile_range(
+    image: np.ndarray, low: float = 5.0, high: float = 95.0, mask: np.ndarray | None = None
+) -> tuple[np.float64, np.float64]:
     """The ``low`` and ``high`` intensity percentiles, inside ``mask`` when given (e.g. the brain)."""
     image = np.asarray(image, dtype=np.float32)
     if not np.isfinite(image).all():
-        raise ValueError(f"the image contains {int((~np.isfinite(image)).sum())} NaN or infinite voxels; expected finite values.")
+        raise ValueError(
+            f"the image contains {int((~np.isfinite(image)).sum())} NaN or infinite voxels; expected finite values."
+        )
     values = image[mask] if mask is not None else image
     lo, hi = np.percentile(values, [low, high])
     if hi <= lo:
@@ -21,7 +26,9 @@ def rescale(image: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return ((np.asarray(image, dtype=np.float32) - lo) / (hi - lo) * 2.0 - 1.0).astype(np.float32)
 
 
-def scale_percentiles(image: np.ndarray, low: float = 5.0, high: float = 95.0, mask: np.ndarray | None = None) -> np.ndarray:
+def scale_percentiles(
+    image: np.ndarray, low: float = 5.0, high: float = 95.0, mask: np.ndarray | None = None
+) -> np.ndarray:
     """Map the ``low``/``high`` intensity percentiles to -1/+1 (as in the original ADNI pipeline).
 
     Percentiles are taken inside ``mask`` when given (e.g. the brain), else over all voxels;

@@ -10,6 +10,7 @@ simple stand-ins, each with a strength:
 
 The noise of image ``i`` comes from ``np.random.default_rng([seed, i])``: same seed, same shift.
 """
+
 from __future__ import annotations
 
 from typing import Any

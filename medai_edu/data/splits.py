@@ -1,4 +1,5 @@
 """Train / validation / test sizes of a generated data set whose items are numbered in that order."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

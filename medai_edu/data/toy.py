@@ -10,6 +10,7 @@ any single image costs about a millisecond, the full set never sits in memory, a
 ``seed`` always gives the same pixels. ``size`` scales all the geometry (``size=56`` gives a
 half-resolution copy for quick training); ``size=112`` is the published design.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

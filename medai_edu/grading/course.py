@@ -10,6 +10,7 @@
 Before any student, the model solution runs the same way: it warms the data cache and must
 earn every point, or grading stops.
 """
+
 from __future__ import annotations
 
 import copy
@@ -49,18 +50,30 @@ class Layout:
     cell_timeout: float
 
     @classmethod
-    def read(cls, root: Path) -> "Layout":
+    def read(cls, root: Path) -> Layout:
         from nbgrader.coursedir import CourseDirectory
         from traitlets.config.loader import PyFileConfigLoader
 
         root = Path(root).resolve()
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config() if (root / "nbgrader_config.py").exists() else None
+        config = (
+            PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+            if (root / "nbgrader_config.py").exists()
+            else None
+        )
         course = CourseDirectory(config=config) if config else CourseDirectory()
         course.root = str(root)
         folder = lambda name: root / getattr(course, f"{name}_directory")  # noqa: E731
         timeout = config.Execute.get("timeout", 300) if config else 300
-        return cls(root, folder("source"), folder("release"), folder("submitted"), folder("autograded"),
-                   folder("feedback"), course.db_url, float(timeout or 300))
+        return cls(
+            root,
+            folder("source"),
+            folder("release"),
+            folder("submitted"),
+            folder("autograded"),
+            folder("feedback"),
+            course.db_url,
+            float(timeout or 300),
+        )
 
 
 @dataclass
@@ -88,8 +101,10 @@ class Submission:
     @property
     def auto_score(self) -> tuple[float, float]:
         """(points, maximum) of the exercises graded by tests."""
-        return (sum(self.scores[n][0] for n in self.autograded if n in self.scores),
-                sum(self.scores[n][1] for n in self.autograded if n in self.scores))
+        return (
+            sum(self.scores[n][0] for n in self.autograded if n in self.scores),
+            sum(self.scores[n][1] for n in self.autograded if n in self.scores),
+        )
 
     @property
     def total(self) -> tuple[float, float]:
@@ -113,7 +128,9 @@ def _answered(source: nbformat.NotebookNode, release: nbformat.NotebookNode) -> 
     return filled
 
 
-def _read_submission(folder: Path, name: str, release: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str], bool]:
+def _read_submission(
+    folder: Path, name: str, release: nbformat.NotebookNode
+) -> tuple[nbformat.NotebookNode, list[str], bool]:
     """(notebook to grade, reasons, usable); an unusable one is the unanswered release version."""
     path = folder / f"{name}.ipynb"
     reasons = []
@@ -155,8 +172,9 @@ def _status(submission: Submission, usable: bool, problems: list[str], refused: 
         submission.status = "repaired"
 
 
-def _grade_one(layout: Layout, lesson: str, student: str, release_path: Path, work: Path,
-               settings: execute.RunSettings) -> Submission:
+def _grade_one(
+    layout: Layout, lesson: str, student: str, release_path: Path, work: Path, settings: execute.RunSettings
+) -> Submission:
     name = release_path.stem
     source = nbformat.read(layout.source / lesson / release_path.name, as_version=4)
     release = nbformat.read(release_path, as_version=4)
@@ -192,26 +210,36 @@ def _write_outputs(path: Path, graded: plan.Plan, run: execute.RunResult) -> Non
     path.write_text(json.dumps({"cells": cells}))
 
 
-def _reference_run(layout: Layout, lesson: str, release_path: Path, work: Path,
-                   settings: execute.RunSettings) -> execute.RunResult:
+def _reference_run(
+    layout: Layout, lesson: str, release_path: Path, work: Path, settings: execute.RunSettings
+) -> execute.RunResult:
     """Run the model solution (warms the data and matplotlib caches). Fails loudly if a test fails."""
     source = nbformat.read(layout.source / lesson / release_path.name, as_version=4)
     release = nbformat.read(release_path, as_version=4)
     graded = plan.build(source, release, _answered(source, release))
     (work / "reference-files").mkdir(parents=True, exist_ok=True)
     # Trusted code: it may generate the data cache on a fresh machine, so it gets room to do so.
-    reference = execute.RunSettings(**{**settings.__dict__, "cache_writable": True,
-                                       "cell_timeout": max(settings.cell_timeout, REFERENCE_CELL_TIMEOUT),
-                                       "limits": sandbox.Limits(**{**settings.limits.__dict__, "file_bytes": 8 << 30,
-                                                                   "cpu_seconds": 3600})})
+    reference = execute.RunSettings(
+        **{
+            **settings.__dict__,
+            "cache_writable": True,
+            "cell_timeout": max(settings.cell_timeout, REFERENCE_CELL_TIMEOUT),
+            "limits": sandbox.Limits(**{**settings.limits.__dict__, "file_bytes": 8 << 30, "cpu_seconds": 3600}),
+        }
+    )
     run_dir = work / "runs" / "_model_solution" / release_path.stem
     run = execute.run(graded.cells, graded.imports, work / "reference-files", run_dir, reference)
-    failed = [c.grade_id for i, c in enumerate(graded.cells) if c.kind == "test"
-              and any(o["output_type"] == "error" for o in run.outputs.get(i, []))]
+    failed = [
+        c.grade_id
+        for i, c in enumerate(graded.cells)
+        if c.kind == "test" and any(o["output_type"] == "error" for o in run.outputs.get(i, []))
+    ]
     if failed or run.problems:
         details = {c.grade_id: run.outputs.get(i) for i, c in enumerate(graded.cells) if c.grade_id in failed}
-        raise GradingError(f"the model solution of {lesson} fails in the grader ({', '.join(failed) or run.problems}); "
-                           f"nothing was graded. Outputs: {json.dumps(details)[:2000]}")
+        raise GradingError(
+            f"the model solution of {lesson} fails in the grader ({', '.join(failed) or run.problems}); "
+            f"nothing was graded. Outputs: {json.dumps(details)[:2000]}"
+        )
     return run
 
 
@@ -225,8 +253,12 @@ def _ensure_assignment(layout: Layout, lesson: str, work: Path) -> None:
             return
         except MissingEntry:
             pass
-    done = run_step("generate_assignment", [lesson, "--force", f"--CourseDirectory.release_directory={work / 'release'}"],
-                    layout.root, {})
+    done = run_step(
+        "generate_assignment",
+        [lesson, "--force", f"--CourseDirectory.release_directory={work / 'release'}"],
+        layout.root,
+        {},
+    )
     if done.returncode:
         raise GradingError(f"nbgrader generate_assignment {lesson} failed:\n{done.stdout}{done.stderr}")
 
@@ -238,8 +270,13 @@ def students(layout: Layout, lesson: str) -> list[str]:
     return sorted(p.name for p in layout.submitted.iterdir() if (p / lesson).is_dir())
 
 
-def grade(lesson: str, root: Path = Path("."), options: Options | None = None, log=print,
-          timings: dict[str, float] | None = None) -> list[Submission]:
+def grade(
+    lesson: str,
+    root: Path = Path("."),
+    options: Options | None = None,
+    log=print,
+    timings: dict[str, float] | None = None,
+) -> list[Submission]:
     """Grade every submission of ``lesson``; returns one :class:`Submission` per student and notebook.
 
     ``timings``, if given, receives the wall seconds of each phase (and the model solution's CPU seconds).
@@ -252,7 +289,8 @@ def grade(lesson: str, root: Path = Path("."), options: Options | None = None, l
     if problem:
         raise sandbox.IsolationUnavailable(
             f"Grading refuses to run student code unisolated: {problem}. Pass --unisolated to grade anyway, "
-            "with student code running as you, with your files and network.")
+            "with student code running as you, with your files and network."
+        )
     class_list = students(layout, lesson)
     if not class_list:
         raise GradingError(f"no submissions in {layout.submitted}/<student>/{lesson}/")
@@ -261,8 +299,12 @@ def grade(lesson: str, root: Path = Path("."), options: Options | None = None, l
     work.mkdir(parents=True)
     _ensure_assignment(layout, lesson, work)
     cache = _cache_dir()
-    settings = execute.RunSettings(cell_timeout=options.cell_timeout or layout.cell_timeout, limits=options.limits,
-                                   isolated=not options.unisolated, cache=cache)
+    settings = execute.RunSettings(
+        cell_timeout=options.cell_timeout or layout.cell_timeout,
+        limits=options.limits,
+        isolated=not options.unisolated,
+        cache=cache,
+    )
     notebooks = _release_notebooks(layout, lesson)
     began = time.perf_counter()
     for path in notebooks:
@@ -294,9 +336,11 @@ def _cache_dir() -> Path:
 def _nbgrader_steps(layout: Layout, lesson: str, work: Path, timings: dict[str, float]) -> None:
     submitted = f"--CourseDirectory.submitted_directory={work / 'submitted'}"
     config = {"AttachOutputs": {"outputs_dir": str(work / "outputs")}}
-    steps = [("autograde", [lesson, "--force", submitted], config),
-             ("generate_feedback", [lesson, "--force"], {}),
-             ("export", [f"--CsvExportPlugin.to={work / 'nbgrader-export.csv'}"], {})]
+    steps = [
+        ("autograde", [lesson, "--force", submitted], config),
+        ("generate_feedback", [lesson, "--force"], {}),
+        ("export", [f"--CsvExportPlugin.to={work / 'nbgrader-export.csv'}"], {}),
+    ]
     for step, args, extra in steps:
         began = time.perf_counter()
         done = run_step(step, args, layout.root, extra)
@@ -318,7 +362,10 @@ def _read_scores(layout: Layout, lesson: str, results: list[Submission]) -> None
             try:
                 notebook = gradebook.find_submission_notebook(result.notebook, lesson, result.student)
             except MissingEntry:
-                result.status, result.reasons = "not run", result.reasons + ["missing from the gradebook after autograde"]
+                result.status, result.reasons = (
+                    "not run",
+                    result.reasons + ["missing from the gradebook after autograde"],
+                )
                 continue
             order = _grade_order(layout, lesson, result.notebook)
             for grade in sorted(notebook.grades, key=lambda g: order.get(g.name, len(order))):

@@ -5,6 +5,7 @@ the per-cell timeout gets an error output that says so, and a new runner continu
 next cell after silently replaying the cells before it (answers and lesson code, not tests).
 So a crash costs the exercises it touches, not the whole submission.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,18 +57,32 @@ def _death(returncode: int, timed_out: bool, timeout: float) -> str:
         returncode = 128 - returncode
     if returncode < 0:
         name = signal.Signals(-returncode).name
-        why = {"SIGXCPU": "it used up the CPU-time limit", "SIGKILL": "it was killed (memory or CPU-time limit)",
-               "SIGSEGV": "it crashed (segmentation fault)"}.get(name, f"signal {name}")
+        why = {
+            "SIGXCPU": "it used up the CPU-time limit",
+            "SIGKILL": "it was killed (memory or CPU-time limit)",
+            "SIGSEGV": "it crashed (segmentation fault)",
+        }.get(name, f"signal {name}")
         return f"the grader's Python stopped during this cell: {why}"
     return f"the grader's Python stopped during this cell (exit code {returncode})"
 
 
 def _environment(run_dir: Path, settings: RunSettings) -> dict[str, str]:
     home = sandbox.HOME if settings.isolated else str(run_dir / "home")
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8",
-           "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/.matplotlib", "OMP_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "TQDM_DISABLE": "1", "MEDAI_DEVICE": "cpu",
-           "NBGRADER_EXECUTION": "autograde", "MEDAI_EDU_GRADED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": f"{home}/.matplotlib",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "TQDM_DISABLE": "1",
+        "MEDAI_DEVICE": "cpu",
+        "NBGRADER_EXECUTION": "autograde",
+        "MEDAI_EDU_GRADED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     if settings.cache:
         env["MEDAI_EDU_CACHE"] = str(settings.cache if settings.cache_writable else run_dir / "cache")
     return env
@@ -116,9 +131,16 @@ def _launch(run_dir: Path, job: dict, settings: RunSettings) -> tuple[subprocess
     else:
         argv = _runner_argv(str(run_dir / "job" / "job.json"))
     token = secrets.token_hex(16)
-    process = subprocess.Popen(argv, cwd=home, env=_environment(run_dir, settings), stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=open(run_dir / "stderr.txt", "ab"),
-                               preexec_fn=sandbox.limiter(settings.limits), start_new_session=True)
+    process = subprocess.Popen(
+        argv,
+        cwd=home,
+        env=_environment(run_dir, settings),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=open(run_dir / "stderr.txt", "ab"),
+        preexec_fn=sandbox.limiter(settings.limits),
+        start_new_session=True,
+    )
     process.stdin.write(f"{token}\n".encode())
     process.stdin.close()
     return process, token
@@ -133,7 +155,7 @@ def _lines(process: subprocess.Popen, token: str) -> queue.Queue:
         for line in process.stdout:
             if line.startswith(prefix):
                 try:
-                    events.put(json.loads(line[len(prefix):]))
+                    events.put(json.loads(line[len(prefix) :]))
                 except ValueError:
                     pass
         events.put(None)
@@ -157,8 +179,9 @@ def _reap(process: subprocess.Popen) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run(cells: list[PlannedCell], imports: list[str], submission_files: Path, run_dir: Path,
-        settings: RunSettings) -> RunResult:
+def run(
+    cells: list[PlannedCell], imports: list[str], submission_files: Path, run_dir: Path, settings: RunSettings
+) -> RunResult:
     """Execute a plan in the sandbox; every code cell that should run ends with outputs."""
     _prepare(run_dir, submission_files, settings)
     code = [i for i, c in enumerate(cells) if c.kind != "text"]
@@ -166,8 +189,13 @@ def run(cells: list[PlannedCell], imports: list[str], submission_files: Path, ru
     start_at, skip, restarts = 0, set(), 0
     began = time.perf_counter()
     while True:
-        job = {"cells": [asdict(c) for c in cells], "imports": imports, "start_at": start_at, "skip": sorted(skip),
-               "output_limit": settings.output_limit}
+        job = {
+            "cells": [asdict(c) for c in cells],
+            "imports": imports,
+            "start_at": start_at,
+            "skip": sorted(skip),
+            "output_limit": settings.output_limit,
+        }
         process, token = _launch(run_dir, job, settings)
         events = _lines(process, token)
         current, finished, timed_out = None, False, False

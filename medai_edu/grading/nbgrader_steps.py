@@ -6,6 +6,7 @@ saves and checks as usual. Feedback is generated with ``ClearHiddenTests`` so th
 never see hidden tests. Each step runs as ``python -m medai_edu.grading.nbgrader_steps STEP ...``
 in a subprocess with the virtual environment's scripts on PATH (nbgrader calls ``alembic``).
 """
+
 from __future__ import annotations
 
 import json
@@ -30,15 +31,24 @@ class AttachOutputs(NbGraderPreprocessor):
         recorded = json.loads(path.read_text()) if path.is_file() else {"cells": []}
         cells = recorded["cells"]
         same = len(cells) == len(nb.cells) and all(
-            c["grade_id"] == cell.metadata.get("nbgrader", {}).get("grade_id") for c, cell in zip(cells, nb.cells))
+            c["grade_id"] == cell.metadata.get("nbgrader", {}).get("grade_id") for c, cell in zip(cells, nb.cells)
+        )
         for i, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
             if same:
                 cell.outputs = [_node(o) for o in cells[i]["outputs"]]
             else:
-                cell.outputs = [_node({"output_type": "error", "ename": "NotGraded", "evalue": "the grader has no outputs for this notebook",
-                                       "traceback": ["NotGraded: the grader has no outputs for this notebook"]})]
+                cell.outputs = [
+                    _node(
+                        {
+                            "output_type": "error",
+                            "ename": "NotGraded",
+                            "evalue": "the grader has no outputs for this notebook",
+                            "traceback": ["NotGraded: the grader has no outputs for this notebook"],
+                        }
+                    )
+                ]
         return nb, resources
 
 

@@ -7,6 +7,7 @@ nothing that runs. Tampering is still priced as the issue asks: an edited, delet
 re-labelled test cell, or an answer cell whose nbgrader metadata changed, scores 0 for that
 exercise (with a reason); edited read-only text is restored and noted.
 """
+
 from __future__ import annotations
 
 import ast
@@ -86,7 +87,11 @@ def _hidden_from(source: str) -> int | None:
 
 def _linked_tests(release: NotebookNode) -> dict[str, str]:
     """Answer grade_id -> the grade_id of the test that grades it (``test-<id>``, else the next test)."""
-    tests = [(i, grade_id(c)) for i, c in enumerate(release.cells) if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")]
+    tests = [
+        (i, grade_id(c))
+        for i, c in enumerate(release.cells)
+        if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")
+    ]
     ids = {gid for _, gid in tests}
     links = {}
     for i, cell in enumerate(release.cells):
@@ -126,7 +131,9 @@ def build(source: NotebookNode, release: NotebookNode, submitted: NotebookNode) 
             matched[j] = i
         if gid and meta.get("solution"):
             if theirs is None and relabelled:
-                refused.setdefault(links.get(gid) or "", f"answer cell {gid} is missing and a cell carries changed nbgrader metadata")
+                refused.setdefault(
+                    links.get(gid) or "", f"answer cell {gid} is missing and a cell carries changed nbgrader metadata"
+                )
             elif theirs is None:
                 notes.append(f"answer cell {gid} missing: graded unanswered")
             else:
@@ -146,7 +153,9 @@ def build(source: NotebookNode, release: NotebookNode, submitted: NotebookNode) 
             edited_lesson_cells.append(str(i + 1))
         cells.append(cell)
     if edited_lesson_cells:
-        notes.append(f"edits to lesson cell(s) {', '.join(edited_lesson_cells)} are not graded: the lesson's version ran")
+        notes.append(
+            f"edits to lesson cell(s) {', '.join(edited_lesson_cells)} are not graded: the lesson's version ran"
+        )
     order = [i for _, i in sorted(matched.items())]
     if order != sorted(order):
         notes.append("cells reordered: graded in the lesson's order")
@@ -157,10 +166,16 @@ def build(source: NotebookNode, release: NotebookNode, submitted: NotebookNode) 
         if j in matched:
             anchor = matched[j]
             continue
-        extra = nbformat.v4.new_code_cell(cell.source) if cell.cell_type == "code" else nbformat.v4.new_markdown_cell(cell.source)
+        extra = (
+            nbformat.v4.new_code_cell(cell.source)
+            if cell.cell_type == "code"
+            else nbformat.v4.new_markdown_cell(cell.source)
+        )
         extra["id"] = f"added-{j}"
         if nbgrader_meta(cell):
-            notes.append(f"cell {j + 1} carries unknown or duplicate nbgrader metadata ({grade_id(cell)}): graded as an added cell")
+            notes.append(
+                f"cell {j + 1} carries unknown or duplicate nbgrader metadata ({grade_id(cell)}): graded as an added cell"
+            )
         added.setdefault(anchor, []).append(extra)
     if added:
         notes.append(f"{sum(map(len, added.values()))} added cell(s) run after the cell they followed")
@@ -181,8 +196,9 @@ def build(source: NotebookNode, release: NotebookNode, submitted: NotebookNode) 
     return Plan(notebook, planned, notes, runner_imports(planned))
 
 
-def _planned(notebook: NotebookNode, origin: list[int | None], source: NotebookNode,
-             refused: dict[str, str]) -> list[PlannedCell]:
+def _planned(
+    notebook: NotebookNode, origin: list[int | None], source: NotebookNode, refused: dict[str, str]
+) -> list[PlannedCell]:
     planned: list[PlannedCell] = []
     lesson_statements: list[list[slicing.Statement]] = []
     uses: list[set[str]] = []

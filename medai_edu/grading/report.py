@@ -1,4 +1,5 @@
 """The class table (printed) and CSV of a grading run."""
+
 from __future__ import annotations
 
 import csv
@@ -22,8 +23,11 @@ def rows(results: list[Submission]) -> tuple[list[str], list[list[str]]]:
     for r in results:
         total, most = r.total
         cells = [f"{r.scores[e][0]:g}" if e in r.scores else "" for e in exercises]
-        reason = "; ".join(r.reasons) + ("; " if r.reasons and r.manual_pending else "") + (
-            "manual grading pending" if r.manual_pending else "")
+        reason = (
+            "; ".join(r.reasons)
+            + ("; " if r.reasons and r.manual_pending else "")
+            + ("manual grading pending" if r.manual_pending else "")
+        )
         table.append([r.student, r.notebook, *cells, f"{total:g}", f"{most:g}", r.status, reason])
     return header, table
 

@@ -15,6 +15,7 @@ IPython, so input or AST transformers do not reach them. After each test the sna
 compared again: a test during which anything changed fails. An audit hook stops new audit hooks
 and ``gc`` object walks.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -30,10 +31,30 @@ import traceback
 import types
 
 _exec, _compile, _eval, _repr = builtins.exec, builtins.compile, builtins.eval, builtins.repr
-PROTECTED_ROOTS = ("builtins", "sys", "os", "posixpath", "math", "operator", "functools", "numpy", "torch",
-                   "medai_edu", "warnings", "types", "inspect", "copy", "random", "re", "json", "collections")
+PROTECTED_ROOTS = (
+    "builtins",
+    "sys",
+    "os",
+    "posixpath",
+    "math",
+    "operator",
+    "functools",
+    "numpy",
+    "torch",
+    "medai_edu",
+    "warnings",
+    "types",
+    "inspect",
+    "copy",
+    "random",
+    "re",
+    "json",
+    "collections",
+)
 # Entries that change legitimately while cells run (the runner itself swaps sys.stdout).
-VOLATILE = frozenset({"stdout", "stderr", "last_type", "last_value", "last_traceback", "last_exc", "__warningregistry__"})
+VOLATILE = frozenset(
+    {"stdout", "stderr", "last_type", "last_value", "last_traceback", "last_exc", "__warningregistry__"}
+)
 BLOCKED_EVENTS = frozenset({"sys.addaudithook", "gc.get_objects", "gc.get_referrers", "gc.get_referents"})
 
 
@@ -74,8 +95,11 @@ class Guard:
     """What tests rely on, as it was before student code ran."""
 
     def __init__(self) -> None:
-        self.modules = {name: (m, {k: v for k, v in vars(m).items() if k not in VOLATILE})
-                        for name, m in list(sys.modules.items()) if m is not None and _protected(name)}
+        self.modules = {
+            name: (m, {k: v for k, v in vars(m).items() if k not in VOLATILE})
+            for name, m in list(sys.modules.items())
+            if m is not None and _protected(name)
+        }
         self.functions = {}
         self.classes = {}
         for name, (module, namespace) in self.modules.items():
@@ -84,12 +108,17 @@ class Guard:
             for value in namespace.values():
                 if isinstance(value, types.FunctionType) and value.__module__ == name:
                     self.functions[value] = (value.__code__, value.__defaults__, value.__kwdefaults__)
-                elif isinstance(value, type) and (value.__module__ == name and name.startswith("medai_edu") or (
-                        name == "torch" and value is getattr(module, "Tensor", None))):
+                elif isinstance(value, type) and (
+                    value.__module__ == name
+                    and name.startswith("medai_edu")
+                    or (name == "torch" and value is getattr(module, "Tensor", None))
+                ):
                     self.classes[value] = dict(vars(value))
         self.lists = {name: list(getattr(sys, name)) for name in ("path", "meta_path", "path_hooks")}
         self.environ = dict(os.environ)
-        self.signals = {s: signal.getsignal(s) for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP)}
+        self.signals = {
+            s: signal.getsignal(s) for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP)
+        }
 
     def restore(self) -> None:
         """Put back everything in the snapshot (cheap: identity comparisons)."""
@@ -135,14 +164,21 @@ class Guard:
             found.append("a trace or profile function was set")
         for name, (module, namespace) in self.modules.items():
             current = vars(module)
-            if sys.modules.get(name) is not module or any(_added(k, current, namespace) for k in current) or any(
-                    current.get(k, _MISSING) is not v for k, v in namespace.items()):
+            if (
+                sys.modules.get(name) is not module
+                or any(_added(k, current, namespace) for k in current)
+                or any(current.get(k, _MISSING) is not v for k, v in namespace.items())
+            ):
                 found.append(f"module {name} was changed")
         for function, (code, defaults, kwdefaults) in self.functions.items():
             if function.__code__ is not code or function.__defaults__ is not defaults:
                 found.append(f"function {function.__qualname__} was changed")
         for cls, namespace in self.classes.items():
-            if any(vars(cls).get(k, _MISSING) is not v for k, v in namespace.items() if k not in ("__dict__", "__weakref__", "__doc__")):
+            if any(
+                vars(cls).get(k, _MISSING) is not v
+                for k, v in namespace.items()
+                if k not in ("__dict__", "__weakref__", "__doc__")
+            ):
                 found.append(f"class {cls.__qualname__} was changed")
         if len(sys._current_frames()) > 1:
             found.append("a background thread is running")
@@ -179,7 +215,11 @@ def _error(exc: BaseException, kind: str, hidden_from: int | None, filename: str
         evalue = "a hidden test did not pass"
     elif hidden:
         evalue = f"{evalue} (raised while a hidden test ran)"
-    theirs = [f"  your code, {f.filename.strip('<>')}, line {f.lineno}: {f.line}" for f in frames if f.filename.startswith("<answer")]
+    theirs = [
+        f"  your code, {f.filename.strip('<>')}, line {f.lineno}: {f.line}"
+        for f in frames
+        if f.filename.startswith("<answer")
+    ]
     return {"output_type": "error", "ename": ename, "evalue": evalue, "traceback": theirs + [f"{ename}: {evalue}"]}
 
 
@@ -209,8 +249,14 @@ class Runner:
     def cell(self, index: int, cell: dict) -> list[dict]:
         kind = cell["kind"]
         if kind == "test" and cell.get("refused"):
-            return [{"output_type": "error", "ename": "NotGraded", "evalue": cell["refused"],
-                     "traceback": [f"NotGraded: {cell['refused']} (this exercise scores 0)"]}]
+            return [
+                {
+                    "output_type": "error",
+                    "ename": "NotGraded",
+                    "evalue": cell["refused"],
+                    "traceback": [f"NotGraded: {cell['refused']} (this exercise scores 0)"],
+                }
+            ]
         if not cell["run"].strip():
             return []
         if kind in ("lesson", "test"):
@@ -229,8 +275,14 @@ class Runner:
                 if changed:
                     raise RuntimeError("the test environment was changed while the test ran: " + "; ".join(changed[:3]))
             if result is not None:
-                outputs.append({"output_type": "execute_result", "execution_count": index + 1, "metadata": {},
-                                "data": {"text/plain": _repr(result)[: self.limit]}})
+                outputs.append(
+                    {
+                        "output_type": "execute_result",
+                        "execution_count": index + 1,
+                        "metadata": {},
+                        "data": {"text/plain": _repr(result)[: self.limit]},
+                    }
+                )
         except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
             outputs.append(_error(exc, kind, cell.get("hidden_from"), filename))
         finally:
@@ -307,4 +359,3 @@ def main(job_path: str) -> None:
     emit({"event": "finished", "cpu_seconds": sum(u.ru_utime + u.ru_stime for u in usage)})
     channel.flush()
     os._exit(0)
-

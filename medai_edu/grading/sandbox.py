@@ -16,6 +16,7 @@ cache (read-only), its own copy of its submission folder (writable, its working 
 ``$HOME``), a private ``/tmp`` and the job file. Not ``solutions/``, not the gradebook, not other
 submissions, not the instructor's home or the course folder.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,7 @@ JOB_DIR = "/grader"
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
 # The machine's /etc/passwd and /etc/group would list its accounts: the sandbox gets its own.
-IDENTITY = {"passwd": "nobody:x:65534:65534:student:/home/student:/usr/sbin/nologin\n",
-            "group": "nogroup:x:65534:\n"}
+IDENTITY = {"passwd": "nobody:x:65534:65534:student:/home/student:/usr/sbin/nologin\n", "group": "nogroup:x:65534:\n"}
 
 
 class IsolationUnavailable(RuntimeError):
@@ -51,9 +51,12 @@ def bwrap_problem() -> str | None:
     """None when bubblewrap works here, else what is wrong (in words, with the fix)."""
     bwrap = shutil.which("bwrap")
     if not bwrap:
-        return "bubblewrap is not installed (Debian/Ubuntu: `apt-get install bubblewrap`; `make install` does it as root)"
-    probe = subprocess.run([bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
-                           capture_output=True, text=True)
+        return (
+            "bubblewrap is not installed (Debian/Ubuntu: `apt-get install bubblewrap`; `make install` does it as root)"
+        )
+    probe = subprocess.run(
+        [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"], capture_output=True, text=True
+    )
     if probe.returncode:
         return f"bubblewrap cannot create namespaces here: {probe.stderr.strip()} (allow unprivileged user namespaces, or run as root)"
     return None
@@ -69,9 +72,26 @@ def _readable_paths(extra: list[Path]) -> list[str]:
 
 def command(argv: list[str], home: Path, job_dir: Path, readable: list[Path], writable: list[Path] = ()) -> list[str]:
     """The bwrap command line that runs ``argv`` isolated (see the module's docstring)."""
-    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--uid", "65534", "--gid", "65534", "--hostname", "grader",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # first: later binds may lie under /tmp
+    args = [
+        "bwrap",
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--uid",
+        "65534",
+        "--gid",
+        "65534",
+        "--hostname",
+        "grader",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",
+    ]  # first: later binds may lie under /tmp
     for path in SYSTEM_DIRS:
         if os.path.islink(path):
             args += ["--symlink", os.readlink(path), path]
@@ -95,9 +115,12 @@ def limiter(limits: Limits):
     """A ``preexec_fn`` that applies the limits to the child (and everything it starts)."""
 
     def apply() -> None:
-        for kind, value in ((resource.RLIMIT_AS, limits.memory_bytes),
-                            (resource.RLIMIT_FSIZE, limits.file_bytes), (resource.RLIMIT_CORE, 0),
-                            (resource.RLIMIT_NOFILE, limits.open_files)):
+        for kind, value in (
+            (resource.RLIMIT_AS, limits.memory_bytes),
+            (resource.RLIMIT_FSIZE, limits.file_bytes),
+            (resource.RLIMIT_CORE, 0),
+            (resource.RLIMIT_NOFILE, limits.open_files),
+        ):
             resource.setrlimit(kind, (value, value))
         # SIGXCPU at the soft limit, SIGKILL a little later if it is ignored.
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))

@@ -6,6 +6,7 @@ bind a name that a later answer or test uses (transitively), plus calls whose re
 displayed (they may fill caches). Everything is decided from the source, before any student
 code runs.
 """
+
 from __future__ import annotations
 
 import ast
@@ -56,8 +57,14 @@ def statements(source: str) -> list[Statement]:
         display_only = isinstance(node, ast.Expr) and (
             not isinstance(node.value, ast.Call) or _root(node.value) in DISPLAY_ONLY
         )
-        result.append(Statement(ast.get_source_segment(source, node, padded=True) or "", names_bound(node),
-                                names_used(node), display_only))
+        result.append(
+            Statement(
+                ast.get_source_segment(source, node, padded=True) or "",
+                names_bound(node),
+                names_used(node),
+                display_only,
+            )
+        )
     return result
 
 
@@ -83,8 +90,11 @@ def select(trusted: list[list[Statement]], later_uses: list[set[str]]) -> list[l
     for i in range(len(trusted) - 1, -1, -1):
         needed |= later_uses[i]
         for statement in reversed(trusted[i]):
-            keep = (statement.binds & needed) or (not statement.binds and not statement.display_only) or any(
-                marker in statement.source for marker in ALWAYS)
+            keep = (
+                (statement.binds & needed)
+                or (not statement.binds and not statement.display_only)
+                or any(marker in statement.source for marker in ALWAYS)
+            )
             if keep:
                 kept[i].insert(0, statement)
                 needed |= statement.uses

@@ -1,4 +1,5 @@
 """Lesson 2 (Alzheimer's disease maps): the steps the notebook calls, one function each."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,8 +11,8 @@ from torch import nn
 
 from medai_edu import attribution, claims, pretrained
 from medai_edu.data import get_dataset
-from medai_edu.data.brain import hippocampus_window as close_up  # noqa: F401 (the notebook's close-up)
 from medai_edu.data.brain import OCCLUSION_PATCH, simulate
+from medai_edu.data.brain import hippocampus_window as close_up  # noqa: F401 (the notebook's close-up)
 from medai_edu.data.brain_reference import load_reference
 from medai_edu.lessons.saliency import LECTURE_IG_STEPS, QUICK_IG_STEPS
 from medai_edu.lessons.saliency import reference_benchmark as _reference_benchmark
@@ -60,19 +61,30 @@ def classifier_summary(classifier: nn.Module) -> dict[str, float]:
 def ad_cases(n: int) -> ADCases:
     """The first ``n`` AD test subjects."""
     data = get_dataset("brain", "test", only_label=1, limit=n)
-    return ADCases(data.field("images")[:, 0], data.field("effects")[:, 0], data.field("hippocampus"), data.severities, data.indices)
+    return ADCases(
+        data.field("images")[:, 0],
+        data.field("effects")[:, 0],
+        data.field("hippocampus"),
+        data.severities,
+        data.indices,
+    )
 
 
-def all_maps(classifier: nn.Module, generator: nn.Module, images: np.ndarray, quick: bool = False,
-             progress: bool = True) -> dict[str, np.ndarray]:
+def all_maps(
+    classifier: nn.Module, generator: nn.Module, images: np.ndarray, quick: bool = False, progress: bool = True
+) -> dict[str, np.ndarray]:
     """Every method's map ``[N, H, W]`` for class "AD" (VA-GAN: the disease effect); a progress bar counts the subjects."""
     from tqdm.auto import tqdm
 
-    options = {"integrated_gradients": {"steps": QUICK_IG_STEPS if quick else LECTURE_IG_STEPS},
-               "occlusion": {"patch": OCCLUSION_PATCH}}
+    options = {
+        "integrated_gradients": {"steps": QUICK_IG_STEPS if quick else LECTURE_IG_STEPS},
+        "occlusion": {"patch": OCCLUSION_PATCH},
+    }
     parts: dict[str, list[np.ndarray]] = {}
     for i in tqdm(range(len(images)), desc="maps", unit="subject", disable=not progress):
-        maps = attribution.attribute_all(classifier, generator, torch.from_numpy(images[i : i + 1])[:, None], options=options)
+        maps = attribution.attribute_all(
+            classifier, generator, torch.from_numpy(images[i : i + 1])[:, None], options=options
+        )
         for name, m in maps.items():
             parts.setdefault(name, []).append(m.numpy())
     return {name: np.concatenate(m) for name, m in parts.items()}
@@ -80,7 +92,10 @@ def all_maps(classifier: nn.Module, generator: nn.Module, images: np.ndarray, qu
 
 def score_maps(maps: dict[str, np.ndarray], effects: np.ndarray) -> dict[str, dict[str, float]]:
     """NCC with the true effect per method (VA-GAN signed; saliency against the effect's size)."""
-    return {name: ncc_summary(ncc(m, attribution.compared_with(name, torch.from_numpy(effects)), batch=True)) for name, m in maps.items()}
+    return {
+        name: ncc_summary(ncc(m, attribution.compared_with(name, torch.from_numpy(effects)), batch=True))
+        for name, m in maps.items()
+    }
 
 
 def at_severity(generator: nn.Module, index: int, severity: float) -> dict[str, np.ndarray | float]:
@@ -88,8 +103,15 @@ def at_severity(generator: nn.Module, index: int, severity: float) -> dict[str, 
     subject = simulate(index, severity)
     vagan = attribution.make("vagan", generator).attribute(torch.from_numpy(subject.image)[None, None])[0].numpy()
     change = 100 * (subject.hippocampus.sum() / subject.hippocampus_without.sum() - 1)
-    return dict(image=subject.image, effect=subject.effect, vagan_map=vagan, hippocampus=subject.hippocampus,
-                ventricles=subject.ventricles, severity=float(severity), volume_change=float(change))
+    return dict(
+        image=subject.image,
+        effect=subject.effect,
+        vagan_map=vagan,
+        hippocampus=subject.hippocampus,
+        ventricles=subject.ventricles,
+        severity=float(severity),
+        volume_change=float(change),
+    )
 
 
 def hippocampus_masks(index: int, severity: float) -> tuple[np.ndarray, np.ndarray]:
@@ -126,49 +148,79 @@ CLAIMS = [
         "On all {n} Alzheimer's test subjects of the benchmark, VA-GAN's map matches the true effect with a mean NCC "
         "of {vagan}; the best saliency method, guided backprop, reaches {guided_backprop}.",
         {**_N, **_scores("ncc_mean")},
-        lambda v: v["vagan"] > v["guided_backprop"] and _best_saliency(v) == "guided_backprop", _WHOLE),
+        lambda v: v["vagan"] > v["guided_backprop"] and _best_saliency(v) == "guided_backprop",
+        _WHOLE,
+    ),
     claims.Claim(
         "same_on_the_final_test_set",
         "On the final test set, drawn with a seed that development never used, the numbers are {vagan} and "
         "{guided_backprop}.",
         _scores("ncc_mean", "final_test."),
-        lambda v: v["vagan"] > v["guided_backprop"] and _best_saliency(v) == "guided_backprop"),
+        lambda v: v["vagan"] > v["guided_backprop"] and _best_saliency(v) == "guided_backprop",
+    ),
     claims.Claim(
         "saliency_sits_on_the_ventricles",
         "Relative to the slice's average, guided backprop's map is {ventricles} times as strong on the ventricles and "
         "{hippocampus} times on the hippocampus, where the true effect is {truth} times as strong.",
-        {"ventricles": claims.Field(BENCHMARK, "methods.guided_backprop.ventricles"),
-         "hippocampus": claims.Field(BENCHMARK, "methods.guided_backprop.hippocampus"),
-         "truth": claims.Field(BENCHMARK, "true_effect_regions.hippocampus")},
+        {
+            "ventricles": claims.Field(BENCHMARK, "methods.guided_backprop.ventricles"),
+            "hippocampus": claims.Field(BENCHMARK, "methods.guided_backprop.hippocampus"),
+            "truth": claims.Field(BENCHMARK, "true_effect_regions.hippocampus"),
+        },
         lambda v: v["ventricles"] > 3 * v["hippocampus"] and v["truth"] > 2 * v["hippocampus"],
-        {"ventricles": "{:.0f}", "hippocampus": "{:.0f}", "truth": "{:.0f}"}),
+        {"ventricles": "{:.0f}", "hippocampus": "{:.0f}", "truth": "{:.0f}"},
+    ),
     claims.Claim(
         "vagan_finds_the_hippocampal_change",
         "Inside the close-up windows around the hippocampi, VA-GAN's map correlates with the true effect at an NCC of "
         "{vagan}, guided backprop's at {guided_backprop} and every other saliency method's at {others} or less "
         "(final test set: {final_vagan} and {final_guided_backprop}).",
-        {**_scores("hippocampus_window_ncc"),
-         "others": claims.Computed(lambda: max(claims.Field(BENCHMARK, f"methods.{m}.hippocampus_window_ncc").read()
-                                              for m in SALIENCY if m != "guided_backprop"), "best other saliency window NCC"),
-         "final_vagan": claims.Field(BENCHMARK, "final_test.methods.vagan.hippocampus_window_ncc"),
-         "final_guided_backprop": claims.Field(BENCHMARK, "final_test.methods.guided_backprop.hippocampus_window_ncc")},
-        lambda v: (v["vagan"] >= 0.5 and v["vagan"] >= v["guided_backprop"] + 0.2 and _best_saliency(v) == "guided_backprop"
-                   and v["final_vagan"] >= v["final_guided_backprop"] + 0.2)),
+        {
+            **_scores("hippocampus_window_ncc"),
+            "others": claims.Computed(
+                lambda: max(
+                    claims.Field(BENCHMARK, f"methods.{m}.hippocampus_window_ncc").read()
+                    for m in SALIENCY
+                    if m != "guided_backprop"
+                ),
+                "best other saliency window NCC",
+            ),
+            "final_vagan": claims.Field(BENCHMARK, "final_test.methods.vagan.hippocampus_window_ncc"),
+            "final_guided_backprop": claims.Field(
+                BENCHMARK, "final_test.methods.guided_backprop.hippocampus_window_ncc"
+            ),
+        },
+        lambda v: (
+            v["vagan"] >= 0.5
+            and v["vagan"] >= v["guided_backprop"] + 0.2
+            and _best_saliency(v) == "guided_backprop"
+            and v["final_vagan"] >= v["final_guided_backprop"] + 0.2
+        ),
+    ),
     claims.Claim(
         "alt_text_vagan_marks_both_changes",
         "VA-GAN's map is blue at the ventricle rims and at the hippocampi.",
-        {"window": claims.Field(BENCHMARK, "methods.vagan.hippocampus_window_ncc"),
-         "hippocampus": claims.Field(BENCHMARK, "methods.vagan.hippocampus"),
-         "ventricles": claims.Field(BENCHMARK, "methods.vagan.ventricles")},
-        lambda v: v["window"] >= 0.5 and v["hippocampus"] > 2 and v["ventricles"] > 2),
+        {
+            "window": claims.Field(BENCHMARK, "methods.vagan.hippocampus_window_ncc"),
+            "hippocampus": claims.Field(BENCHMARK, "methods.vagan.hippocampus"),
+            "ventricles": claims.Field(BENCHMARK, "methods.vagan.ventricles"),
+        },
+        lambda v: v["window"] >= 0.5 and v["hippocampus"] > 2 and v["ventricles"] > 2,
+    ),
     claims.Claim(
         "summary_vagan_best_where_it_matters",
         "On the benchmark VA-GAN's map matched the true effect best of all methods, over the whole slice (NCC {vagan}) "
         "and in the hippocampus close-ups (NCC {window}), where the saliency maps reached at most {saliency_window}.",
-        {**_scores("ncc_mean"), "window": claims.Field(BENCHMARK, "methods.vagan.hippocampus_window_ncc"),
-         "saliency_window": claims.Computed(lambda: max(claims.Field(BENCHMARK, f"methods.{m}.hippocampus_window_ncc").read()
-                                                       for m in SALIENCY), "best saliency window NCC")},
-        lambda v: v["vagan"] > max(v[m] for m in SALIENCY) and v["window"] > v["saliency_window"]),
+        {
+            **_scores("ncc_mean"),
+            "window": claims.Field(BENCHMARK, "methods.vagan.hippocampus_window_ncc"),
+            "saliency_window": claims.Computed(
+                lambda: max(claims.Field(BENCHMARK, f"methods.{m}.hippocampus_window_ncc").read() for m in SALIENCY),
+                "best saliency window NCC",
+            ),
+        },
+        lambda v: v["vagan"] > max(v[m] for m in SALIENCY) and v["window"] > v["saliency_window"],
+    ),
 ]
 
 #: sentences the claims test flags that define a term rather than report a measurement

@@ -4,6 +4,7 @@
 measurement behind it (design §5b); ``tests/test_claims.py`` checks that each still holds and
 stands in the notebook as measured.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -34,11 +35,16 @@ BENCHMARK, MANIFEST = "toy_benchmark.json", "toy_vagan.json"
 #: 4.0-6.9 (mean 6.0), test NCC 0.704 +- 0.115; its 25 warm-up steps took 73 s each there, while
 #: the first 3 warm-up steps of an earlier, interrupted run at load 0.5-1.0 took 9.4 s each.
 MEASURED = {
-    "train_cell_minutes": 2260.9 / 60, "train_cell_load": 6.0, "train_cell_ncc": 0.704,
-    "train_warmup_step_idle": 9.4, "train_warmup_step_busy": 73.0,
+    "train_cell_minutes": 2260.9 / 60,
+    "train_cell_load": 6.0,
+    "train_cell_ncc": 0.704,
+    "train_warmup_step_idle": 9.4,
+    "train_warmup_step_busy": 73.0,
     # lecture-mode run of the whole notebook (papermill, TRAIN_STEPS = 0; 2026-12-01): 96 s in all at
     # load 4.0-5.3 (mean 4.8, sampled every 10 s); every other cell took under 5 s
-    "accuracy_cell_seconds": 12.5, "saliency_cell_seconds": 67.9, "cells_load": 4.8,
+    "accuracy_cell_seconds": 12.5,
+    "saliency_cell_seconds": 67.9,
+    "cells_load": 4.8,
 }
 
 
@@ -89,13 +95,17 @@ def classifier_accuracy(classifier: nn.Module, n: int = N_TEST, progress: bool =
     return correct / len(data)
 
 
-def saliency_maps(classifier: nn.Module, images: np.ndarray, quick: bool = False, progress: bool = True) -> dict[str, np.ndarray]:
+def saliency_maps(
+    classifier: nn.Module, images: np.ndarray, quick: bool = False, progress: bool = True
+) -> dict[str, np.ndarray]:
     """Every saliency method's map ``[N, H, W]`` for class "diseased" (a progress bar counts the images)."""
     steps = QUICK_IG_STEPS if quick else LECTURE_IG_STEPS
     options = {"integrated_gradients": {"steps": steps}}
     parts: dict[str, list[np.ndarray]] = {}
     for i in tqdm(range(len(images)), desc="saliency maps", unit="image", disable=not progress):
-        maps = attribution.attribute_all(classifier, None, torch.from_numpy(images[i : i + 1])[:, None], options=options)
+        maps = attribution.attribute_all(
+            classifier, None, torch.from_numpy(images[i : i + 1])[:, None], options=options
+        )
         for name, m in maps.items():
             parts.setdefault(name, []).append(m.numpy())
     return {name: np.concatenate(m) for name, m in parts.items()}
@@ -120,13 +130,21 @@ def evidence_experiment(classifier: nn.Module, n: int = 8):
     """Probability of "diseased" when diseased test images are repainted with fewer lesions."""
     import pandas as pd
 
-    variants = {"both lesions": ("centre", "corner"), "centre only": ("centre",), "corner only": ("corner",), "no lesion": ()}
+    variants = {
+        "both lesions": ("centre", "corner"),
+        "centre only": ("centre",),
+        "corner only": ("corner",),
+        "no lesion": (),
+    }
     indices = ToyBoxDataset("test", only_label=1).indices[:n]
     rows = {}
     for name, boxes in variants.items():
         images = np.stack([make_sample(int(i), boxes=boxes).image for i in indices])[:, None]
         probability = torch.softmax(classifier(torch.from_numpy(images)), dim=1)[:, 1].numpy()
-        rows[name] = {"mean P(diseased)": probability.mean(), "called diseased": f"{(probability > 0.5).sum()} of {len(indices)}"}
+        rows[name] = {
+            "mean P(diseased)": probability.mean(),
+            "called diseased": f"{(probability > 0.5).sum()} of {len(indices)}",
+        }
     return pd.DataFrame(rows).T.rename_axis("Image shows")
 
 
@@ -146,12 +164,16 @@ def reference_benchmark(path: Path = BENCHMARK_FILE):
         other = pd.DataFrame(final["methods"]).T[["ncc_mean", "ncc_std"]]
         table["final test NCC mean"], table["final test NCC std"] = other["ncc_mean"], other["ncc_std"]
     table.index = [METHOD_LABELS.get(name, name) for name in table.index]
-    print(f"Benchmark on {result['data']['n_images']} diseased test cases; classifier accuracy "
-          f"{result['classifier']['test_accuracy']:.1%} on {result['classifier']['n_test']} test cases.")
+    print(
+        f"Benchmark on {result['data']['n_images']} diseased test cases; classifier accuracy "
+        f"{result['classifier']['test_accuracy']:.1%} on {result['classifier']['n_test']} test cases."
+    )
     if final:
-        print(f"Final test set (data seed {final['data']['data_seed']}, never used in development): "
-              f"{final['data']['n_images']} diseased cases; classifier accuracy "
-              f"{final['classifier']['test_accuracy']:.1%} on {final['classifier']['n_test']} cases.")
+        print(
+            f"Final test set (data seed {final['data']['data_seed']}, never used in development): "
+            f"{final['data']['n_images']} diseased cases; classifier accuracy "
+            f"{final['classifier']['test_accuracy']:.1%} on {final['classifier']['n_test']} cases."
+        )
     return table.sort_values("NCC mean", ascending=False).round(3).rename_axis("Method")
 
 
@@ -171,23 +193,32 @@ def train_small_vagan(steps: int, quick: bool = False, progress: bool = True):
     if steps <= 0:
         minutes = MEASURED["train_cell_minutes"]
         idle = minutes * MEASURED["train_warmup_step_idle"] / MEASURED["train_warmup_step_busy"]
-        print("Skipped. Set TRAIN_STEPS = 60 in the parameters cell at the top and run this cell again "
-              f"to train your own VA-GAN (it took {minutes:.0f} minutes in our measurement on 2 CPU cores "
-              f"shared with other busy work; about {idle:.0f} minutes on an idle machine, estimated).")
+        print(
+            "Skipped. Set TRAIN_STEPS = 60 in the parameters cell at the top and run this cell again "
+            f"to train your own VA-GAN (it took {minutes:.0f} minutes in our measurement on 2 CPU cores "
+            f"shared with other busy work; about {idle:.0f} minutes on an idle machine, estimated)."
+        )
         return None, None
     config = dataclasses.replace(VAGANConfig(**PRESETS["quick"]), gen_steps=int(steps))
     if quick:
-        config = dataclasses.replace(config, warmup_critic_steps=1, critic_steps=1, n_val=8, val_every=1, select_after=0)
+        config = dataclasses.replace(
+            config, warmup_critic_steps=1, critic_steps=1, n_val=8, val_every=1, select_after=0
+        )
     generator, history = train_vagan(config, progress=progress)
     test = ToyBoxDataset("test", size=config.size, only_label=1)
     scores = evaluate_ncc(generator, test, limit=16 if quick else 200)
-    row = {"generator steps": steps, "minutes": round(history["seconds"] / 60, 1),
-           "NCC mean": round(scores["ncc_mean"], 3), "NCC std": round(scores["ncc_std"], 3),
-           "test images": scores["n_images"]}
+    row = {
+        "generator steps": steps,
+        "minutes": round(history["seconds"] / 60, 1),
+        "NCC mean": round(scores["ncc_mean"], 3),
+        "NCC std": round(scores["ncc_std"], 3),
+        "test images": scores["n_images"],
+    }
     return generator, pd.DataFrame([row], index=["your VA-GAN"])
 
 
 # --- what the lesson's figures and tables show, measured (for CLAIMS) --------------------------
+
 
 @lru_cache(maxsize=1)
 def _lecture_maps() -> tuple[Cases, dict[str, np.ndarray]]:
@@ -226,8 +257,11 @@ def figure3_effect() -> dict[str, float]:
     effect = maps["vagan"][0]
     centre, corner = lesion_masks(0)
     outside = (centre + corner) == 0
-    return {"centre": float(effect[centre > 0].mean()), "corner": float(effect[corner > 0].mean()),
-            "outside": float(np.abs(effect[outside]).mean())}
+    return {
+        "centre": float(effect[centre > 0].mean()),
+        "corner": float(effect[corner > 0].mean()),
+        "outside": float(np.abs(effect[outside]).mean()),
+    }
 
 
 @lru_cache(maxsize=1)
@@ -235,8 +269,10 @@ def figure4_scores() -> dict[str, float]:
     """Figure 4: VA-GAN's and the best saliency method's mean NCC on the lecture's images."""
     cases, maps = _lecture_maps()
     scores = score_maps(maps, cases.masks)
-    return {"vagan": scores["vagan"]["ncc_mean"],
-            "best_saliency": max(v["ncc_mean"] for k, v in scores.items() if k != "vagan")}
+    return {
+        "vagan": scores["vagan"]["ncc_mean"],
+        "best_saliency": max(v["ncc_mean"] for k, v in scores.items() if k != "vagan"),
+    }
 
 
 @lru_cache(maxsize=1)
@@ -244,9 +280,12 @@ def evidence_counts() -> dict[str, float]:
     """Section 4's table in lecture mode: how often each repainted image is called diseased."""
     table = evidence_experiment(load_classifier(), n=N_LECTURE_IMAGES)
     called = {k: int(v.split(" of ")[0]) for k, v in table["called diseased"].items()}
-    return {"centre_called": called["centre only"], "corner_called": called["corner only"],
-            "centre_p": float(table.loc["centre only", "mean P(diseased)"]),
-            "corner_p": float(table.loc["corner only", "mean P(diseased)"])}
+    return {
+        "centre_called": called["centre only"],
+        "corner_called": called["corner only"],
+        "centre_p": float(table.loc["centre only", "mean P(diseased)"]),
+        "corner_p": float(table.loc["corner only", "mean P(diseased)"]),
+    }
 
 
 def _history_after_selection_start() -> tuple[list[int], list[float]]:
@@ -269,8 +308,14 @@ def _best_saliency(prefix: str = "") -> float:
 
 
 #: lesson 1's ranking sentence: (placeholder, method), best saliency method first, VA-GAN last
-_RANKED = (("ig", "integrated_gradients"), ("occ", "occlusion"), ("gb", "guided_backprop"),
-           ("vg", "vanilla_gradient"), ("gc", "grad_cam"), ("vagan", "vagan"))
+_RANKED = (
+    ("ig", "integrated_gradients"),
+    ("occ", "occlusion"),
+    ("gb", "guided_backprop"),
+    ("vg", "vanilla_gradient"),
+    ("gc", "grad_cam"),
+    ("vagan", "vagan"),
+)
 
 
 def _ranking(prefix: str = "") -> tuple[str, ...]:
@@ -279,7 +324,9 @@ def _ranking(prefix: str = "") -> tuple[str, ...]:
 
 
 def _measured(key: str, what: str) -> claims.Computed:
-    return claims.Computed(lambda: MEASURED[key], f"{what} (MEASURED[{key!r}] in medai_edu/lessons/saliency.py, by hand)")
+    return claims.Computed(
+        lambda: MEASURED[key], f"{what} (MEASURED[{key!r}] in medai_edu/lessons/saliency.py, by hand)"
+    )
 
 
 _F = claims.Field
@@ -302,16 +349,22 @@ CLAIMS: list[claims.Claim] = [
         "classifier_training_images",
         "It was trained on {n_train} images and comes with the course (you can retrain it with `medai-edu train classifier`).",
         {"n_train": claims.Computed(lambda: len(ToyBoxDataset("train")), "images in the toy data's training split")},
-        lambda v: v["n_train"] > 0, {"n_train": "{:,}"},
+        lambda v: v["n_train"] > 0,
+        {"n_train": "{:,}"},
     ),
     claims.Claim(
         "classifier_always_right",
-        "On all {n_test} images of the development [test set](" + _LINK + "test-set) (images kept apart from training) it "
+        "On all {n_test} images of the development [test set]("
+        + _LINK
+        + "test-set) (images kept apart from training) it "
         "was right {accuracy} of the time, and {final_accuracy} on the {final_n} images of a final test set drawn with a "
         "data seed that development never used.",
-        {"n_test": _F(BENCHMARK, "classifier.n_test"), "accuracy": _F(BENCHMARK, "classifier.test_accuracy"),
-         "final_n": _F(BENCHMARK, "final_test.classifier.n_test"),
-         "final_accuracy": _F(BENCHMARK, "final_test.classifier.test_accuracy")},
+        {
+            "n_test": _F(BENCHMARK, "classifier.n_test"),
+            "accuracy": _F(BENCHMARK, "classifier.test_accuracy"),
+            "final_n": _F(BENCHMARK, "final_test.classifier.n_test"),
+            "final_accuracy": _F(BENCHMARK, "final_test.classifier.test_accuracy"),
+        },
         lambda v: v["accuracy"] == 1.0 and v["final_accuracy"] == 1.0,  # the section's title: "always right"
         {"n_test": "{:,}", "final_n": "{:,}", "accuracy": "{:.1%}", "final_accuracy": "{:.1%}"},
     ),
@@ -319,46 +372,70 @@ CLAIMS: list[claims.Claim] = [
         "accuracy_cell_time",
         "The next cell checks it on {n} test images, with a progress bar; in our measurement it took {seconds} seconds "
         "on two CPU cores shared with other busy work (load average about {load}).",
-        {"n": claims.Computed(lambda: N_TEST, "test images the notebook's accuracy cell classifies"),
-         "seconds": _measured("accuracy_cell_seconds", "lecture-mode accuracy cell (with loading the classifier), seconds"),
-         "load": _measured("cells_load", "1-minute load average during the lecture-mode run")},
-        lambda v: v["seconds"] > 0, {"n": _INT, "seconds": "{:.0f}", "load": "{:.0f}"},
+        {
+            "n": claims.Computed(lambda: N_TEST, "test images the notebook's accuracy cell classifies"),
+            "seconds": _measured(
+                "accuracy_cell_seconds", "lecture-mode accuracy cell (with loading the classifier), seconds"
+            ),
+            "load": _measured("cells_load", "1-minute load average during the lecture-mode run"),
+        },
+        lambda v: v["seconds"] > 0,
+        {"n": _INT, "seconds": "{:.0f}", "load": "{:.0f}"},
     ),
     claims.Claim(
         "slow_methods",
         "Occlusion and integrated gradients are the slow ones: {occlusion} and {ig} seconds per image in the benchmark "
         "(one CPU thread on a busy shared machine), against {guided} for guided backprop.",
-        {"occlusion": _F(BENCHMARK, "methods.occlusion.seconds_per_image"),
-         "ig": _F(BENCHMARK, "methods.integrated_gradients.seconds_per_image"),
-         "guided": _F(BENCHMARK, "methods.guided_backprop.seconds_per_image")},
-        lambda v: min(v["occlusion"], v["ig"]) > 3 * v["guided"], {"occlusion": "{:.2f}", "ig": "{:.2f}", "guided": "{:.3f}"},
+        {
+            "occlusion": _F(BENCHMARK, "methods.occlusion.seconds_per_image"),
+            "ig": _F(BENCHMARK, "methods.integrated_gradients.seconds_per_image"),
+            "guided": _F(BENCHMARK, "methods.guided_backprop.seconds_per_image"),
+        },
+        lambda v: min(v["occlusion"], v["ig"]) > 3 * v["guided"],
+        {"occlusion": "{:.2f}", "ig": "{:.2f}", "guided": "{:.3f}"},
     ),
     claims.Claim(
         "saliency_cell_time",
         "The next cell computes every map for the {n} diseased test images, with a progress bar that counts the images; "
         "in our measurement it took {seconds} seconds on two CPU cores shared with other busy work (load average about {load}).",
-        {"n": claims.Computed(lambda: N_LECTURE_IMAGES, "the notebook's N_IMAGES in lecture mode"),
-         "seconds": _measured("saliency_cell_seconds", "lecture-mode saliency cell, wall-clock seconds"),
-         "load": _measured("cells_load", "1-minute load average during the lecture-mode run")},
-        lambda v: v["seconds"] > 0, {"n": _INT, "seconds": "{:.0f}", "load": "{:.0f}"},
+        {
+            "n": claims.Computed(lambda: N_LECTURE_IMAGES, "the notebook's N_IMAGES in lecture mode"),
+            "seconds": _measured("saliency_cell_seconds", "lecture-mode saliency cell, wall-clock seconds"),
+            "load": _measured("cells_load", "1-minute load average during the lecture-mode run"),
+        },
+        lambda v: v["seconds"] > 0,
+        {"n": _INT, "seconds": "{:.0f}", "load": "{:.0f}"},
     ),
     claims.Claim(
         "figure2_alt",
         "Alt text: three panels; the occlusion map is brightest on and around the centre lesion ({centre} of the outlined "
         "pixels lie within half an occlusion patch of it) and dark at the corner lesion ({corner} of them near it).",
-        {"centre": claims.Computed(lambda: figure2_top_pixels()["centre"], "share of Figure 2's top 5 % near the centre lesion"),
-         "corner": claims.Computed(lambda: figure2_top_pixels()["corner"], "share of Figure 2's top 5 % near the corner lesion")},
-        lambda v: v["centre"] >= 0.5 and v["corner"] <= 0.05, {"centre": "{:.0%}", "corner": "{:.0%}"},
+        {
+            "centre": claims.Computed(
+                lambda: figure2_top_pixels()["centre"], "share of Figure 2's top 5 % near the centre lesion"
+            ),
+            "corner": claims.Computed(
+                lambda: figure2_top_pixels()["corner"], "share of Figure 2's top 5 % near the corner lesion"
+            ),
+        },
+        lambda v: v["centre"] >= 0.5 and v["corner"] <= 0.05,
+        {"centre": "{:.0%}", "corner": "{:.0%}"},
     ),
     claims.Claim(
         "evidence_centre_enough",
         "For the course's classifier, the centre lesion alone is enough to be called diseased ({centre_called} of {n} "
         "images, mean probability {centre_p}), while the corner lesion alone leaves it unsure (mean probability "
         "{corner_p}; {corner_called} of {n} called diseased).",
-        {"n": claims.Computed(lambda: N_LECTURE_IMAGES, "the notebook's N_IMAGES in lecture mode"),
-         **{k: claims.Computed(lambda k=k: evidence_counts()[k], f"section 4's table: {k}")
-            for k in ("centre_called", "corner_called", "centre_p", "corner_p")}},
-        lambda v: v["centre_called"] >= v["n"] - 1 and 0.2 <= v["corner_p"] <= 0.8 and v["corner_p"] < v["centre_p"] - 0.3,
+        {
+            "n": claims.Computed(lambda: N_LECTURE_IMAGES, "the notebook's N_IMAGES in lecture mode"),
+            **{
+                k: claims.Computed(lambda k=k: evidence_counts()[k], f"section 4's table: {k}")
+                for k in ("centre_called", "corner_called", "centre_p", "corner_p")
+            },
+        },
+        lambda v: (
+            v["centre_called"] >= v["n"] - 1 and 0.2 <= v["corner_p"] <= 0.8 and v["corner_p"] < v["centre_p"] - 0.3
+        ),
         {"n": _INT, "centre_called": _INT, "corner_called": _INT},
     ),
     claims.Claim(
@@ -366,7 +443,10 @@ CLAIMS: list[claims.Claim] = [
         "Alt text: three panels; the middle panel is red at both marked lesions, more faintly at the corner one (mean "
         "effect {centre} at the centre lesion and {corner} at the corner one, on an image scale from -1 to 1), and "
         "nearly white elsewhere (mean size {outside}).",
-        {k: claims.Computed(lambda k=k: figure3_effect()[k], f"Figure 3: VA-GAN's mean effect, {k}") for k in ("centre", "corner", "outside")},
+        {
+            k: claims.Computed(lambda k=k: figure3_effect()[k], f"Figure 3: VA-GAN's mean effect, {k}")
+            for k in ("centre", "corner", "outside")
+        },
         lambda v: v["centre"] > v["corner"] > 2 * v["outside"] > 0,
     ),
     claims.Claim(
@@ -375,14 +455,21 @@ CLAIMS: list[claims.Claim] = [
         "development test split, which the course was built with, and {n_final} diseased images of the final test set, "
         "drawn with a data seed that development never used, so that no choice made while building the course can fit it.",
         {"n_dev": _F(BENCHMARK, "data.n_images"), "n_final": _F(BENCHMARK, "final_test.data.n_images")},
-        lambda v: v["n_dev"] >= 100 and v["n_final"] >= 100, {"n_dev": _INT, "n_final": _INT},
+        lambda v: v["n_dev"] >= 100 and v["n_final"] >= 100,
+        {"n_dev": _INT, "n_final": _INT},
     ),
     claims.Claim(
         "figure4_alt",
         "Alt text: horizontal bars; VA-GAN's bar (NCC {vagan}) is far longer than those of the five saliency methods "
         "(the best reaches {best}).",
-        {"vagan": claims.Computed(lambda: figure4_scores()["vagan"], "Figure 4: VA-GAN's mean NCC on the lecture's images"),
-         "best": claims.Computed(lambda: figure4_scores()["best_saliency"], "Figure 4: best saliency method's mean NCC")},
+        {
+            "vagan": claims.Computed(
+                lambda: figure4_scores()["vagan"], "Figure 4: VA-GAN's mean NCC on the lecture's images"
+            ),
+            "best": claims.Computed(
+                lambda: figure4_scores()["best_saliency"], "Figure 4: best saliency method's mean NCC"
+            ),
+        },
         lambda v: v["vagan"] >= v["best"] + 0.3,
     ),
     claims.Claim(
@@ -390,53 +477,84 @@ CLAIMS: list[claims.Claim] = [
         "In the benchmark the saliency methods rank integrated gradients ({ig}), occlusion ({occ}), guided backprop "
         "({gb}), vanilla gradient ({vg}) and Grad-CAM ({gc}) on the development test split, in the same order on the "
         "final test set; VA-GAN scores {vagan} there and {vagan_final} on the final test set, far higher than all of them.",
-        {**{key: _F(BENCHMARK, f"methods.{method}.ncc_mean") for key, method in _RANKED},
-         "vagan_final": _F(BENCHMARK, "final_test.methods.vagan.ncc_mean"),
-         "final_order": claims.Computed(lambda: _ranking("final_test."), "methods of the final test set, best NCC first")},
-        lambda v: v["ig"] > v["occ"] > v["gb"] > v["vg"] > v["gc"] and v["vagan"] >= v["ig"] + 0.3
-        and v["final_order"] == ("vagan", *(method for _, method in _RANKED[:-1])) and v["vagan_final"] >= _best_saliency("final_test.") + 0.3,
+        {
+            **{key: _F(BENCHMARK, f"methods.{method}.ncc_mean") for key, method in _RANKED},
+            "vagan_final": _F(BENCHMARK, "final_test.methods.vagan.ncc_mean"),
+            "final_order": claims.Computed(
+                lambda: _ranking("final_test."), "methods of the final test set, best NCC first"
+            ),
+        },
+        lambda v: (
+            v["ig"] > v["occ"] > v["gb"] > v["vg"] > v["gc"]
+            and v["vagan"] >= v["ig"] + 0.3
+            and v["final_order"] == ("vagan", *(method for _, method in _RANKED[:-1]))
+            and v["vagan_final"] >= _best_saliency("final_test.") + 0.3
+        ),
         _ThreeDecimals(final_order=_INT),
     ),
     claims.Claim(
         "course_run",
         "The course's VA-GAN trained for {hours} hours on a two-core computer, for {steps} generator steps; every "
         "{every} steps its generator was checked and a copy kept (a [checkpoint](" + _LINK + "checkpoint)).",
-        {"hours": claims.Computed(lambda: _F(MANIFEST, "metrics.train_seconds").read() / 3600, "toy_vagan.json train_seconds / 3600"),
-         "steps": _F(MANIFEST, "training.gen_steps"), "every": _F(MANIFEST, "training.val_every")},
-        lambda v: v["hours"] > 0, {"hours": "{:.1f}", "steps": "{:,}", "every": _INT},
+        {
+            "hours": claims.Computed(
+                lambda: _F(MANIFEST, "metrics.train_seconds").read() / 3600, "toy_vagan.json train_seconds / 3600"
+            ),
+            "steps": _F(MANIFEST, "training.gen_steps"),
+            "every": _F(MANIFEST, "training.val_every"),
+        },
+        lambda v: v["hours"] > 0,
+        {"hours": "{:.1f}", "steps": "{:,}", "every": _INT},
     ),
     claims.Claim(
         "course_run_oscillates",
         "Its maps got better and worse from one check to the next: from step {first} on, their NCC with the true masks "
         "of the [validation set](" + _LINK + "validation-set) (images held back from training to choose between "
         "versions) rose and fell, changing direction {turns} times, between {lo} and {hi}.",
-        {"first": claims.Computed(lambda: _history_after_selection_start()[0][0], "first step the selection rules consider"),
-         "turns": claims.Computed(lambda: _turns(_history_after_selection_start()[1]), "direction changes of the validation NCC"),
-         "lo": claims.Computed(lambda: min(_history_after_selection_start()[1]), "lowest validation NCC from that step"),
-         "hi": claims.Computed(lambda: max(_history_after_selection_start()[1]), "highest validation NCC from that step")},
-        lambda v: v["turns"] >= 4 and v["hi"] - v["lo"] >= 0.1, {"first": _INT, "turns": _INT},
+        {
+            "first": claims.Computed(
+                lambda: _history_after_selection_start()[0][0], "first step the selection rules consider"
+            ),
+            "turns": claims.Computed(
+                lambda: _turns(_history_after_selection_start()[1]), "direction changes of the validation NCC"
+            ),
+            "lo": claims.Computed(
+                lambda: min(_history_after_selection_start()[1]), "lowest validation NCC from that step"
+            ),
+            "hi": claims.Computed(
+                lambda: max(_history_after_selection_start()[1]), "highest validation NCC from that step"
+            ),
+        },
+        lambda v: v["turns"] >= 4 and v["hi"] - v["lo"] >= 0.1,
+        {"first": _INT, "turns": _INT},
     ),
     claims.Claim(
         "design_rule_failed",
-        "The critic's estimate of the [Wasserstein distance](" + _LINK + "Wasserstein-distance) between the \"made "
-        "healthy\" and the real healthy images, which the design uses to choose, did not tell the good versions apart: "
+        "The critic's estimate of the [Wasserstein distance](" + _LINK + 'Wasserstein-distance) between the "made '
+        'healthy" and the real healthy images, which the design uses to choose, did not tell the good versions apart: '
         "its lowest value picked step {w_step}, whose maps scored an NCC of {w_test} on the development test images "
         "(recorded during training; that copy was not kept afterwards), against {n_test} for step {n_step}, the version "
         "with the best validation NCC. So we kept step {n_step}: the checkpoint whose maps best matched the true "
         "answers on the validation images, which only simulated data allow.",
-        {"w_step": _F(BENCHMARK, "vagan_selection.wasserstein.step"),
-         "w_test": _F(BENCHMARK, "vagan_selection.wasserstein.dev_test_recorded.ncc_mean"),
-         "n_step": _F(BENCHMARK, "vagan_selection.ncc.step"),
-         "n_test": _F(BENCHMARK, "vagan_selection.ncc.dev_test.ncc_mean")},
-        lambda v: v["w_test"] < v["n_test"] - 0.1, _ThreeDecimals(w_step=_INT, n_step=_INT),
+        {
+            "w_step": _F(BENCHMARK, "vagan_selection.wasserstein.step"),
+            "w_test": _F(BENCHMARK, "vagan_selection.wasserstein.dev_test_recorded.ncc_mean"),
+            "n_step": _F(BENCHMARK, "vagan_selection.ncc.step"),
+            "n_test": _F(BENCHMARK, "vagan_selection.ncc.dev_test.ncc_mean"),
+        },
+        lambda v: v["w_test"] < v["n_test"] - 0.1,
+        _ThreeDecimals(w_step=_INT, n_step=_INT),
     ),
     claims.Claim(
         "shipped_on_final_test",
         "We looked at test scores when we made that choice, so the final test set, drawn afterwards, is the fair "
         "measure of the shipped generator: there its maps score {final} (development test split: {dev}).",
-        {"final": _F(BENCHMARK, "vagan_selection.ncc.final_test.ncc_mean"),
-         "dev": _F(BENCHMARK, "vagan_selection.ncc.dev_test.ncc_mean")},
-        lambda v: v["final"] > 0, _NCC,
+        {
+            "final": _F(BENCHMARK, "vagan_selection.ncc.final_test.ncc_mean"),
+            "dev": _F(BENCHMARK, "vagan_selection.ncc.dev_test.ncc_mean"),
+        },
+        lambda v: v["final"] > 0,
+        _NCC,
     ),
     claims.Claim(
         "train_cell_time",
@@ -444,43 +562,72 @@ CLAIMS: list[claims.Claim] = [
         "(load average about {load}); a progress bar shows the generator steps. The first steps of an earlier run, "
         "timed while the machine was idle, took {idle} seconds each against {busy} seconds under that load: at the idle pace the "
         "whole run would take about {estimate} minutes (an estimate, not a measurement).",
-        {"steps": claims.Computed(lambda: 60, "TRAIN_STEPS the text asks for"),
-         "minutes": _measured("train_cell_minutes", "lecture-mode training cell, wall-clock minutes"),
-         "load": _measured("train_cell_load", "1-minute load average during that cell"),
-         "idle": _measured("train_warmup_step_idle", "seconds per warm-up step, idle machine"),
-         "busy": _measured("train_warmup_step_busy", "seconds per warm-up step, during the measured cell"),
-         "estimate": claims.Computed(lambda: MEASURED["train_cell_minutes"] * MEASURED["train_warmup_step_idle"]
-                                     / MEASURED["train_warmup_step_busy"], "measured minutes scaled by the idle/busy step times")},
+        {
+            "steps": claims.Computed(lambda: 60, "TRAIN_STEPS the text asks for"),
+            "minutes": _measured("train_cell_minutes", "lecture-mode training cell, wall-clock minutes"),
+            "load": _measured("train_cell_load", "1-minute load average during that cell"),
+            "idle": _measured("train_warmup_step_idle", "seconds per warm-up step, idle machine"),
+            "busy": _measured("train_warmup_step_busy", "seconds per warm-up step, during the measured cell"),
+            "estimate": claims.Computed(
+                lambda: (
+                    MEASURED["train_cell_minutes"]
+                    * MEASURED["train_warmup_step_idle"]
+                    / MEASURED["train_warmup_step_busy"]
+                ),
+                "measured minutes scaled by the idle/busy step times",
+            ),
+        },
         lambda v: v["minutes"] > 0 and v["idle"] < v["busy"],
-        {"steps": _INT, "minutes": "{:.0f}", "load": "{:.0f}", "idle": "{:.0f}", "busy": "{:.0f}", "estimate": "{:.0f}"},
+        {
+            "steps": _INT,
+            "minutes": "{:.0f}",
+            "load": "{:.0f}",
+            "idle": "{:.0f}",
+            "busy": "{:.0f}",
+            "estimate": "{:.0f}",
+        },
     ),
     claims.Claim(
         "small_run_ncc",
         "In our run of this cell the small VA-GAN's maps reached an NCC of {ncc} on 200 diseased test images: lower "
         "than the course's generator ({shipped}), yet higher than the best saliency method ({best}).",
-        {"ncc": _measured("train_cell_ncc", "the training cell's test NCC in our measurement"),
-         "shipped": _F(BENCHMARK, "methods.vagan.ncc_mean"),
-         "best": claims.Computed(_best_saliency, "best saliency method's NCC, development test split")},
-        lambda v: v["best"] < v["ncc"] < v["shipped"], _NCC,
+        {
+            "ncc": _measured("train_cell_ncc", "the training cell's test NCC in our measurement"),
+            "shipped": _F(BENCHMARK, "methods.vagan.ncc_mean"),
+            "best": claims.Computed(_best_saliency, "best saliency method's NCC, development test split"),
+        },
+        lambda v: v["best"] < v["ncc"] < v["shipped"],
+        _NCC,
     ),
     claims.Claim(
         "summary_classifier_needs_part",
-        "In the toy data, the classifier still answers \"diseased\" when the corner lesion is removed ({called} of {n} "
+        'In the toy data, the classifier still answers "diseased" when the corner lesion is removed ({called} of {n} '
         "images), and the best saliency method's map reaches an NCC of only {best} with all the disease pixels.",
-        {"called": claims.Computed(lambda: evidence_counts()["centre_called"], "section 4's table: centre only, called diseased"),
-         "n": claims.Computed(lambda: N_LECTURE_IMAGES, "the notebook's N_IMAGES in lecture mode"),
-         "best": claims.Computed(_best_saliency, "best saliency method's NCC, development test split")},
-        lambda v: v["called"] >= v["n"] - 1 and v["best"] < 0.5, _ThreeDecimals(called=_INT, n=_INT),
+        {
+            "called": claims.Computed(
+                lambda: evidence_counts()["centre_called"], "section 4's table: centre only, called diseased"
+            ),
+            "n": claims.Computed(lambda: N_LECTURE_IMAGES, "the notebook's N_IMAGES in lecture mode"),
+            "best": claims.Computed(_best_saliency, "best saliency method's NCC, development test split"),
+        },
+        lambda v: v["called"] >= v["n"] - 1 and v["best"] < 0.5,
+        _ThreeDecimals(called=_INT, n=_INT),
     ),
     claims.Claim(
         "summary_vagan_far_higher",
         "NCC measures how well a map's pattern matches the truth: VA-GAN scores far higher than every saliency method "
         "here ({vagan} against at most {best} on the development test split, {vagan_final} against at most {best_final} "
         "on the final test set).",
-        {"vagan": _F(BENCHMARK, "methods.vagan.ncc_mean"), "vagan_final": _F(BENCHMARK, "final_test.methods.vagan.ncc_mean"),
-         "best": claims.Computed(_best_saliency, "best saliency method's NCC, development test split"),
-         "best_final": claims.Computed(lambda: _best_saliency("final_test."), "best saliency method's NCC, final test set")},
-        lambda v: v["vagan"] >= v["best"] + 0.3 and v["vagan_final"] >= v["best_final"] + 0.3, _NCC,
+        {
+            "vagan": _F(BENCHMARK, "methods.vagan.ncc_mean"),
+            "vagan_final": _F(BENCHMARK, "final_test.methods.vagan.ncc_mean"),
+            "best": claims.Computed(_best_saliency, "best saliency method's NCC, development test split"),
+            "best_final": claims.Computed(
+                lambda: _best_saliency("final_test."), "best saliency method's NCC, final test set"
+            ),
+        },
+        lambda v: v["vagan"] >= v["best"] + 0.3 and v["vagan_final"] >= v["best_final"] + 0.3,
+        _NCC,
     ),
 ]
 

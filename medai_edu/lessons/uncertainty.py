@@ -4,6 +4,7 @@
 measurement behind it (design §5b); ``tests/test_claims.py`` checks that each still holds and
 stands in the notebook as measured.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -22,8 +23,12 @@ from medai_edu.models.segmentation import MODELS
 from medai_edu.training.segmentation import weights_name
 
 BENCHMARK_FILE = Path(pretrained.PRETRAINED_DIR) / "uncertainty_benchmark.json"
-MODEL_LABELS = {"unet": "U-Net (one answer)", "prob_unet": "Probabilistic U-Net", "phiseg_l1": "PHiSeg, 1 level",
-                "phiseg_l5": "PHiSeg, 5 levels"}
+MODEL_LABELS = {
+    "unet": "U-Net (one answer)",
+    "prob_unet": "Probabilistic U-Net",
+    "phiseg_l1": "PHiSeg, 1 level",
+    "phiseg_l5": "PHiSeg, 5 levels",
+}
 #: the robustness demo's largest shift of each kind (its slider goes from no shift to this)
 STRONGEST_SHIFT = {"noise": 0.6, "contrast": 0.2, "blur": 3.0}
 #: one word per rater ("reference", "tight", ...), from :data:`~medai_edu.data.multirater.RATER_STYLES`
@@ -94,8 +99,9 @@ class SamplePool:
         return pool
 
 
-def disagreement_scores(models: dict[str, nn.Module], images: np.ndarray, masks: np.ndarray,
-                        n_samples: int) -> dict[str, float]:
+def disagreement_scores(
+    models: dict[str, nn.Module], images: np.ndarray, masks: np.ndarray, n_samples: int
+) -> dict[str, float]:
     """Per model, the NCC between its samples' disagreement map and the raters', averaged over cases.
 
     Both maps use the same definition (:func:`~medai_edu.data.multirater.disagreement`); a model
@@ -118,7 +124,9 @@ def shift(image: np.ndarray, kind: str, amount: float) -> np.ndarray:
     return shift_image(image, kind, strength, seed=0)
 
 
-def robustness_grid(model: nn.Module, image: np.ndarray, n_samples: int, amounts: np.ndarray) -> dict[tuple[str, float], dict]:
+def robustness_grid(
+    model: nn.Module, image: np.ndarray, n_samples: int, amounts: np.ndarray
+) -> dict[tuple[str, float], dict]:
     """For each shift kind and amount (rounded to 3 decimals): the shifted image, the model's
     sampled outlines and their disagreement map."""
     grid = {}
@@ -126,7 +134,11 @@ def robustness_grid(model: nn.Module, image: np.ndarray, n_samples: int, amounts
     for kind, amount in tqdm(steps, desc="scan changes"):
         shifted = shift(image, kind, float(amount))
         samples = sample_outlines(model, shifted, n_samples)
-        grid[(kind, round(float(amount), 3))] = {"image": shifted, "samples": samples, "disagreement": disagreement(samples)}
+        grid[(kind, round(float(amount), 3))] = {
+            "image": shifted,
+            "samples": samples,
+            "disagreement": disagreement(samples),
+        }
     return grid
 
 
@@ -135,8 +147,9 @@ def lesion_area(outlines: np.ndarray) -> np.ndarray:
     return (np.asarray(outlines) > 0).sum(axis=(-2, -1))
 
 
-def level_spread(model: nn.Module, images: np.ndarray, n_samples: int,
-                 seed: int = SAMPLING_SEED) -> dict[str, dict[str, float]]:
+def level_spread(
+    model: nn.Module, images: np.ndarray, n_samples: int, seed: int = SAMPLING_SEED
+) -> dict[str, dict[str, float]]:
     """What each PHiSeg latent level alone changes, per level (named by its size, coarse to fine),
     over ``n_samples`` outlines in which only that level is drawn afresh, averaged over ``images``:
     the standard deviation of the lesion's area (pixels marked core or rim), and the pixels in which
@@ -148,28 +161,35 @@ def level_spread(model: nn.Module, images: np.ndarray, n_samples: int,
         outlines = [sample_outlines(model, image, n_samples, level) for image in images]
         spread["x".join(map(str, sizes[level]))] = {
             "area spread (pixels)": float(np.mean([lesion_area(o).std() for o in outlines])),
-            "pixels changed per outline": float(np.mean([disagreement(o).sum() for o in outlines]))}
+            "pixels changed per outline": float(np.mean([disagreement(o).sum() for o in outlines])),
+        }
     return spread
 
 
-def shift_effects(model: nn.Module, images: np.ndarray, n_samples: int,
-                  seed: int = SAMPLING_SEED) -> dict[str, dict[str, float]]:
+def shift_effects(
+    model: nn.Module, images: np.ndarray, n_samples: int, seed: int = SAMPLING_SEED
+) -> dict[str, dict[str, float]]:
     """What the strongest change of each kind does to ``model``'s outlines, averaged over ``images``:
     the share of the patch its samples mark as lesion and the mean of their disagreement map, for
     the original scans ('none') and each kind of :data:`STRONGEST_SHIFT`."""
     torch.manual_seed(seed)
     effects = {}
     for kind in tqdm(("none", *STRONGEST_SHIFT), desc="scan changes"):
-        samples = [sample_outlines(model, image if kind == "none" else shift(image, kind, 1.0), n_samples)
-                   for image in images]
-        effects[kind] = {"lesion share": float(np.mean([(s > 0).mean() for s in samples])),
-                         "mean disagreement": float(np.mean([disagreement(s).mean() for s in samples]))}
+        samples = [
+            sample_outlines(model, image if kind == "none" else shift(image, kind, 1.0), n_samples) for image in images
+        ]
+        effects[kind] = {
+            "lesion share": float(np.mean([(s > 0).mean() for s in samples])),
+            "mean disagreement": float(np.mean([disagreement(s).mean() for s in samples])),
+        }
     return effects
 
 
 #: the benchmark's columns in the lesson's table: (condition, measure key, label)
-TABLE_COLUMNS = [("clean", key, label) for key, label in
-                 (("ged", "GED²"), ("sncc", "S_NCC"), ("dis_ncc", "D_NCC"), ("ece", "ECE"), ("dice", "Dice"))]
+TABLE_COLUMNS = [
+    ("clean", key, label)
+    for key, label in (("ged", "GED²"), ("sncc", "S_NCC"), ("dis_ncc", "D_NCC"), ("ece", "ECE"), ("dice", "Dice"))
+]
 TABLE_COLUMNS += [(condition, "dice", "Dice") for condition in CONDITIONS[1:]]
 
 
@@ -185,7 +205,8 @@ def reference_benchmark(path: Path = BENCHMARK_FILE, final: bool = False):
         scores = row["final"] if final else row
         rows[MODEL_LABELS.get(name, name)] = {
             **{(condition, label): scores[condition][f"{key}_mean"] for condition, key, label in TABLE_COLUMNS},
-            ("time", "1 sample (ms)"): row["ms_1_sample"]}
+            ("time", "1 sample (ms)"): row["ms_1_sample"],
+        }
     data = result["final_data" if final else "data"]
     which = "final test set (never used in development)" if final else "development test split"
     print(f"Benchmark, {which}: {data['n_images']} cases, {data['n_samples']} samples each, {data['raters']} raters.")
@@ -204,7 +225,10 @@ def benchmark_differences(path: Path = BENCHMARK_FILE, condition: str = "clean",
         other = MODEL_LABELS[pair.split("_vs_")[1]]
         rows[f"PHiSeg, 5 levels minus {other}"] = {
             result["measures"][key]: f"{v['difference']:+.3f} [{v['low']:+.3f}, {v['high']:+.3f}]"
-            + ("" if v["excludes_0"] else " (n.s.)") for key, v in intervals.items() if key in ("ged", "dis_ncc", "ece", "dice")}
+            + ("" if v["excludes_0"] else " (n.s.)")
+            for key, v in intervals.items()
+            if key in ("ged", "dis_ncc", "ece", "dice")
+        }
     print(f"Differences on the {condition} scans, 95% intervals; n.s. = the interval includes 0 (not significant).")
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("Comparison")
 
@@ -236,24 +260,34 @@ def _spread(size: str, what: str) -> claims.Computed:
 
 
 def _levels(*sizes: str) -> dict[str, claims.Computed]:
-    return {f"{size}_{short}": _spread(size, what) for size in sizes
-            for short, what in (("area", "area spread (pixels)"), ("changed", "pixels changed per outline"))}
+    return {
+        f"{size}_{short}": _spread(size, what)
+        for size in sizes
+        for short, what in (("area", "area spread (pixels)"), ("changed", "pixels changed per outline"))
+    }
 
 
 def _effect(kind: str, what: str) -> claims.Computed:
-    return claims.Computed(lambda: lecture_shift_effects()[kind][what], f"{what} of PHiSeg's samples, scan change {kind!r}")
+    return claims.Computed(
+        lambda: lecture_shift_effects()[kind][what], f"{what} of PHiSeg's samples, scan change {kind!r}"
+    )
 
 
-_LECTURE = {"n": claims.Computed(lambda: N_LECTURE_SAMPLES, "the notebook's N_SAMPLES in lecture mode"),
-            "cases": claims.Computed(lambda: N_LECTURE_CASES, "the notebook's N_CASES in lecture mode")}
+_LECTURE = {
+    "n": claims.Computed(lambda: N_LECTURE_SAMPLES, "the notebook's N_SAMPLES in lecture mode"),
+    "cases": claims.Computed(lambda: N_LECTURE_CASES, "the notebook's N_CASES in lecture mode"),
+}
 _WHOLE = {"n": "{:d}", "cases": "{:d}"}
 _PIXELS = {f"{size}_{what}": "{:.0f}" for size in ("2x2", "4x4", "8x8", "32x32") for what in ("area", "changed")}
 _SHARE = {f"{kind}_{what}": "{:.1%}" for kind in ("none", *STRONGEST_SHIFT) for what in ("lesion", "disagreement")}
 
 
 def _effects(*kinds: str) -> dict[str, claims.Computed]:
-    return {f"{kind}_{what}": _effect(kind, label) for kind in kinds
-            for what, label in (("lesion", "lesion share"), ("disagreement", "mean disagreement"))}
+    return {
+        f"{kind}_{what}": _effect(kind, label)
+        for kind in kinds
+        for what, label in (("lesion", "lesion share"), ("disagreement", "mean disagreement"))
+    }
 
 
 def _score(model: str, key: str, condition: str = "clean", final: bool = False) -> claims.Field:
@@ -271,8 +305,10 @@ def _interval(pair: str, key: str, condition: str = "clean") -> dict[str, claims
 
 def _others(key: str, condition: str, pick) -> claims.Computed:
     others = [name for name in MODELS if name != "phiseg_l5"]
-    return claims.Computed(lambda: pick(_score(m, key, condition).read() for m in others),
-                           f"{pick.__name__} of the other models' {key} under {condition}")
+    return claims.Computed(
+        lambda: pick(_score(m, key, condition).read() for m in others),
+        f"{pick.__name__} of the other models' {key} under {condition}",
+    )
 
 
 _N_BENCH = {"n": claims.Field(BENCHMARK, "data.n_images")}
@@ -294,9 +330,12 @@ CLAIMS = [
         "{32x32_changed} pixels: it moves the border here and there. The coarsest, 2 x 2, level hardly changes "
         "anything ({2x2_area} pixels of area, {2x2_changed} pixels per outline).",
         {**_LECTURE, **_levels("2x2", "4x4", "8x8", "32x32")},
-        lambda v: (min(v["4x4_area"], v["8x8_area"]) > 3 * max(v["2x2_area"], v["32x32_area"])
-                   and v["32x32_changed"] > 3 * v["2x2_changed"]),
-        {**_WHOLE, **_PIXELS}),
+        lambda v: (
+            min(v["4x4_area"], v["8x8_area"]) > 3 * max(v["2x2_area"], v["32x32_area"])
+            and v["32x32_changed"] > 3 * v["2x2_changed"]
+        ),
+        {**_WHOLE, **_PIXELS},
+    ),
     claims.Claim(
         "noise_adds_lesion_and_disagreement",
         "With the strongest noise, PHiSeg's samples mark {noise_lesion} of the patch as lesion instead of "
@@ -304,29 +343,40 @@ CLAIMS = [
         "(averages over the first {cases} cases, {n} samples each).",
         {**_LECTURE, **_effects("none", "noise")},
         lambda v: v["noise_lesion"] > 2 * v["none_lesion"] and v["noise_disagreement"] > 1.5 * v["none_disagreement"],
-        {**_WHOLE, **_SHARE}),
+        {**_WHOLE, **_SHARE},
+    ),
     claims.Claim(
         "low_contrast_loses_the_lesion_confidently",
         "At the lowest contrast they mark only {contrast_lesion} as lesion and disagree less, "
         "{contrast_disagreement} on average.",
         _effects("none", "contrast"),
-        lambda v: v["contrast_lesion"] < 0.75 * v["none_lesion"] and v["contrast_disagreement"] < v["none_disagreement"],
-        _SHARE),
+        lambda v: (
+            v["contrast_lesion"] < 0.75 * v["none_lesion"] and v["contrast_disagreement"] < v["none_disagreement"]
+        ),
+        _SHARE,
+    ),
     claims.Claim(
         "blur_leaves_the_disagreement_flat",
         "With the strongest blur they mark {blur_lesion} as lesion, and the disagreement stays about where it was "
         "({blur_disagreement}).",
         _effects("none", "blur"),
-        lambda v: v["blur_lesion"] < v["none_lesion"] and abs(v["blur_disagreement"] - v["none_disagreement"]) < 0.2 * v["none_disagreement"],
-        _SHARE),
+        lambda v: (
+            v["blur_lesion"] < v["none_lesion"]
+            and abs(v["blur_disagreement"] - v["none_disagreement"]) < 0.2 * v["none_disagreement"]
+        ),
+        _SHARE,
+    ),
     claims.Claim(
         "phiseg_matches_the_raters_spread",
         "On the {n} test cases, both PHiSeg models match the raters' spread far better than the U-Net (GED² {phiseg_l5} "
         "with five levels and {phiseg_l1} with one, against {unet}) and better than the Probabilistic U-Net "
         "({prob_unet}).",
         {**_N_BENCH, **_models("ged")},
-        lambda v: max(v["phiseg_l5"], v["phiseg_l1"]) < v["prob_unet"] and v["unet"] > 2 * max(v["phiseg_l5"], v["phiseg_l1"]),
-        {"n": "{:d}", **_BY_MODEL}),
+        lambda v: (
+            max(v["phiseg_l5"], v["phiseg_l1"]) < v["prob_unet"] and v["unet"] > 2 * max(v["phiseg_l5"], v["phiseg_l1"])
+        ),
+        {"n": "{:d}", **_BY_MODEL},
+    ),
     claims.Claim(
         "sncc_does_not_separate_one_answer",
         "S_NCC does not separate the two kinds of network: the U-Net, which always draws the same outline, scores "
@@ -335,52 +385,67 @@ CLAIMS = [
         "{prob_unet}.",
         {**_models("sncc"), **_interval("phiseg_l5_vs_unet", "sncc")},
         lambda v: not v["excludes_0"] and v["unet"] > v["prob_unet"],
-        {**_BY_MODEL, **_DIFF}),
+        {**_BY_MODEL, **_DIFF},
+    ),
     claims.Claim(
         "unet_fails_dncc",
         "D_NCC does separate them: the U-Net scores {unet}, because its outlines never differ, while the sampling "
         "models reach {prob_unet} (Probabilistic U-Net) to {phiseg_l5} (PHiSeg, five levels).",
         _models("dis_ncc"),
-        lambda v: v["unet"] == 0.0 < v["prob_unet"] == min(v["prob_unet"], v["phiseg_l1"], v["phiseg_l5"])
-        and v["phiseg_l5"] == max(v["prob_unet"], v["phiseg_l1"], v["phiseg_l5"]),
-        _BY_MODEL),
+        lambda v: (
+            v["unet"] == 0.0 < v["prob_unet"] == min(v["prob_unet"], v["phiseg_l1"], v["phiseg_l5"])
+            and v["phiseg_l5"] == max(v["prob_unet"], v["phiseg_l1"], v["phiseg_l5"])
+        ),
+        _BY_MODEL,
+    ),
     claims.Claim(
         "calibration",
         "The outlines of five-level PHiSeg are also the best calibrated: ECE {phiseg_l5}, against {phiseg_l1} with one "
         "level, {prob_unet} for the Probabilistic U-Net and {unet} for the U-Net's single outline.",
         _models("ece"),
         lambda v: v["phiseg_l5"] < v["phiseg_l1"] < v["prob_unet"] < v["unet"],
-        _BY_MODEL),
+        _BY_MODEL,
+    ),
     claims.Claim(
         "unet_probabilities_are_hidden_by_its_outline",
         "The U-Net's probabilities themselves are calibrated better than its outline (ECE {softmax} against "
         "{outline}), but a clinician is shown the outline.",
         {"softmax": _score("unet", "ece_softmax"), "outline": _score("unet", "ece")},
         lambda v: v["softmax"] < v["outline"],
-        {"softmax": "{:.3f}", "outline": "{:.3f}"}),
+        {"softmax": "{:.3f}", "outline": "{:.3f}"},
+    ),
     claims.Claim(
         "dice",
         "Sampling costs a little accuracy: the five-level model's average outline overlaps the raters' with a Dice of "
         "{phiseg_l5}, the U-Net's single answer with {unet}; the difference, {difference} (from {low} to {high}), is "
         "small but more than chance.",
-        {"phiseg_l5": _score("phiseg_l5", "dice"), "unet": _score("unet", "dice"), **_interval("phiseg_l5_vs_unet", "dice")},
+        {
+            "phiseg_l5": _score("phiseg_l5", "dice"),
+            "unet": _score("unet", "dice"),
+            **_interval("phiseg_l5_vs_unet", "dice"),
+        },
         lambda v: v["excludes_0"] and v["phiseg_l5"] < v["unet"] < v["phiseg_l5"] + 0.02,
-        {"phiseg_l5": "{:.3f}", "unet": "{:.3f}", **_DIFF}),
+        {"phiseg_l5": "{:.3f}", "unet": "{:.3f}", **_DIFF},
+    ),
     claims.Claim(
         "one_sample_time",
         "Drawing one outline with five-level PHiSeg took {ms} milliseconds on the course's two-core CPU, which was "
         "busy with other work at the time (load average {load}).",
-        {"ms": claims.Field(BENCHMARK, "models.phiseg_l5.ms_1_sample"),
-         "load": claims.Computed(_load_at_end, "1-minute load average at the end of the benchmark")},
+        {
+            "ms": claims.Field(BENCHMARK, "models.phiseg_l5.ms_1_sample"),
+            "load": claims.Computed(_load_at_end, "1-minute load average at the end of the benchmark"),
+        },
         lambda v: v["ms"] <= 50,
-        {"ms": "{:.0f}", "load": "{:.1f}"}),
+        {"ms": "{:.0f}", "load": "{:.1f}"},
+    ),
     claims.Claim(
         "five_vs_one_level",
         "Five latent levels match the raters' spread a little better than one: the GED² difference is {difference}, "
         "with an interval from {low} to {high}, small but clear of 0 on these {n} cases.",
         {**_N_BENCH, **_interval("phiseg_l5_vs_phiseg_l1", "ged")},
         lambda v: v["excludes_0"] and v["difference"] < 0,
-        {"n": "{:d}", **_DIFF}),
+        {"n": "{:d}", **_DIFF},
+    ),
     claims.Claim(
         "final_test_set",
         "On a final test set of {n} new cases, simulated with a seed that development never used, GED² comes out in "
@@ -388,35 +453,62 @@ CLAIMS = [
         "U-Net), {unet} (U-Net).",
         {**_N_FINAL, **_models("ged", final=True)},
         lambda v: v["phiseg_l5"] < v["phiseg_l1"] < v["prob_unet"] < v["unet"],
-        {"n": "{:d}", **_BY_MODEL}),
+        {"n": "{:d}", **_BY_MODEL},
+    ),
     claims.Claim(
         "benchmark_changes_are_milder",
         "The benchmark applies milder changes than the strongest ones above to all {n} test cases.",
         {**_N_BENCH, **{kind: claims.Field(BENCHMARK, f"shifts.{kind}") for kind in STRONGEST_SHIFT}},
-        lambda v: (v["noise"] < STRONGEST_SHIFT["noise"] and v["contrast"] > STRONGEST_SHIFT["contrast"]
-                   and v["blur"] < STRONGEST_SHIFT["blur"]),
-        {"n": "{:d}"}),
+        lambda v: (
+            v["noise"] < STRONGEST_SHIFT["noise"]
+            and v["contrast"] > STRONGEST_SHIFT["contrast"]
+            and v["blur"] < STRONGEST_SHIFT["blur"]
+        ),
+        {"n": "{:d}"},
+    ),
     claims.Claim(
         "noise_robustness",
         "Under noise, five-level PHiSeg's average outline keeps a Dice of {phiseg_l5} with the raters, against {low} to "
         "{high} for the other models (the bootstrap intervals of all three differences exclude 0).",
-        {"phiseg_l5": _score("phiseg_l5", "dice", "noise"), "low": _others("dice", "noise", min),
-         "high": _others("dice", "noise", max),
-         **{f"{pair}_excludes_0": _interval(pair, "dice", "noise")["excludes_0"]
-            for pair in ("phiseg_l5_vs_phiseg_l1", "phiseg_l5_vs_prob_unet", "phiseg_l5_vs_unet")}},
+        {
+            "phiseg_l5": _score("phiseg_l5", "dice", "noise"),
+            "low": _others("dice", "noise", min),
+            "high": _others("dice", "noise", max),
+            **{
+                f"{pair}_excludes_0": _interval(pair, "dice", "noise")["excludes_0"]
+                for pair in ("phiseg_l5_vs_phiseg_l1", "phiseg_l5_vs_prob_unet", "phiseg_l5_vs_unet")
+            },
+        },
         lambda v: v["phiseg_l5"] > v["high"] and all(x for k, x in v.items() if k.endswith("excludes_0")),
-        {"phiseg_l5": "{:.3f}", "low": "{:.3f}", "high": "{:.3f}", **{
-            f"{pair}_excludes_0": "{}" for pair in ("phiseg_l5_vs_phiseg_l1", "phiseg_l5_vs_prob_unet", "phiseg_l5_vs_unet")}}),
+        {
+            "phiseg_l5": "{:.3f}",
+            "low": "{:.3f}",
+            "high": "{:.3f}",
+            **{
+                f"{pair}_excludes_0": "{}"
+                for pair in ("phiseg_l5_vs_phiseg_l1", "phiseg_l5_vs_prob_unet", "phiseg_l5_vs_unet")
+            },
+        },
+    ),
     claims.Claim(
         "contrast_defeats_every_model",
         "Lower contrast defeats every model: Dice between {low} and {high}, and D_NCC at most {dncc}: the samples' "
         "disagreement no longer sits where the raters disagree.",
-        {"low": claims.Computed(lambda: min(_score(m, "dice", "contrast").read() for m in MODELS), "lowest Dice under contrast"),
-         "high": claims.Computed(lambda: max(_score(m, "dice", "contrast").read() for m in MODELS), "highest Dice under contrast"),
-         "dncc": claims.Computed(lambda: max(_score(m, "dis_ncc", "contrast").read() for m in MODELS), "highest D_NCC under contrast"),
-         "clean": claims.Computed(lambda: min(_score(m, "dice").read() for m in MODELS), "lowest clean Dice")},
+        {
+            "low": claims.Computed(
+                lambda: min(_score(m, "dice", "contrast").read() for m in MODELS), "lowest Dice under contrast"
+            ),
+            "high": claims.Computed(
+                lambda: max(_score(m, "dice", "contrast").read() for m in MODELS), "highest Dice under contrast"
+            ),
+            "dncc": claims.Computed(
+                lambda: max(_score(m, "dis_ncc", "contrast").read() for m in MODELS), "highest D_NCC under contrast"
+            ),
+            "clean": claims.Computed(lambda: min(_score(m, "dice").read() for m in MODELS), "lowest clean Dice"),
+        },
         lambda v: v["high"] < 0.5 * v["clean"] and v["dncc"] < 0.2,
-        {"low": "{:.3f}", "high": "{:.3f}", "dncc": "{:.3f}"}),
+        {"low": "{:.3f}", "high": "{:.3f}", "dncc": "{:.3f}"},
+    ),
 ]
 
 #: sentences the claims test flags that define a term or a method rather than report a measurement

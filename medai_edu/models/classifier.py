@@ -10,6 +10,7 @@ Names matter for saliency methods: every ReLU module's name contains ``relu`` (M
 backprop only swaps modules whose name contains "relu"), and :attr:`SonoNet.gradcam_layer`
 names the last convolutional feature layer for Grad-CAM.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -46,10 +47,14 @@ class SonoNet(nn.Module):
     ) -> None:
         super().__init__()
         if len(blocks) != 5 or any(int(b) < 1 for b in blocks):
-            raise ValueError(f"blocks must list five positive conv counts (e.g. {SONONET_BLOCKS}), got {tuple(blocks)}.")
+            raise ValueError(
+                f"blocks must list five positive conv counts (e.g. {SONONET_BLOCKS}), got {tuple(blocks)}."
+            )
         if num_classes < 2:
             raise ValueError(f"num_classes must be at least 2, got {num_classes}.")
-        self.config = dict(spatial_dims=spatial_dims, in_channels=in_channels, num_classes=num_classes, k=k, blocks=list(blocks))
+        self.config = dict(
+            spatial_dims=spatial_dims, in_channels=in_channels, num_classes=num_classes, k=k, blocks=list(blocks)
+        )
         widths = (k, 2 * k, 4 * k, 8 * k, 8 * k)
         features: OrderedDict[str, nn.Module] = OrderedDict()
         in_ch = in_channels

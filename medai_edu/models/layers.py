@@ -1,4 +1,5 @@
 """Layer builders shared by the course's networks, for 2D images or 3D volumes."""
+
 from __future__ import annotations
 
 from collections import OrderedDict

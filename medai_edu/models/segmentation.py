@@ -20,6 +20,7 @@ original's setting). PHiSeg minimises ``sum_l CE(level l) + sum_l 4**l * KL_l`` 
 finest level): every level's cumulative logits must already segment the image (deep supervision),
 and the factor ``4**l`` makes up for coarser maps having 4 times fewer pixels.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -38,7 +39,9 @@ UNET_CHANNELS = (16, 32, 64, 128)
 PHISEG_MULTIPLIERS = (1, 2, 4, 6)
 
 
-def kl_diagonal_gaussians(mu_q: torch.Tensor, sigma_q: torch.Tensor, mu_p: torch.Tensor, sigma_p: torch.Tensor) -> torch.Tensor:
+def kl_diagonal_gaussians(
+    mu_q: torch.Tensor, sigma_q: torch.Tensor, mu_p: torch.Tensor, sigma_p: torch.Tensor
+) -> torch.Tensor:
     """KL(q || p) of diagonal Gaussians, per element: sum it over the latent numbers yourself.
 
     ``log(sigma_p / sigma_q) + (sigma_q**2 + (mu_q - mu_p)**2) / (2 sigma_p**2) - 1/2``; 0 when
@@ -68,12 +71,19 @@ def _resize(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
     return F.interpolate(x, size=tuple(size), mode="bilinear" if x.ndim == 4 else "trilinear", align_corners=False)
 
 
-def _monai_unet(spatial_dims: int, in_channels: int, out_channels: int, channels: Sequence[int], num_res_units: int) -> nn.Module:
+def _monai_unet(
+    spatial_dims: int, in_channels: int, out_channels: int, channels: Sequence[int], num_res_units: int
+) -> nn.Module:
     from monai.networks.nets import UNet  # imported here: `import monai` takes seconds
 
     return UNet(
-        spatial_dims=spatial_dims, in_channels=in_channels, out_channels=out_channels, channels=tuple(channels),
-        strides=(2,) * (len(channels) - 1), num_res_units=num_res_units, norm="batch",
+        spatial_dims=spatial_dims,
+        in_channels=in_channels,
+        out_channels=out_channels,
+        channels=tuple(channels),
+        strides=(2,) * (len(channels) - 1),
+        num_res_units=num_res_units,
+        norm="batch",
     )
 
 
@@ -83,7 +93,8 @@ class _Encoder(nn.Module):
     def __init__(self, spatial_dims: int, in_channels: int, widths: Sequence[int], n_convs: int = 2) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(
-            conv_bn_relu_block(spatial_dims, c_in, c_out, n_convs) for c_in, c_out in zip([in_channels, *widths[:-1]], widths)
+            conv_bn_relu_block(spatial_dims, c_in, c_out, n_convs)
+            for c_in, c_out in zip([in_channels, *widths[:-1]], widths)
         )
         self.pool = (nn.AvgPool2d if spatial_dims == 2 else nn.AvgPool3d)(2)
 
@@ -133,14 +144,18 @@ class _Segmenter(nn.Module):
         if s is None:
             return
         if not isinstance(s, torch.Tensor) or s.is_floating_point() or s.dtype == torch.bool:
-            raise TypeError(f"{name}: the mask must be an integer tensor of class numbers, got {getattr(s, 'dtype', type(s).__name__)}.")
+            raise TypeError(
+                f"{name}: the mask must be an integer tensor of class numbers, got {getattr(s, 'dtype', type(s).__name__)}."
+            )
         if tuple(s.shape) != (x.shape[0], *x.shape[2:]):
             raise ValueError(
                 f"{name}: the mask must be a label map per image, shape {(x.shape[0], *x.shape[2:])} "
                 f"(no channel axis), got {tuple(s.shape)}."
             )
         if s.numel() and (int(s.min()) < 0 or int(s.max()) >= self.num_classes):
-            raise ValueError(f"{name}: mask values must be classes 0 .. {self.num_classes - 1}, got {int(s.min())} .. {int(s.max())}.")
+            raise ValueError(
+                f"{name}: mask values must be classes 0 .. {self.num_classes - 1}, got {int(s.min())} .. {int(s.max())}."
+            )
 
     def _posterior_input(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         onehot = F.one_hot(s, self.num_classes).movedim(-1, 1).to(x.dtype)
@@ -199,11 +214,22 @@ class UNetSegmenter(_Segmenter):
 
     kind = "unet_segmenter"
 
-    def __init__(self, spatial_dims: int = 2, in_channels: int = 1, num_classes: int = 3,
-                 channels: Sequence[int] = UNET_CHANNELS, num_res_units: int = 1) -> None:
+    def __init__(
+        self,
+        spatial_dims: int = 2,
+        in_channels: int = 1,
+        num_classes: int = 3,
+        channels: Sequence[int] = UNET_CHANNELS,
+        num_res_units: int = 1,
+    ) -> None:
         super().__init__(spatial_dims, in_channels, num_classes)
-        self.config = dict(spatial_dims=spatial_dims, in_channels=in_channels, num_classes=num_classes,
-                           channels=list(channels), num_res_units=num_res_units)
+        self.config = dict(
+            spatial_dims=spatial_dims,
+            in_channels=in_channels,
+            num_classes=num_classes,
+            channels=list(channels),
+            num_res_units=num_res_units,
+        )
         self.divisor = 2 ** (len(channels) - 1)
         self.unet = _monai_unet(spatial_dims, in_channels, num_classes, channels, num_res_units)
 
@@ -248,18 +274,37 @@ class ProbUNet(_Segmenter):
 
     kind = "prob_unet"
 
-    def __init__(self, spatial_dims: int = 2, in_channels: int = 1, num_classes: int = 3, latent_dim: int = 6,
-                 channels: Sequence[int] = UNET_CHANNELS, num_res_units: int = 1, features: int = 16, beta: float = 1.0) -> None:
+    def __init__(
+        self,
+        spatial_dims: int = 2,
+        in_channels: int = 1,
+        num_classes: int = 3,
+        latent_dim: int = 6,
+        channels: Sequence[int] = UNET_CHANNELS,
+        num_res_units: int = 1,
+        features: int = 16,
+        beta: float = 1.0,
+    ) -> None:
         super().__init__(spatial_dims, in_channels, num_classes)
-        self.config = dict(spatial_dims=spatial_dims, in_channels=in_channels, num_classes=num_classes, latent_dim=latent_dim,
-                           channels=list(channels), num_res_units=num_res_units, features=features, beta=beta)
+        self.config = dict(
+            spatial_dims=spatial_dims,
+            in_channels=in_channels,
+            num_classes=num_classes,
+            latent_dim=latent_dim,
+            channels=list(channels),
+            num_res_units=num_res_units,
+            features=features,
+            beta=beta,
+        )
         self.divisor, self.beta = 2 ** (len(channels) - 1), float(beta)
         self.unet = _monai_unet(spatial_dims, in_channels, features, channels, num_res_units)
         self.prior = _GlobalGaussian(spatial_dims, in_channels, channels, latent_dim)
         self.posterior = _GlobalGaussian(spatial_dims, in_channels + num_classes, channels, latent_dim)
         self.combine = nn.Sequential(
-            conv_layer(spatial_dims, features + latent_dim, features, kernel_size=1), nn.ReLU(),
-            conv_layer(spatial_dims, features, features, kernel_size=1), nn.ReLU(),
+            conv_layer(spatial_dims, features + latent_dim, features, kernel_size=1),
+            nn.ReLU(),
+            conv_layer(spatial_dims, features, features, kernel_size=1),
+            nn.ReLU(),
             conv_layer(spatial_dims, features, num_classes, kernel_size=1),
         )
 
@@ -289,8 +334,15 @@ class _LatentLadder(nn.Module):
     resolution and, below the top, the latent map of level ``l + 1`` (upsampled 2x, two convs).
     """
 
-    def __init__(self, spatial_dims: int, in_channels: int, widths: Sequence[int], latent_levels: int,
-                 latent_channels: int, z_width: int) -> None:
+    def __init__(
+        self,
+        spatial_dims: int,
+        in_channels: int,
+        widths: Sequence[int],
+        latent_levels: int,
+        latent_channels: int,
+        z_width: int,
+    ) -> None:
         super().__init__()
         self.offset = len(widths) - latent_levels  # resolution level of latent level 0
         at = [widths[level + self.offset] for level in range(latent_levels)]
@@ -299,11 +351,17 @@ class _LatentLadder(nn.Module):
             nn.Sequential(_upsample(spatial_dims), conv_bn_relu_block(spatial_dims, latent_channels, z_width, 2))
             for _ in range(latent_levels - 1)
         )
-        self.merge = nn.ModuleList(conv_bn_relu_block(spatial_dims, at[l] + z_width, at[l], 2) for l in range(latent_levels - 1))
+        self.merge = nn.ModuleList(
+            conv_bn_relu_block(spatial_dims, at[l] + z_width, at[l], 2) for l in range(latent_levels - 1)
+        )
         self.heads = nn.ModuleList(_GaussianHead(spatial_dims, at[l], latent_channels) for l in range(latent_levels))
 
-    def latents(self, features: list[torch.Tensor], given: list[torch.Tensor] | None = None,
-                noise: list[torch.Tensor | None] | None = None) -> tuple[list[torch.Tensor], ...]:
+    def latents(
+        self,
+        features: list[torch.Tensor],
+        given: list[torch.Tensor] | None = None,
+        noise: list[torch.Tensor | None] | None = None,
+    ) -> tuple[list[torch.Tensor], ...]:
         """Latent maps ``z`` with their ``mu`` and ``sigma``, finest first. With ``given`` (the
         posterior's samples, at training), level ``l`` is conditioned on ``given[l + 1]``;
         ``noise[l]``, where given, replaces the random ``eps`` of level ``l`` (``z = mu + sigma * eps``)."""
@@ -329,7 +387,9 @@ class _PHiSegLikelihood(nn.Module):
     a 1x1 convolution gives the level's logits, which are resized to the image size.
     """
 
-    def __init__(self, spatial_dims: int, widths: Sequence[int], latent_levels: int, latent_channels: int, num_classes: int) -> None:
+    def __init__(
+        self, spatial_dims: int, widths: Sequence[int], latent_levels: int, latent_channels: int, num_classes: int
+    ) -> None:
         super().__init__()
         offset = len(widths) - latent_levels
 
@@ -344,8 +404,12 @@ class _PHiSegLikelihood(nn.Module):
             nn.Sequential(_upsample(spatial_dims), conv_bn_relu_block(spatial_dims, widths[l + 1], widths[l], 1))
             for l in range(latent_levels - 1)
         )
-        self.combine = nn.ModuleList(conv_bn_relu_block(spatial_dims, 2 * widths[l], widths[l], 2) for l in range(latent_levels - 1))
-        self.to_logits = nn.ModuleList(conv_layer(spatial_dims, widths[l], num_classes, kernel_size=1) for l in range(latent_levels))
+        self.combine = nn.ModuleList(
+            conv_bn_relu_block(spatial_dims, 2 * widths[l], widths[l], 2) for l in range(latent_levels - 1)
+        )
+        self.to_logits = nn.ModuleList(
+            conv_layer(spatial_dims, widths[l], num_classes, kernel_size=1) for l in range(latent_levels)
+        )
 
     def forward(self, z: list[torch.Tensor], size: Sequence[int]) -> list[torch.Tensor]:
         levels = len(z)
@@ -383,20 +447,39 @@ class PHiSeg(_Segmenter):
 
     kind = "phiseg"
 
-    def __init__(self, spatial_dims: int = 2, in_channels: int = 1, num_classes: int = 3, latent_levels: int = 5,
-                 latent_channels: int = 2, n0: int = 12, latent_scale: int = 4) -> None:
+    def __init__(
+        self,
+        spatial_dims: int = 2,
+        in_channels: int = 1,
+        num_classes: int = 3,
+        latent_levels: int = 5,
+        latent_channels: int = 2,
+        n0: int = 12,
+        latent_scale: int = 4,
+    ) -> None:
         super().__init__(spatial_dims, in_channels, num_classes)
         if not 1 <= latent_levels <= 8:
             raise ValueError(f"latent_levels must be between 1 and 8, got {latent_levels!r}.")
         if latent_scale not in (1, 2, 4, 8):
-            raise ValueError(f"latent_scale must be 1, 2, 4 or 8 (image size / finest latent map size), got {latent_scale!r}.")
-        self.config = dict(spatial_dims=spatial_dims, in_channels=in_channels, num_classes=num_classes,
-                           latent_levels=latent_levels, latent_channels=latent_channels, n0=n0, latent_scale=latent_scale)
+            raise ValueError(
+                f"latent_scale must be 1, 2, 4 or 8 (image size / finest latent map size), got {latent_scale!r}."
+            )
+        self.config = dict(
+            spatial_dims=spatial_dims,
+            in_channels=in_channels,
+            num_classes=num_classes,
+            latent_levels=latent_levels,
+            latent_channels=latent_channels,
+            n0=n0,
+            latent_scale=latent_scale,
+        )
         self.latent_scale = latent_scale
         resolutions = latent_levels + latent_scale.bit_length() - 1
         widths = [n0 * PHISEG_MULTIPLIERS[min(r, len(PHISEG_MULTIPLIERS) - 1)] for r in range(resolutions)]
         self.divisor, self.latent_levels = 2 ** (resolutions - 1), latent_levels
-        ladder = dict(widths=widths, latent_levels=latent_levels, latent_channels=latent_channels, z_width=latent_channels * n0)
+        ladder = dict(
+            widths=widths, latent_levels=latent_levels, latent_channels=latent_channels, z_width=latent_channels * n0
+        )
         self.prior = _LatentLadder(spatial_dims, in_channels, **ladder)
         self.posterior = _LatentLadder(spatial_dims, in_channels + num_classes, **ladder)
         self.likelihood = _PHiSegLikelihood(spatial_dims, widths, latent_levels, latent_channels, num_classes)
@@ -408,8 +491,9 @@ class PHiSeg(_Segmenter):
     def _condition(self, x: torch.Tensor) -> tuple[list[torch.Tensor], tuple[int, ...]]:
         return self.prior.encoder(x), tuple(x.shape[2:])
 
-    def _draw(self, state: tuple[list[torch.Tensor], tuple[int, ...]], n: int,
-              noise: list[torch.Tensor | None] | None = None) -> torch.Tensor:
+    def _draw(
+        self, state: tuple[list[torch.Tensor], tuple[int, ...]], n: int, noise: list[torch.Tensor | None] | None = None
+    ) -> torch.Tensor:
         features, size = state
         z, _, _ = self.prior.latents([_repeat(f, n) for f in features], noise=noise)
         return torch.stack(self.likelihood(z, size)).sum(0)
@@ -420,10 +504,14 @@ class PHiSeg(_Segmenter):
         for each sample, while every other level keeps one shared draw: what that level varies."""
         self._check(x)
         if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level < self.latent_levels:
-            raise ValueError(f"level must be a whole number from 0 (finest) to {self.latent_levels - 1} (coarsest), got {level!r}.")
+            raise ValueError(
+                f"level must be a whole number from 0 (finest) to {self.latent_levels - 1} (coarsest), got {level!r}."
+            )
         _check_count(n)
         size = tuple(x.shape[2:])
-        shared = [torch.randn(len(x), self.config["latent_channels"], *s, device=x.device) for s in self.latent_sizes(size)]
+        shared = [
+            torch.randn(len(x), self.config["latent_channels"], *s, device=x.device) for s in self.latent_sizes(size)
+        ]
         noise = [None if l == level else _repeat(eps, n) for l, eps in enumerate(shared)]
         return self._draw(self._condition(x), n, noise).reshape(n, len(x), self.num_classes, *size)
 

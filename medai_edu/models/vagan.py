@@ -6,6 +6,7 @@ The critic gives a real-valued score per image (no sigmoid, no batch norm — WG
 neither); a *lower* score means "more like the real healthy images" (see :class:`Critic`).
 Training lives in :mod:`medai_edu.training.vagan`.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -139,7 +140,9 @@ class Critic(nn.Module):
         return self.body(x).flatten(1).mean(1)
 
 
-def disease_effect(generator: MapGenerator, images: torch.Tensor, device: torch.device | None = None, batch_size: int = 32) -> torch.Tensor:
+def disease_effect(
+    generator: MapGenerator, images: torch.Tensor, device: torch.device | None = None, batch_size: int = 32
+) -> torch.Tensor:
     """VA-GAN's attribution map ``-M(x)`` (the disease effect) for ``images`` [N, 1, H, W], on the CPU."""
     device = device or next(generator.parameters()).device
     was_training = generator.training

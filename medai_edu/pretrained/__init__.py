@@ -8,6 +8,7 @@ regenerates it.
     >>> from medai_edu import pretrained
     >>> model = pretrained.load_model("toy_classifier")      # doctest: +SKIP
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,10 @@ RETRAIN_COMMANDS = {
     "toy_vagan": "medai-edu train vagan --data toy --preset design --select ncc --replace-shipped",
     "brain_classifier": "medai-edu train classifier --data brain --replace-shipped",
     "brain_vagan": "medai-edu train vagan --data brain --preset brain --replace-shipped",
-    **{f"multirater_{net}": f"medai-edu train segmenter --net {net} --replace-shipped" for net in ("unet", "prob_unet", "phiseg_l1", "phiseg_l5")},
+    **{
+        f"multirater_{net}": f"medai-edu train segmenter --net {net} --replace-shipped"
+        for net in ("unet", "prob_unet", "phiseg_l1", "phiseg_l5")
+    },
 }
 
 
@@ -40,7 +44,9 @@ def _paths(name: str, directory: str | Path | None) -> tuple[Path, Path]:
 
 
 def _retrain_hint(name: str, manifest: dict[str, Any] | None) -> str:
-    command = (manifest or {}).get("command") or RETRAIN_COMMANDS.get(name, f"medai-edu train ... (no recipe known for {name!r})")
+    command = (manifest or {}).get("command") or RETRAIN_COMMANDS.get(
+        name, f"medai-edu train ... (no recipe known for {name!r})"
+    )
     return f"Regenerate it with:\n    {command}"
 
 
@@ -99,7 +105,9 @@ def load_manifest(name: str, directory: str | Path | None = None) -> dict[str, A
     try:
         return json.loads(manifest_path.read_text())
     except json.JSONDecodeError as err:
-        raise WeightsError(f"The manifest {manifest_path} is not valid JSON ({err}). {_retrain_hint(name, None)}") from err
+        raise WeightsError(
+            f"The manifest {manifest_path} is not valid JSON ({err}). {_retrain_hint(name, None)}"
+        ) from err
 
 
 def update_metrics(name: str, metrics: dict[str, Any], directory: str | Path | None = None) -> dict[str, Any]:
@@ -158,7 +166,9 @@ def load_model(name: str, directory: str | Path | None = None, device: Any = Non
     except RuntimeError as err:
         if isinstance(err, WeightsError):
             raise
-        raise WeightsError(f"The weights of {name!r} do not fit its configuration ({err}). {_retrain_hint(name, manifest)}") from err
+        raise WeightsError(
+            f"The weights of {name!r} do not fit its configuration ({err}). {_retrain_hint(name, manifest)}"
+        ) from err
     if device is not None:
         model = model.to(device)
     return model.eval()

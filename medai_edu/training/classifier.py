@@ -1,4 +1,5 @@
 """Training the SonoNet-style classifier on the toy data (cross-entropy, Adam, early stopping)."""
+
 from __future__ import annotations
 
 import copy
@@ -45,7 +46,9 @@ def build_classifier(config: dict[str, Any]) -> SonoNet:
 
 
 @torch.no_grad()
-def evaluate_accuracy(model: nn.Module, dataset: Any, device: torch.device | None = None, limit: int | None = None) -> float:
+def evaluate_accuracy(
+    model: nn.Module, dataset: Any, device: torch.device | None = None, limit: int | None = None
+) -> float:
     """Fraction of correctly classified items (``dataset[i] = (image, label, ...)``)."""
     device = device or next(model.parameters()).device
     was_training = model.training
@@ -133,9 +136,14 @@ def train_and_save_classifier(
     test = get_dataset(data, "test", size=size, seed=config.data_seed)
     name = f"{data}_classifier"
     pretrained.save_weights(
-        model, name, kind="sononet", config=config.model_config(), seed=seed,
+        model,
+        name,
+        kind="sononet",
+        config=config.model_config(),
+        seed=seed,
         command=command or f"medai-edu train classifier --data {data}",
-        directory=out, extra={"training": asdict(config), "data": {"dataset": data, "size": size, "data_seed": config.data_seed}},
+        directory=out,
+        extra={"training": asdict(config), "data": {"dataset": data, "size": size, "data_seed": config.data_seed}},
     )
     reloaded = pretrained.load_model(name, out, device=next(model.parameters()).device)
     metrics = {
@@ -157,5 +165,8 @@ def classifier_scores(classifier: torch.nn.Module, data: Any, device: torch.devi
     classifier.eval()
     p_ad = predict(lambda x: torch.softmax(classifier(x), 1)[:, 1], images, device).numpy()
     labels = data.labels
-    return {"test_accuracy": float(((p_ad > 0.5) == labels).mean()), "test_auc": float(roc_auc_score(labels, p_ad)),
-            "n_test": len(labels)}
+    return {
+        "test_accuracy": float(((p_ad > 0.5) == labels).mean()),
+        "test_auc": float(roc_auc_score(labels, p_ad)),
+        "n_test": len(labels),
+    }

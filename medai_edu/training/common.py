@@ -1,4 +1,5 @@
 """Small helpers shared by the training loops: seeded batches, batched inference, checkpoints."""
+
 from __future__ import annotations
 
 import json
@@ -76,11 +77,15 @@ def resume_state(out: Path | None, config: dict[str, Any], free: Iterable[str] =
     """The checkpoint ``out/last.pt`` to continue from, after checking it was made with ``config``
     (a :func:`plain_config`); the settings named in ``free`` may differ."""
     if out is None or not (out / "last.pt").is_file():
-        raise FileNotFoundError(f"resume=True needs a checkpoint at {out and out / 'last.pt'}; none found. Start without resume.")
+        raise FileNotFoundError(
+            f"resume=True needs a checkpoint at {out and out / 'last.pt'}; none found. Start without resume."
+        )
     state = load_checkpoint(out / "last.pt")
     ignored = dict.fromkeys(free)
     saved, wanted = dict(state["config"], **ignored), dict(config, **ignored)
     if saved != wanted:
         changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
-        raise ValueError(f"The checkpoint in {out} was made with a different configuration ({', '.join(changed)} differ).")
+        raise ValueError(
+            f"The checkpoint in {out} was made with a different configuration ({', '.join(changed)} differ)."
+        )
     return state

@@ -22,6 +22,7 @@ per batch; the design allows rater 0 only, as in the original, or all raters). I
 the raters' consensus, which makes the comparison of its Dice with the probabilistic models'
 fair; ``unet_raters="first"`` gives the original's rater-0 training instead.
 """
+
 from __future__ import annotations
 
 import copy
@@ -73,7 +74,9 @@ class SegmenterConfig:
         if not 0.0 <= self.ema < 1.0:
             raise ValueError(f"ema must be 0 (off) or a decay in (0, 1), e.g. 0.99; got {self.ema!r}.")
         if not 0.0 <= self.lr_decay_from <= 1.0:
-            raise ValueError(f"lr_decay_from must be a fraction of the steps between 0 and 1, got {self.lr_decay_from!r}.")
+            raise ValueError(
+                f"lr_decay_from must be a fraction of the steps between 0 and 1, got {self.lr_decay_from!r}."
+            )
 
     def lr_at(self, step: int) -> float:
         """Learning rate of step ``step`` (0-based): constant, then linearly down to 0 at the last step."""
@@ -108,7 +111,9 @@ def augment(images: torch.Tensor, masks: torch.Tensor, config: SegmenterConfig) 
     theta[:, 1, 0], theta[:, 1, 1] = sin * flip[:, 0], cos * flip[:, 1]
     grid = F.affine_grid(theta.to(images), list(images.shape), align_corners=False)
     images = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    masks = F.grid_sample(masks[:, None].to(images.dtype), grid, mode="nearest", padding_mode="border", align_corners=False)
+    masks = F.grid_sample(
+        masks[:, None].to(images.dtype), grid, mode="nearest", padding_mode="border", align_corners=False
+    )
     return images, masks[:, 0].round().long()
 
 
@@ -129,8 +134,13 @@ def _check_dataset(dataset: Any, split: str) -> None:
 
 
 @torch.no_grad()
-def evaluate_segmenter(model: torch.nn.Module, dataset: Any, n_samples: int = 16, limit: int | None = None,
-                       device: torch.device | None = None) -> dict[str, Any]:
+def evaluate_segmenter(
+    model: torch.nn.Module,
+    dataset: Any,
+    n_samples: int = 16,
+    limit: int | None = None,
+    device: torch.device | None = None,
+) -> dict[str, Any]:
     """GED², S_NCC and Dice of the mean (against every rater) with ``n_samples`` samples per image.
 
     ``dataset[i] = (image [1, H, W], rater masks [raters, H, W])``; the first ``limit`` images
@@ -176,11 +186,15 @@ def train_segmenter(
     splits = dataset if dataset is not None else _default_splits()
     for split in ("train", "val"):
         if split not in splits:
-            raise KeyError(f"dataset must map 'train' and 'val' to data sets; {split!r} is missing (got {', '.join(splits)}).")
+            raise KeyError(
+                f"dataset must map 'train' and 'val' to data sets; {split!r} is missing (got {', '.join(splits)})."
+            )
         _check_dataset(splits[split], split)
     model = build_segmenter(config.model, **config.model_overrides).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
-    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True) if config.ema else None
+    averaged = (
+        AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True) if config.ema else None
+    )
     shown = averaged.module if averaged is not None else model  # the weights that are validated and returned
     batches = RandomBatches(splits["train"], config.batch_size, config.seed)
     history: dict[str, Any] = {"step": [], "train_loss": [], "val": [], "seconds": 0.0}
@@ -198,12 +212,16 @@ def train_segmenter(
     one_rater = config.model == "unet" and config.unet_raters == "first"
     end_step = config.steps if stop_after is None else min(config.steps, start_step + stop_after)
     t0, running = time.time() - history["seconds"], []
-    bar = tqdm(range(start_step, end_step), desc=config.model, initial=start_step, total=config.steps, disable=not progress)
+    bar = tqdm(
+        range(start_step, end_step), desc=config.model, initial=start_step, total=config.steps, disable=not progress
+    )
     model.train()
     for step in bar:
         torch.manual_seed(config.seed * 1_000_003 + step)  # this step's randomness depends on (seed, step) only
         images, masks, *_ = next(batches)
-        rater = torch.zeros(len(masks), dtype=torch.long) if one_rater else torch.randint(0, masks.shape[1], (len(masks),))
+        rater = (
+            torch.zeros(len(masks), dtype=torch.long) if one_rater else torch.randint(0, masks.shape[1], (len(masks),))
+        )
         x, s = augment(images.to(device), masks[torch.arange(len(masks)), rater].to(device), config)
         for group in optimiser.param_groups:
             group["lr"] = config.lr_at(step)
@@ -221,14 +239,28 @@ def train_segmenter(
             history["train_loss"].append(float(np.mean(running)))
             history["val"].append(scores)
             running = []
-            bar.set_postfix(loss=f"{history['train_loss'][-1]:.1f}", ged=f"{scores['ged_mean']:.3f}", dice=f"{scores['dice_mean']:.3f}")
+            bar.set_postfix(
+                loss=f"{history['train_loss'][-1]:.1f}",
+                ged=f"{scores['ged_mean']:.3f}",
+                dice=f"{scores['dice_mean']:.3f}",
+            )
             if scores["ged_mean"] < best["ged"]:
                 best = {"step": done, "ged": scores["ged_mean"], "weights": copy.deepcopy(shown.state_dict())}
         history["seconds"] = time.time() - t0
         if out is not None and (done % config.checkpoint_every == 0 or done == end_step):
-            save_checkpoint(out / "last.pt", dict(config=plain_config(config), step=done, model=model.state_dict(),
-                                                  optimiser=optimiser.state_dict(), averaged=averaged and averaged.state_dict(),
-                                                  batches=batches.state_dict(), history=history, best=best))
+            save_checkpoint(
+                out / "last.pt",
+                dict(
+                    config=plain_config(config),
+                    step=done,
+                    model=model.state_dict(),
+                    optimiser=optimiser.state_dict(),
+                    averaged=averaged and averaged.state_dict(),
+                    batches=batches.state_dict(),
+                    history=history,
+                    best=best,
+                ),
+            )
     bar.close()
     if end_step == config.steps:
         model.load_state_dict(best["weights"] if best["weights"] is not None else shown.state_dict())
@@ -263,16 +295,29 @@ def train_and_save_segmenter(
     trained, history = train_segmenter(config, splits, out_dir=run_dir, device=device, resume=resume, progress=progress)
     name = weights_name(model)
     pretrained.save_weights(  # float16 halves the files (PHiSeg L=5: 4.9 instead of 9.8 MB); scores are of the saved weights
-        trained, name, kind=trained.kind, config=trained.config, seed=seed, half=True,
-        command=command or f"medai-edu train segmenter --net {model}", directory=out, extra={"training": plain_config(config)},
+        trained,
+        name,
+        kind=trained.kind,
+        config=trained.config,
+        seed=seed,
+        half=True,
+        command=command or f"medai-edu train segmenter --net {model}",
+        directory=out,
+        extra={"training": plain_config(config)},
     )
     reloaded = pretrained.load_model(name, out, device=next(trained.parameters()).device)
     metrics = evaluate_segmenter(reloaded, splits["val"], config.val_samples)
     curves = {key: [v[f"{key}_mean"] for v in history["val"]] for key in ("ged", "sncc", "dice")}
     metrics.update(
-        split="val (its first n_val images also chose the checkpoint)", selected_step=history["best_step"],
-        parameters=sum(p.numel() for p in trained.parameters()), train_seconds=round(history["seconds"], 1),
+        split="val (its first n_val images also chose the checkpoint)",
+        selected_step=history["best_step"],
+        parameters=sum(p.numel() for p in trained.parameters()),
+        train_seconds=round(history["seconds"], 1),
         device=str(next(trained.parameters()).device),
-        history={"step": history["step"], "train_loss": history["train_loss"], **{f"val_{k}": v for k, v in curves.items()}},
+        history={
+            "step": history["step"],
+            "train_loss": history["train_loss"],
+            **{f"val_{k}": v for k, v in curves.items()},
+        },
     )
     return pretrained.update_metrics(name, metrics, out)

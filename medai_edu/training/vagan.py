@@ -16,6 +16,7 @@ lowest estimate on the validation split is kept (``select="wasserstein"``, the d
 On simulated data, ``select="ncc"`` keeps instead the checkpoint whose maps best match the
 validation images' true disease masks, which a real study would not have.
 """
+
 from __future__ import annotations
 
 import copy
@@ -35,7 +36,12 @@ from medai_edu.device import get_device, seed_everything
 from medai_edu.metrics import ncc, ncc_summary
 from medai_edu.models.vagan import CRITIC_WIDTHS, GENERATOR_WIDTHS, Critic, MapGenerator, disease_effect
 from medai_edu.training.common import (
-    RandomBatches, batched, load_checkpoint, plain_config, resume_state, save_checkpoint,
+    RandomBatches,
+    batched,
+    load_checkpoint,
+    plain_config,
+    resume_state,
+    save_checkpoint,
 )
 
 
@@ -49,14 +55,20 @@ def critic_loss(scores_healthy: torch.Tensor, scores_generated: torch.Tensor) ->
     return scores_healthy.mean() - scores_generated.mean()
 
 
-def generator_loss(scores_generated: torch.Tensor, generated: torch.Tensor, inputs: torch.Tensor, l1_weight: float = 100.0) -> torch.Tensor:
+def generator_loss(
+    scores_generated: torch.Tensor, generated: torch.Tensor, inputs: torch.Tensor, l1_weight: float = 100.0
+) -> torch.Tensor:
     """Generator loss: ``mean(D(y)) + l1_weight * mean|y - x|`` (fool the critic, change little)."""
     if generated.shape != inputs.shape:
-        raise ValueError(f"generated and inputs must have the same shape, got {tuple(generated.shape)} and {tuple(inputs.shape)}.")
+        raise ValueError(
+            f"generated and inputs must have the same shape, got {tuple(generated.shape)} and {tuple(inputs.shape)}."
+        )
     return scores_generated.mean() + l1_weight * (generated - inputs).abs().mean()
 
 
-def gradient_penalty(critic: nn.Module, healthy: torch.Tensor, generated: torch.Tensor, alpha: torch.Tensor | None = None) -> torch.Tensor:
+def gradient_penalty(
+    critic: nn.Module, healthy: torch.Tensor, generated: torch.Tensor, alpha: torch.Tensor | None = None
+) -> torch.Tensor:
     """WGAN-GP penalty ``mean((||grad D(x_hat)||_2 - 1)^2)`` on random interpolations.
 
     ``x_hat = alpha * healthy + (1 - alpha) * generated`` with one ``alpha`` ~ U(0, 1) per image
@@ -64,7 +76,9 @@ def gradient_penalty(critic: nn.Module, healthy: torch.Tensor, generated: torch.
     axes. The graph is kept so that the penalty can be back-propagated into the critic.
     """
     if healthy.shape != generated.shape:
-        raise ValueError(f"healthy and generated must have the same shape, got {tuple(healthy.shape)} and {tuple(generated.shape)}.")
+        raise ValueError(
+            f"healthy and generated must have the same shape, got {tuple(healthy.shape)} and {tuple(generated.shape)}."
+        )
     batch = healthy.shape[0]
     if alpha is None:
         alpha = torch.rand(batch, dtype=healthy.dtype).to(healthy.device)  # CPU RNG: same on every device
@@ -145,10 +159,28 @@ class VAGANConfig:
 PRESETS: dict[str, dict[str, Any]] = {
     "design": dict(checkpoint_every=5),  # a warm-up step takes minutes on a CPU
     "cpu": dict(batch_size=16, warmup_critic_steps=25, gen_steps=600, n_val=128, select_after=200, checkpoint_every=25),
-    "quick": dict(size=56, batch_size=16, lr=1e-3, gen_steps=60, warmup_critic_steps=25, val_every=20, n_val=64,
-                  select_after=60, checkpoint_every=20),
-    "brain": dict(size=80, batch_size=16, warmup_critic_steps=25, gen_steps=400, n_val=100, select_after=150,
-                  checkpoint_every=25, lr_decay_start=200, select="last"),
+    "quick": dict(
+        size=56,
+        batch_size=16,
+        lr=1e-3,
+        gen_steps=60,
+        warmup_critic_steps=25,
+        val_every=20,
+        n_val=64,
+        select_after=60,
+        checkpoint_every=20,
+    ),
+    "brain": dict(
+        size=80,
+        batch_size=16,
+        warmup_critic_steps=25,
+        gen_steps=400,
+        n_val=100,
+        select_after=150,
+        checkpoint_every=25,
+        lr_decay_start=200,
+        select="last",
+    ),
 }
 
 
@@ -161,7 +193,9 @@ def _stack(dataset: Any, limit: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @torch.no_grad()
-def validation_wasserstein(generator: MapGenerator, critic: Critic, diseased: torch.Tensor, healthy: torch.Tensor, device: torch.device) -> float:
+def validation_wasserstein(
+    generator: MapGenerator, critic: Critic, diseased: torch.Tensor, healthy: torch.Tensor, device: torch.device
+) -> float:
     """Estimate ``E[D(y)] - E[D(x0)]`` on held-out images (lower = translations look healthier)."""
     was_training = generator.training
     generator.eval()
@@ -203,6 +237,7 @@ def train_vagan(
     config = config or VAGANConfig()
     device = get_device(device)
     seed_everything(config.seed)
+
     def split(name: str, label: int) -> Any:
         return get_dataset(config.data, name, size=config.size, seed=config.data_seed, only_label=label)
 
@@ -216,7 +251,13 @@ def train_vagan(
     opt_d = torch.optim.Adam(critic.parameters(), lr=config.lr, betas=(0.0, 0.9))
     diseased_batches = RandomBatches(diseased, config.batch_size, config.seed)
     healthy_batches = RandomBatches(healthy, config.batch_size, config.seed + 1)
-    history: dict[str, Any] = {"step": [], "val_wasserstein": [], "val_ncc": [], "train_wasserstein": [], "seconds": 0.0}
+    history: dict[str, Any] = {
+        "step": [],
+        "val_wasserstein": [],
+        "val_ncc": [],
+        "train_wasserstein": [],
+        "seconds": 0.0,
+    }
     best: dict[str, Any] = {"step": None, "generator": None}  # the selected generator so far
     start_step = 0
     out = Path(out_dir) if out_dir is not None else None
@@ -237,15 +278,25 @@ def train_vagan(
         save_checkpoint(
             out / "last.pt",
             dict(
-                config=plain_config(config), step=step, generator=generator.state_dict(), critic=critic.state_dict(),
-                opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(), diseased_batches=diseased_batches.state_dict(), healthy_batches=healthy_batches.state_dict(),
-                torch_rng=torch.get_rng_state(), history=history, best=best,
+                config=plain_config(config),
+                step=step,
+                generator=generator.state_dict(),
+                critic=critic.state_dict(),
+                opt_g=opt_g.state_dict(),
+                opt_d=opt_d.state_dict(),
+                diseased_batches=diseased_batches.state_dict(),
+                healthy_batches=healthy_batches.state_dict(),
+                torch_rng=torch.get_rng_state(),
+                history=history,
+                best=best,
             ),
         )
 
     end_step = config.gen_steps if stop_after is None else min(config.gen_steps, start_step + stop_after)
     t0 = time.time() - history["seconds"]
-    bar = tqdm(range(start_step, end_step), desc="VA-GAN", initial=start_step, total=config.gen_steps, disable=not progress)
+    bar = tqdm(
+        range(start_step, end_step), desc="VA-GAN", initial=start_step, total=config.gen_steps, disable=not progress
+    )
     generator.train()
     for step in bar:
         for optimiser in (opt_g, opt_d):
@@ -284,7 +335,9 @@ def train_vagan(
             if selected_step(history, config) == done:
                 best = {"step": done, "generator": copy.deepcopy(generator.state_dict())}
                 if out is not None:
-                    save_checkpoint(out / "best.pt", dict(config=plain_config(config), step=done, generator=best["generator"]))
+                    save_checkpoint(
+                        out / "best.pt", dict(config=plain_config(config), step=done, generator=best["generator"])
+                    )
         history["seconds"] = time.time() - t0
         if done % config.checkpoint_every == 0 or done == end_step:
             save(done)
@@ -318,7 +371,9 @@ def _snapshot_path(out: Path, step: int) -> Path:
 def _snapshot(out: Path | None, step: int) -> dict[str, torch.Tensor]:
     path = _snapshot_path(out, step) if out is not None else None
     if path is None or not path.is_file():
-        raise FileNotFoundError(f"The generator of step {step} was not kept (looked for {path}); train again with out_dir to keep snapshots.")
+        raise FileNotFoundError(
+            f"The generator of step {step} was not kept (looked for {path}); train again with out_dir to keep snapshots."
+        )
     return load_checkpoint(path)["generator"]
 
 
@@ -359,17 +414,27 @@ def train_and_save_vagan(
     generator, history = train_vagan(config, out_dir=run_dir, device=device, resume=resume, progress=progress)
     name = f"{data}_vagan"
     pretrained.save_weights(
-        generator, name, kind="vagan_generator", config=config.generator_config(), seed=seed,
+        generator,
+        name,
+        kind="vagan_generator",
+        config=config.generator_config(),
+        seed=seed,
         command=command or f"medai-edu train vagan --data {data}",
-        directory=out, extra={"training": plain_config(config), "data": {"dataset": data, "size": config.size, "data_seed": config.data_seed}},
+        directory=out,
+        extra={
+            "training": plain_config(config),
+            "data": {"dataset": data, "size": config.size, "data_seed": config.data_seed},
+        },
     )
     reloaded = pretrained.load_model(name, out, device=next(generator.parameters()).device)
     test = get_dataset(data, "test", size=config.size, seed=config.data_seed, only_label=1)
     metrics = evaluate_ncc(reloaded, test)
     metrics.update(
-        selected_step=history["best_step"], selected_val_wasserstein=history["best_val_wasserstein"],
+        selected_step=history["best_step"],
+        selected_val_wasserstein=history["best_val_wasserstein"],
         selected_val_ncc=history["best_val_ncc"],
-        train_seconds=round(history["seconds"], 1), device=str(next(generator.parameters()).device),
+        train_seconds=round(history["seconds"], 1),
+        device=str(next(generator.parameters()).device),
         history={k: history[k] for k in ("step", "val_wasserstein", "val_ncc")},
     )
     return pretrained.update_metrics(name, metrics, out)

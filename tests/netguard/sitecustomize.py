@@ -5,6 +5,7 @@ itself and in every Python it launches (Jupyter kernels, nbgrader, papermill, th
 A refused connection or remote name lookup raises in the caller and is also logged to
 $MEDAI_NETGUARD_LOG, so the suite fails even when the caller swallows the error.
 """
+
 import ipaddress
 import os
 import socket
