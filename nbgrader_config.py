@@ -3,6 +3,7 @@
 solutions/ holds the instructor notebooks (solutions + hidden tests); course/ holds the
 student versions that `make release` (nbgrader generate_assignment) writes from them.
 """
+
 c = get_config()  # noqa: F821 - provided by nbgrader
 
 c.CourseDirectory.course_id = "medai-edu"
