@@ -238,21 +238,26 @@ BENCHMARK = BENCHMARK_FILE.name
 
 
 @lru_cache(maxsize=1)
+def _lecture_phiseg() -> nn.Module:
+    return load_models(("phiseg_l5",))["phiseg_l5"]
+
+
+@lru_cache(maxsize=1)
 def _lecture_images() -> np.ndarray:
     data = load_data(progress=False)
     return data.field("images")[pick_cases(data, N_LECTURE_CASES)]
 
 
 @lru_cache(maxsize=1)
-def lecture_level_spread() -> dict[str, float]:
+def lecture_level_spread() -> dict[str, dict[str, float]]:
     """:func:`level_spread` of five-level PHiSeg as the notebook measures it in lecture mode."""
-    return level_spread(load_models(("phiseg_l5",))["phiseg_l5"], _lecture_images(), N_LECTURE_SAMPLES)
+    return level_spread(_lecture_phiseg(), _lecture_images(), N_LECTURE_SAMPLES)
 
 
 @lru_cache(maxsize=1)
 def lecture_shift_effects() -> dict[str, dict[str, float]]:
     """:func:`shift_effects` of five-level PHiSeg as the notebook measures it in lecture mode."""
-    return shift_effects(load_models(("phiseg_l5",))["phiseg_l5"], _lecture_images(), N_LECTURE_SAMPLES)
+    return shift_effects(_lecture_phiseg(), _lecture_images(), N_LECTURE_SAMPLES)
 
 
 def _spread(size: str, what: str) -> claims.Computed:
