@@ -287,6 +287,44 @@ def _add_grade(commands: argparse._SubParsersAction) -> None:
     grade.set_defaults(run=_grade)
 
 
+def _cache(args: argparse.Namespace) -> int:
+    import os
+    import stat
+    from pathlib import Path
+
+    from medai_edu.data import cache, prebuild
+
+    if args.into:
+        os.environ[cache.ENV_VAR] = str(Path(args.into).resolve())
+    os.environ.pop(cache.SHARED_ENV_VAR, None)  # build here, whatever a shared cache holds
+    folder = cache.cache_dir()
+    print(f"Building the lessons' data in {folder}")
+    prebuild.build_all(progress=not args.no_progress)
+    if args.into:  # a shared cache: readable by everyone, written by no one else
+        for path in [folder, *folder.iterdir()]:
+            path.chmod(
+                path.stat().st_mode
+                | stat.S_IRGRP
+                | stat.S_IROTH
+                | (stat.S_IXGRP | stat.S_IXOTH if path.is_dir() else 0)
+            )
+        print(f"Done. Learners read it with {cache.SHARED_ENV_VAR}={folder}")
+    return 0
+
+
+def _add_cache(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser("cache", help="build every lesson's data ahead of a class (e.g. into a shared folder)")
+    run.add_argument("action", choices=["build"], help="build: generate (or verify) the data every lesson reads")
+    run.add_argument(
+        "--into",
+        metavar="DIR",
+        help="folder to fill, made readable by everyone (default: your own cache); learners then read it "
+        "with MEDAI_EDU_SHARED_CACHE=DIR",
+    )
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.set_defaults(run=_cache)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medai-edu", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -295,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bench(commands)
     _add_demo(commands)
     _add_grade(commands)
+    _add_cache(commands)
     return parser
 
 

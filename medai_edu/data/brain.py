@@ -285,9 +285,9 @@ class BrainDataset:
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int, torch.Tensor]:
         j = self.indices[i]
         return (
-            torch.from_numpy(self.arrays["images"][j]),
+            torch.tensor(self.arrays["images"][j]),  # a copy: the cohort's arrays are read-only
             int(self.arrays["labels"][j]),
-            torch.from_numpy(self.arrays["effects"][j]),
+            torch.tensor(self.arrays["effects"][j]),
         )
 
     def field(self, name: str) -> np.ndarray:

@@ -1,8 +1,19 @@
-"""A checksummed on-disk cache for generated arrays (``datasets/cache/``, ignored by git).
+"""A checksummed on-disk cache for generated arrays, safe to share between users and kernels.
 
 Each entry is ``NAME.npz`` plus ``NAME.json`` holding the settings that made it and the
 file's sha256. An entry whose checksum or settings do not match is reported and rebuilt, so a
 half-written or corrupted file never reaches a lesson.
+
+Where entries live:
+
+- the user's cache, ``$MEDAI_EDU_CACHE`` or else platformdirs' user cache folder
+  (``~/.cache/medai-edu`` on Linux): read and written;
+- an optional shared cache, ``$MEDAI_EDU_SHARED_CACHE`` (a hub fills it once with
+  ``medai-edu cache build --into DIR``): read, never written.
+
+Building an entry holds a file lock in the user's cache, so two kernels asking for the same data
+at once build it once and neither sees a half-written file. Arrays come back read-only: one copy in
+memory is shared by every caller, and no caller can change another's data.
 """
 
 from __future__ import annotations
@@ -20,11 +31,23 @@ from typing import Any
 import numpy as np
 
 ENV_VAR = "MEDAI_EDU_CACHE"
+SHARED_ENV_VAR = "MEDAI_EDU_SHARED_CACHE"
+LOCK_TIMEOUT_S = 1800  # a lecture cohort takes minutes to simulate on a loaded machine
 
 
 def cache_dir() -> Path:
-    """``$MEDAI_EDU_CACHE`` if set, else ``datasets/cache`` in the repository."""
-    return Path(os.environ.get(ENV_VAR) or Path(__file__).resolve().parents[2] / "datasets" / "cache")
+    """The user's cache: ``$MEDAI_EDU_CACHE`` if set, else platformdirs' user cache folder."""
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("medai-edu", appauthor=False))
+
+
+def shared_cache_dir() -> Path | None:
+    """The shared read-only cache (``$MEDAI_EDU_SHARED_CACHE``), or None when not set."""
+    value = os.environ.get(SHARED_ENV_VAR)
+    return Path(value) if value else None
 
 
 def sha256_of(path: str | Path) -> str:
@@ -36,14 +59,13 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _paths(name: str) -> tuple[Path, Path]:
-    base = cache_dir() / name
+def _paths(folder: Path, name: str) -> tuple[Path, Path]:
+    base = folder / name
     return base.with_suffix(".npz"), base.with_suffix(".json")
 
 
-def load(name: str, settings: dict[str, Any]) -> dict[str, np.ndarray] | None:
-    """The cached arrays, or None if absent, made with other settings, or corrupted (with a warning)."""
-    data, card = _paths(name)
+def _read(folder: Path, name: str, settings: dict[str, Any]) -> dict[str, np.ndarray] | None:
+    data, card = _paths(folder, name)
     if not data.is_file() or not card.is_file():
         return None
     try:
@@ -53,30 +75,64 @@ def load(name: str, settings: dict[str, Any]) -> dict[str, np.ndarray] | None:
         if sha256_of(data) != info.get("sha256"):
             raise ValueError("checksum mismatch")
         with np.load(data, allow_pickle=False) as arrays:
-            return {key: arrays[key] for key in arrays.files}
+            return {key: _read_only(arrays[key]) for key in arrays.files}
     except (ValueError, OSError, KeyError) as error:
-        warnings.warn(f"The cached file {data} is corrupted ({error}); it will be generated again.", stacklevel=2)
+        warnings.warn(f"The cached file {data} is corrupted ({error}); it will be generated again.", stacklevel=3)
         return None
 
 
-def save(name: str, settings: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-    """Write ``arrays`` and their card atomically."""
-    data, card = _paths(name)
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+def load(name: str, settings: dict[str, Any]) -> dict[str, np.ndarray] | None:
+    """The cached arrays (user's cache first, then the shared one), or None if absent, made with other
+    settings, or corrupted (with a warning)."""
+    shared = shared_cache_dir()
+    for folder in [cache_dir()] + ([shared] if shared else []):
+        arrays = _read(folder, name, settings)
+        if arrays is not None:
+            return arrays
+    return None
+
+
+def save(name: str, settings: dict[str, Any], arrays: dict[str, np.ndarray], folder: Path | None = None) -> None:
+    """Write ``arrays`` and their card into the user's cache (or ``folder``), each file atomically."""
+    data, card = _paths(folder or cache_dir(), name)
     data.parent.mkdir(parents=True, exist_ok=True)
-    tmp = data.with_name(data.stem + ".tmp.npz")
+    tmp = data.with_name(f"{data.stem}.{os.getpid()}.tmp.npz")
     np.savez(tmp, **arrays)
-    digest = sha256_of(tmp)
+    info = json.dumps({"settings": settings, "sha256": sha256_of(tmp)}, indent=2)
+    tmp_card = card.with_name(f"{card.stem}.{os.getpid()}.tmp.json")
+    tmp_card.write_text(info)
     tmp.replace(data)
-    card.write_text(json.dumps({"settings": settings, "sha256": digest}, indent=2))
+    tmp_card.replace(card)
+
+
+def _lock(name: str):
+    import filelock
+
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return filelock.FileLock(folder / f"{name}.lock", timeout=LOCK_TIMEOUT_S)
 
 
 def cached(name: str, settings: dict[str, Any], make: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Load ``name`` from the cache, or call ``make()`` and store its result."""
-    arrays = load(name, settings)
-    if arrays is None:
-        arrays = make()
-        save(name, settings, arrays)
-    return arrays
+    """Load ``name`` from a cache, or call ``make()`` and store its result; the arrays are read-only.
+
+    Only one process builds a given entry at a time; the others wait for it and then read it.
+    """
+    shared = shared_cache_dir()
+    arrays = _read(shared, name, settings) if shared else None
+    if arrays is not None:
+        return arrays
+    with _lock(name):  # another kernel may be building it: wait, then read what it wrote
+        arrays = _read(cache_dir(), name, settings)
+        if arrays is None:
+            arrays = make()
+            save(name, settings, arrays)
+    return {key: _read_only(value) for key, value in arrays.items()}
 
 
 Loader = Callable[..., dict[str, np.ndarray]]

@@ -308,7 +308,7 @@ class MultiRaterDataset:
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         j = self.indices[i]
-        return torch.from_numpy(self.arrays["images"][j]), torch.from_numpy(self.arrays["masks"][j].astype(np.int64))
+        return torch.tensor(self.arrays["images"][j]), torch.from_numpy(self.arrays["masks"][j].astype(np.int64))
 
     def field(self, name: str) -> np.ndarray:
         """A stored per-case array of this split ("images", "masks", "soft" or "kinds")."""

@@ -1,0 +1,42 @@
+"""Build every lesson's data once, ahead of a class (``medai-edu cache build``).
+
+A hub or a Binder image runs this once into a shared folder; learners then read it through
+``$MEDAI_EDU_SHARED_CACHE`` instead of each simulating the same cohorts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def _reference() -> None:
+    from medai_edu.data.brain_reference import load_reference
+
+    load_reference(2)
+
+
+def _cohort(progress: bool) -> None:
+    from medai_edu.data.brain import LECTURE, load_cohort
+
+    load_cohort(LECTURE, progress)
+
+
+def _multirater(progress: bool) -> None:
+    from medai_edu.data.multirater import LECTURE, load_multirater
+
+    load_multirater(LECTURE, progress)
+
+
+#: what each lesson reads from the cache -> how to build it
+LESSON_DATA: dict[str, Callable[[bool], None]] = {
+    "brain template and atlas labels (lessons 2, 4)": lambda progress: _reference(),
+    "simulated MCI/AD cohort (lessons 2, 4)": _cohort,
+    "multi-rater lesion cases (lesson 3)": _multirater,
+}
+
+
+def build_all(progress: bool = True, log: Callable[[str], None] = print) -> None:
+    """Build (or verify) every entry the lessons read, in the current user cache."""
+    for what, build in LESSON_DATA.items():
+        log(f"{what} ...")
+        build(progress)
