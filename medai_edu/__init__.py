@@ -9,6 +9,12 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from medai_edu import threads as _threads
+
+# Before torch loads: threads sized to the CPUs this kernel may use, waiting without spinning
+# (a shared hub or Binder; see medai_edu/threads.py). MEDAI_EDU_THREADS=off leaves the defaults.
+_threads.configure()
+
 __version__ = "0.1.0"
 
 _SUBMODULES = {
@@ -26,6 +32,7 @@ _SUBMODULES = {
     "notebook",
     "pretrained",
     "release",
+    "threads",
     "training",
     "viz",
     "widgets",
