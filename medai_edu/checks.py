@@ -695,6 +695,99 @@ def check_ged(ged: Callable[..., Any]) -> None:
     raise CheckFailed(f"Expected {truth:.4f}, got {got:.4f}. D²_GED = 2 * mean(d_sy) - mean(d_ss) - mean(d_yy).")
 
 
+def check_team_accuracy(team_accuracy: Callable[..., Any]) -> None:
+    """Visible check for lesson 4's referral curve point: the team's accuracy at one referral share."""
+    import numpy as np
+
+    from medai_edu import referral
+
+    model = np.array([True, False, True, False, False, True, True, True])
+    reader = np.array([False, True, True, True, True, False, True, False])
+    conf = np.array([0.95, 0.55, 0.9, 0.6, 0.52, 0.99, 0.7, 0.8])
+    got = _number(_call(team_accuracy, model, reader, conf, 0.25), "team_accuracy(..., share=0.25)")
+    truth = referral.team_accuracy(model, reader, conf, 0.25)
+    if math.isclose(got, truth, abs_tol=1e-9):
+        return passed(f"Right: referring the 2 least confident of 8 cases, the team is right in {truth:.0%} of them.")
+    most = np.zeros(8, bool)
+    most[np.argsort(conf)[-2:]] = True
+    _matches(
+        got,
+        {
+            100 * truth: "Give the accuracy as a share between 0 and 1, not in percent.",
+            8 * truth: "Divide the number of right decisions by the number of cases.",
+            float(np.where(most, reader, model).mean()): "You referred the *most* confident cases; the reader should "
+            "get the *least* confident ones (np.argsort sorts from the smallest value up).",
+            float(model.mean()): "That is the model alone: on the referred cases, use the reader's answer.",
+            float(reader.mean()): "That is the reader alone: only the referred cases go to the reader.",
+        },
+    )
+    raise CheckFailed(
+        f"Expected {truth:.3f}, got {got:.3f}. Refer the round(share * n) cases with the lowest confidence; on those "
+        "count the reader's correctness, on the rest the model's; return the mean."
+    )
+
+
+def check_capacity_threshold(capacity_threshold: Callable[..., Any]) -> None:
+    """Visible check for lesson 4's threshold exercise: the highest threshold within the reader's capacity."""
+    import numpy as np
+
+    from medai_edu import referral
+
+    conf = np.array([0.91, 0.55, 0.73, 0.99, 0.62, 0.88, 0.51, 0.97, 0.8, 0.66])
+    got = _number(_call(capacity_threshold, conf, 0.3), "capacity_threshold(confidences, 0.3)")
+    truth = referral.threshold_for_capacity(conf, 0.3)
+    ordered = np.sort(conf)
+    if math.isclose(got, truth, abs_tol=1e-12):
+        return passed(f"Right: below {truth:.2f} lie 3 of the 10 cases, 30 % of them.")
+    referred = int((conf < got).sum())
+    _matches(
+        got,
+        {
+            float(
+                ordered[2]
+            ): "With this threshold only 2 cases lie below it; the reader can read 3. Cases *below* the "
+            "threshold are referred, so the threshold is the next confidence after the last referred case.",
+            float(ordered[4]): "Now 4 cases lie below the threshold, more than the reader can read (3).",
+            3.0: "Return the threshold (a confidence between 0.5 and 1), not the number of cases.",
+        },
+    )
+    raise CheckFailed(
+        f"Expected {truth:.2f}, got {got:g}, which refers {referred} of 10 cases. Sort the confidences, take "
+        "k = floor(capacity * n) and return the k-th smallest confidence counted from 0 (sorted[k])."
+    )
+
+
+def check_ece(ece: Callable[..., Any]) -> None:
+    """Visible check for lesson 4's expected calibration error of probabilities against outcomes."""
+    import numpy as np
+
+    from medai_edu.metrics import calibration_bins, calibration_error
+
+    p = np.array([0.05, 0.12, 0.18, 0.35, 0.62, 0.71, 0.88, 0.93, 0.97, 1.0])
+    y = np.array([0, 0, 1, 0, 1, 0, 1, 1, 1, 1])
+    got = _number(_call(ece, p, y, 5), "ece(probabilities, labels, 5)")
+    truth = calibration_error(p, y, bins=5)
+    if math.isclose(got, truth, abs_tol=1e-9):
+        return passed(f"Right: ECE = {truth:.3f} for this small example with 5 bins.")
+    table = calibration_bins(p, y, bins=5)
+    used = table["count"] > 0
+    gaps = np.abs(table["predicted"] - table["observed"])[used]
+    _matches(
+        got,
+        {
+            float(gaps.mean()): "Weight each bin by its number of cases (n_b / n), do not average the bins equally.",
+            float(np.abs(p - y).mean()): "Compare bin averages, not each case with its outcome: first group the cases "
+            "into bins of the probability.",
+            float(abs(p.mean() - y.mean())): "Group the cases into bins first; one average over all cases hides "
+            "miscalibration.",
+        },
+    )
+    raise CheckFailed(
+        f"Expected {truth:.4f}, got {got:.4f}. Put case i in bin min(int(p_i * bins), bins - 1); per non-empty bin "
+        "take |mean probability - share with the disease|, weight it by the bin's share of cases, and add up."
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Hints for errors raised directly in a student's cell (IPython kernels only)
 # --------------------------------------------------------------------------------------------

@@ -139,7 +139,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.set_defaults(run=_train)
 
 
-BENCHMARKS = ("toy", "brain", "uncertainty", "widgets", "notebooks", "grading", "browser")
+BENCHMARKS = ("toy", "brain", "uncertainty", "referral", "widgets", "notebooks", "grading", "browser")
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -148,7 +148,7 @@ def _bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     suite = importlib.import_module(f"medai_edu.benchmarks.{args.suite}")
-    images = args.images or ("all" if args.suite == "uncertainty" else "200")
+    images = args.images or ("all" if args.suite in ("uncertainty", "referral") else "200")
     images = None if images == "all" else int(images)
     if args.suite in ("toy", "brain"):
         result = suite.run(n_images=images, ig_steps=args.ig_steps, device=args.device)
@@ -156,6 +156,8 @@ def _bench(args: argparse.Namespace) -> int:
         result = suite.run(students=args.students, workers=args.workers)
     elif args.suite == "uncertainty":
         result = suite.run(n_images=images, n_samples=args.samples, device=args.device)
+    elif args.suite == "referral":
+        result = suite.run(n_test=images)
     elif args.suite == "browser":
         result = suite.run(lessons=args.lessons, changes=args.changes, quick=args.quick)
     else:
@@ -173,7 +175,8 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
         "suite",
         choices=BENCHMARKS,
         help="toy / brain: attribution methods on the toy data / simulated AD cohort; uncertainty: the "
-        "lesson-3 segmenters on multi-rater data; widgets: redraw times in Python; browser: input-to-paint "
+        "lesson-3 segmenters on multi-rater data; referral: lesson 4's reading study (team of model and "
+        "reader, calibration, a new scanner); widgets: redraw times in Python; browser: input-to-paint "
         "times of every explorer control in JupyterLab (Chromium); notebooks: lecture-mode time and memory; "
         "grading: CPU and wall time of autograding correct submissions, per lesson",
     )
@@ -183,8 +186,8 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench.add_argument(
         "--images",
         default=None,
-        help="toy/brain/uncertainty: test images to evaluate, or 'all' (default: 200 diseased images for toy "
-        "(of 1,000) and brain (of 300); all 300 for uncertainty)",
+        help="toy/brain/uncertainty/referral: test images to evaluate, or 'all' (default: 200 diseased images for "
+        "toy (of 1,000) and brain (of 300); all 300 for uncertainty, all 600 for referral)",
     )
     bench.add_argument(
         "--samples", type=int, default=100, help="uncertainty: samples per test image (the paper used 100)"

@@ -14,7 +14,8 @@ Lesson 3 (design §3.5) adds scores for segmentations when experts disagree: :fu
 :func:`dice_of_mean`; their conventions for empty masks are stated below, above
 :data:`SEGMENTATION_CLASSES`. Measures that a single-answer network fails (it draws one outline,
 however soft its softmax): :func:`disagreement_ncc` and :func:`calibration_error` (with
-:func:`lesion_frequency`); and :func:`paired_bootstrap` for intervals of differences between
+:func:`lesion_frequency`; the same ECE scores a classifier's probabilities against outcomes, with
+:func:`calibration_bins` for its reliability diagram); and :func:`paired_bootstrap` for intervals of differences between
 models scored on the same cases.
 """
 
@@ -312,19 +313,15 @@ def lesion_frequency(label_maps: Any, num_classes: int = SEGMENTATION_CLASSES) -
     return (maps > 0).mean(axis=0)
 
 
-def calibration_error(predicted: Any, observed: Any, region: Any = None, bins: int = 10) -> float:
-    """Binned expected calibration error (ECE) of per-pixel probabilities against observed frequencies.
+def calibration_bins(predicted: Any, observed: Any, region: Any = None, bins: int = 10) -> dict[str, np.ndarray]:
+    """The reliability diagram behind :func:`calibration_error`, per equal-width bin of the predicted probability.
 
-    Args:
-        predicted: the model's probability that each pixel is lesion, in [0, 1], [H, W].
-        observed: the share of raters who marked each pixel as lesion (:func:`lesion_frequency`).
-        region: optional boolean mask of the pixels to score (default: all pixels).
-        bins: equal-width bins of the predicted probability on [0, 1] (a probability of exactly 1
-            goes in the last bin).
-
-    ``ECE = sum_b (n_b / n) * |mean predicted in b - mean observed in b|``: 0 when, among the
-    pixels given probability p, a share p of the raters marked them, for every p; larger is worse
-    (at most 1). An empty region scores 0 (nothing to calibrate).
+    ``predicted`` are probabilities in [0, 1] (a pixel's probability of lesion, or a patient's
+    probability of disease); ``observed`` what happened, of the same shape: a share in [0, 1] (of
+    raters who marked the pixel) or an outcome 0/1 (whether the patient has the disease).
+    ``region`` optionally keeps only some entries. Returns ``count`` (entries per bin),
+    ``predicted`` and ``observed`` (their means per bin; 0 in an empty bin) and ``edges``
+    (``bins + 1`` bin edges; a probability of exactly 1 goes in the last bin).
     """
     p = _as_float_array(predicted, "predicted")
     f = _as_float_array(observed, "observed")
@@ -343,12 +340,39 @@ def calibration_error(predicted: Any, observed: Any, region: Any = None, bins: i
             raise ValueError(f"region must have the shape of predicted {p.shape}, got {keep.shape}.")
         p, f = p[keep], f[keep]
     p, f = p.ravel(), f.ravel()
-    if p.size == 0:
-        return 0.0
     index = np.minimum((p * bins).astype(np.int64), bins - 1)
     count = np.bincount(index, minlength=bins)
-    gap = np.abs(np.bincount(index, p, bins) - np.bincount(index, f, bins))  # per bin: n_b * |mean p - mean f|
-    return float(gap.sum() / count.sum())
+    safe = np.maximum(count, 1)
+    return {
+        "count": count,
+        "predicted": np.bincount(index, p, bins) / safe,
+        "observed": np.bincount(index, f, bins) / safe,
+        "edges": np.linspace(0.0, 1.0, bins + 1),
+    }
+
+
+def calibration_error(predicted: Any, observed: Any, region: Any = None, bins: int = 10) -> float:
+    """Binned expected calibration error (ECE) of probabilities against what was observed.
+
+    Args:
+        predicted: probabilities in [0, 1]: per pixel, the model's probability of lesion [H, W]; or per
+            patient, the model's probability of disease [N].
+        observed: the same shape: the share of raters who marked each pixel (:func:`lesion_frequency`),
+            or each patient's outcome (1 = has the disease, 0 = not).
+        region: optional boolean mask of the entries to score (default: all).
+        bins: equal-width bins of the predicted probability on [0, 1] (a probability of exactly 1
+            goes in the last bin).
+
+    ``ECE = sum_b (n_b / n) * |mean predicted in b - mean observed in b|``: 0 when, among the
+    entries given probability p, a share p was observed positive, for every p; larger is worse
+    (at most 1). An empty region scores 0 (nothing to calibrate). The bins are those of
+    :func:`calibration_bins` (the reliability diagram).
+    """
+    table = calibration_bins(predicted, observed, region, bins)
+    n = table["count"].sum()
+    if n == 0:
+        return 0.0
+    return float((table["count"] * np.abs(table["predicted"] - table["observed"])).sum() / n)
 
 
 def paired_bootstrap(

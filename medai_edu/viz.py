@@ -401,3 +401,101 @@ def plot_robustness(image: np.ndarray, samples: np.ndarray, disagreement: np.nda
     )
     fig.subplots_adjust(left=0.01, right=0.93, bottom=0.03, top=0.86, wspace=0.2)
     return fig
+
+
+def plot_referral(
+    shares: np.ndarray,
+    team: np.ndarray,
+    model_alone: float,
+    reader_alone: float,
+    share: float,
+    automation_bias: float,
+    unbiased: np.ndarray | None = None,
+) -> Figure:
+    """Team accuracy against the share of cases referred to the reader, with the model alone and the
+    reader alone as lines, and the chosen share marked (lesson 4's referral curve)."""
+    fig, ax = _subplots(figsize=(6.4, 3.8))
+    if unbiased is not None:
+        ax.plot(100 * shares, 100 * unbiased, color=BLUE, alpha=0.35, lw=1.5, label="team, no automation bias")
+    ax.plot(100 * shares, 100 * team, color=BLUE, lw=2.2, label=f"team, automation bias {automation_bias:.2f}")
+    ax.axhline(100 * model_alone, color=ORANGE, ls="--", lw=1.5, label=f"model alone: {model_alone:.1%}")
+    ax.axhline(100 * reader_alone, color=GREEN, ls=":", lw=2, label=f"reader alone: {reader_alone:.1%}")
+    here = float(np.interp(share, shares, team))
+    ax.plot([100 * share], [100 * here], "o", color="black", ms=7, label=f"{share:.0%} referred: {here:.1%}")
+    ax.set_xlabel("Cases referred to the reader (%), least confident first")
+    ax.set_ylabel("Cases decided right (%)")
+    low = min(team.min(), model_alone, reader_alone)
+    ax.set_ylim(100 * max(0.0, low - 0.05), 100)
+    ax.set_xlim(0, 100)
+    ax.set_title("Who decides: the model, the reader, or both?")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.14, top=0.9)  # fixed layout: redraws fast
+    return fig
+
+
+def plot_reliability(tables: dict[str, dict[str, np.ndarray]], eces: dict[str, float], title: str) -> Figure:
+    """Reliability diagram: per bin of the predicted probability of disease, the share of cases that
+    had it; one line per set of probabilities (the diagonal = perfectly calibrated)."""
+    fig, ax = _subplots(figsize=(5.2, 4.2))
+    ax.plot([0, 1], [0, 1], color=GREY, lw=1, label="perfectly calibrated")
+    colours = [BLUE, ORANGE, GREEN, "#CC79A7", "#D55E00"]
+    for (name, table), colour in zip(tables.items(), colours):
+        used = table["count"] > 0
+        size = 12 + 120 * table["count"][used] / table["count"].sum()
+        ax.plot(table["predicted"][used], table["observed"][used], color=colour, lw=1.5)
+        ax.scatter(
+            table["predicted"][used],
+            table["observed"][used],
+            s=size,
+            color=colour,
+            zorder=3,
+            label=f"{name}: ECE {eces[name]:.3f}",
+        )
+    ax.set_xlabel("Model's probability of AD (mean in each bin)")
+    ax.set_ylabel("Share of those cases with AD")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_shift_referral(shares: np.ndarray, curves: dict[str, np.ndarray], reader_alone: float) -> Figure:
+    """Referral curves of the team on the test scans as they are and under each input change."""
+    fig, ax = _subplots(figsize=(6.4, 3.8))
+    styles = ["-", "--", "-.", ":"]
+    colours = [BLUE, ORANGE, "#CC79A7", "#D55E00"]
+    for (name, curve), ls, colour in zip(curves.items(), styles, colours):
+        ax.plot(100 * shares, 100 * curve, ls=ls, color=colour, lw=2, label=name)
+    ax.axhline(100 * reader_alone, color=GREEN, ls=":", lw=1.5, label=f"reader alone: {reader_alone:.1%}")
+    ax.set_xlabel("Cases referred to the reader (%), least confident first")
+    ax.set_ylabel("Cases decided right (%)")
+    ax.set_ylim(40, 100)
+    ax.set_xlim(0, 100)
+    ax.set_title("The same team with a new scanner")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_quality_scores(scores: dict[str, np.ndarray], threshold: float) -> Figure:
+    """Histograms of the input-quality score per set of scans, with the threshold that flags a scan."""
+    fig, ax = _subplots(figsize=(6.4, 3.4))
+    top = max(float(np.max(s)) for s in scores.values())
+    bins = np.geomspace(0.1, max(top, threshold) * 1.2, 50)
+    colours = [BLUE, ORANGE, "#CC79A7", "#D55E00"]
+    for (name, s), colour in zip(scores.items(), colours):
+        ax.hist(np.maximum(s, 0.1), bins=bins, color=colour, alpha=0.6, label=name)
+    ax.axvline(threshold, color="black", ls="--", lw=1.5, label=f"threshold: {threshold:.1f}")
+    ax.set_xscale("log")
+    ax.set_xlabel("Quality score: distance from the training scans (log scale)")
+    ax.set_ylabel("Test scans")
+    ax.set_title("Which scans look unlike the training scans?")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig

@@ -434,3 +434,31 @@ def robustness_explorer(grid: Mapping[tuple[str, float], dict]) -> Explorer:
         return viz.plot_robustness(cell["image"][0], cell["samples"], cell["disagreement"], caption)
 
     return _explorer(controls, draw, w.HBox(list(controls.values())))
+
+
+def referral_explorer(study, share: float = 0.3) -> Explorer:
+    """Sliders for the share of cases referred and the reader's automation bias; the referral curve follows.
+
+    ``study`` is a :class:`~medai_edu.lessons.capstone.Study`; the curve is the team's accuracy on its
+    clean test cases (the faint line: the same reader without automation bias).
+    """
+    style = {"description_width": "150px"}
+    controls = {
+        "share": w.FloatSlider(share, min=0.0, max=1.0, step=0.05, description="Share referred", style=style),
+        "automation_bias": w.FloatSlider(0.0, min=0.0, max=1.0, step=0.05, description="Automation bias", style=style),
+    }
+    unbiased = study.curve("clean", 0.0)
+
+    def draw(share: float, automation_bias: float) -> Figure:
+        team = study.curve("clean", automation_bias)
+        return viz.plot_referral(
+            study.shares,
+            team,
+            study.model_alone(),
+            study.reader_alone(),
+            share,
+            automation_bias,
+            unbiased if automation_bias > 0 else None,
+        )
+
+    return _explorer(controls, draw, w.VBox(list(controls.values())))

@@ -55,7 +55,23 @@ def run(repeats: int = 10) -> dict[str, dict[str, float]]:
     )
     results.update(_brain_explorers(repeats))
     results.update(_uncertainty_explorers(repeats))
+    results.update(_referral_explorer(repeats))
     return results
+
+
+def _referral_explorer(repeats: int) -> dict[str, dict[str, float]]:
+    """Lesson 4: the referral curve (recomputed for the automation bias, then drawn)."""
+    from medai_edu.lessons import capstone
+
+    study = capstone.load_study(progress=False)
+    return {
+        "referral_explorer": _time_moves(
+            lambda: widgets.referral_explorer(study),
+            lambda box: _slider_moves(
+                box.controls["automation_bias"], [round(0.1 * (i % 11), 2) for i in range(1, repeats + 1)]
+            ),
+        )
+    }
 
 
 def _brain_explorers(repeats: int) -> dict[str, dict[str, float]]:

@@ -1,0 +1,499 @@
+"""Lesson 4 (human with AI): the simulated reading study the notebook and `medai-edu bench referral` share.
+
+The cases are lesson 2's simulated cohort (MCI = 0, AD = 1) and its shipped classifier. Every
+choice is made on the validation split: the temperature of the recalibration, the quality
+check's threshold (its statistics come from the training split) and the referral share the lesson
+recommends. The test split only reports. ``CLAIMS`` (at the end) binds every quantitative sentence
+of the lesson to the shipped benchmark (``medai_edu/pretrained/referral_benchmark.json``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from medai_edu import claims, pretrained, referral
+from medai_edu.data.shifts import CONDITIONS, SHIFTS, shift_image
+from medai_edu.lessons import welcome
+from medai_edu.metrics import calibration_bins, calibration_error
+
+BENCHMARK_FILE = Path(pretrained.PRETRAINED_DIR) / "referral_benchmark.json"
+#: the simulated reader of the lesson (automation bias 0; the explorer and the benchmark vary it)
+READER = referral.Reader(sensitivity=0.80, specificity=0.85)
+#: referral shares of the figure's curve, and those the benchmark reports
+CURVE_SHARES = np.round(np.linspace(0.0, 1.0, 41), 3)
+BENCH_SHARES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0)
+AUTOMATION_BIASES = (0.0, 0.25, 0.5, 1.0)
+#: the exercise's reader capacity: the share of cases the reader can read
+CAPACITY = 0.2
+#: quantile of clean validation scans' quality scores above which a scan is flagged
+QUALITY_QUANTILE = 0.99
+CALIBRATION_BINS = 10
+CONDITION_LABELS = {"clean": "as trained", "noise": "noise", "contrast": "lower contrast", "blur": "blur"}
+
+
+def _key(value: float) -> str:
+    """A benchmark key for a share or bias: 0.3 -> '30' (JSON paths split at dots)."""
+    return f"{round(100 * value):d}"
+
+
+@dataclass
+class Cases:
+    """One set of cases as the model saw them: true labels and the model's logits (AD minus MCI)."""
+
+    labels: np.ndarray
+    logits: np.ndarray
+    images: np.ndarray | None = None
+
+    def probabilities(self, temperature: float = 1.0) -> np.ndarray:
+        """The model's probability of AD per case (after temperature scaling)."""
+        return referral.calibrate(self.logits, temperature)
+
+    @property
+    def answers(self) -> np.ndarray:
+        """The model's answer per case (1 = AD); temperature scaling never changes it."""
+        return (self.logits > 0).astype(np.int64)
+
+    @property
+    def model_correct(self) -> np.ndarray:
+        return self.answers == self.labels
+
+
+@dataclass
+class Study:
+    """Validation and test cases, the test cases under each input change, the fitted temperature and
+    the quality check (fitted on training images, threshold on validation images)."""
+
+    validation: Cases
+    test: dict[str, Cases]  # by condition: "clean", "noise", "contrast", "blur"
+    temperature: float
+    quality: referral.QualityCheck
+    reader: referral.Reader = field(default_factory=lambda: READER)
+    shares: ClassVar[np.ndarray] = CURVE_SHARES  # the referral shares of :meth:`curve`
+
+    def confidences(self, condition: str = "clean") -> np.ndarray:
+        return referral.confidence(self.test[condition].probabilities(self.temperature))
+
+    def reader_correct(self, condition: str = "clean", automation_bias: float = 0.0) -> np.ndarray:
+        """Per test case, the probability that the reader is right when the case is referred with the
+        AI's suggestion (the reader's expected accuracy over its random draws)."""
+        reader = referral.Reader(self.reader.sensitivity, self.reader.specificity, automation_bias)
+        cases = self.test[condition]
+        return reader.correct_probability(cases.labels, cases.answers)
+
+    def curve(self, condition: str = "clean", automation_bias: float = 0.0, shares=None) -> np.ndarray:
+        """Team accuracy at each referral share (default: :attr:`shares`)."""
+        shares = self.shares if shares is None else shares
+        cases = self.test[condition]
+        return referral.referral_curve(
+            cases.model_correct, self.reader_correct(condition, automation_bias), self.confidences(condition), shares
+        )
+
+    def reader_alone(self, condition: str = "clean") -> float:
+        return float(self.reader.correct_probability(self.test[condition].labels).mean())
+
+    def model_alone(self, condition: str = "clean") -> float:
+        return float(self.test[condition].model_correct.mean())
+
+    def ece(self, condition: str = "clean", recalibrated: bool = True) -> float:
+        cases = self.test[condition]
+        p = cases.probabilities(self.temperature if recalibrated else 1.0)
+        return calibration_error(p, cases.labels, bins=CALIBRATION_BINS)
+
+    def reliability(self, condition: str = "clean", recalibrated: bool = True) -> dict[str, np.ndarray]:
+        cases = self.test[condition]
+        p = cases.probabilities(self.temperature if recalibrated else 1.0)
+        return calibration_bins(p, cases.labels, bins=CALIBRATION_BINS)
+
+
+def _logits(classifier, images: np.ndarray) -> np.ndarray:
+    import torch
+
+    from medai_edu.models.inference import predict
+
+    classifier.eval()
+    out = predict(classifier, torch.from_numpy(np.ascontiguousarray(images)), next(classifier.parameters()).device)
+    return (out[:, 1] - out[:, 0]).double().numpy()
+
+
+def shifted_images(images: np.ndarray, kind: str) -> np.ndarray:
+    """The test images as a new scanner might show them: lesson 3's change ``kind`` at the benchmark strength."""
+    return np.stack([shift_image(image, kind, SHIFTS[kind], [0, i]) for i, image in enumerate(images)])
+
+
+def build_study(seed: int = 42, n_test: int | None = None, progress: bool = True) -> Study:
+    """Run the shipped classifier on the validation and test cases of the cohort drawn with ``seed``
+    (``n_test``: only the first test cases) and on the test cases under each input change; fit the
+    temperature on validation cases and the quality check on training images."""
+    from medai_edu.data.brain import BrainDataset, CohortSettings, load_cohort
+
+    settings = CohortSettings(seed=seed)
+    load_cohort(settings, progress)
+    validation, test, train = (BrainDataset(s, settings, limit=n_test if s == "test" else None) for s in SPLITS)
+    # (the cohort is read once and kept in memory: the three splits share it)
+    classifier = pretrained.load_model("brain_classifier")
+    val_cases = Cases(validation.labels, _logits(classifier, validation.field("images")))
+    clean = test.field("images")
+    tests = {"clean": Cases(test.labels, _logits(classifier, clean), clean)}
+    for kind in CONDITIONS[1:]:
+        images = shifted_images(clean, kind)
+        tests[kind] = Cases(test.labels, _logits(classifier, images), images)
+    quality = referral.QualityCheck().fit(train.field("images"))
+    quality.set_threshold(validation.field("images"), QUALITY_QUANTILE)
+    return Study(val_cases, tests, referral.fit_temperature(val_cases.logits, val_cases.labels), quality)
+
+
+SPLITS = ("val", "test", "train")
+
+
+@lru_cache(maxsize=2)
+def load_study(n_test: int | None = None, progress: bool = True) -> Study:
+    """:func:`build_study` of the lesson's cohort, kept for the session (the notebook and the claims share it)."""
+    return build_study(n_test=n_test, progress=progress)
+
+
+def chosen_share(study: Study, shares=BENCH_SHARES) -> float:
+    """The referral share the lesson recommends: the one with the best team accuracy on the
+    *validation* cases (reader without automation bias); ties go to the smaller share."""
+    v = study.validation
+    p = v.probabilities(study.temperature)
+    reader = study.reader.correct_probability(v.labels, v.answers)
+    curve = referral.referral_curve(v.model_correct, reader, referral.confidence(p), shares)
+    return float(shares[int(np.argmax(np.round(curve, 9)))])
+
+
+def with_quality_check(study: Study, condition: str, threshold: float) -> dict[str, float]:
+    """The team at a confidence ``threshold`` (cases below it go to the reader with the AI's
+    suggestion) with and without the quality check: a flagged scan goes to the reader *without* the
+    AI's suggestion (its input is not what the model was trained on)."""
+    cases = study.test[condition]
+    conf = study.confidences(condition)
+    flagged = study.quality.flags(cases.images)
+    to_reader = conf < threshold
+    with_ai = study.reader_correct(condition)
+    alone = study.reader.correct_probability(cases.labels)
+    without_check = np.where(to_reader, with_ai, cases.model_correct)
+    with_check = np.where(flagged, alone, without_check)
+    return {
+        "share_referred_by_confidence": float(to_reader.mean()),
+        "share_flagged": float(flagged.mean()),
+        "share_to_reader_with_check": float((to_reader | flagged).mean()),
+        "team_without_check": float(without_check.mean()),
+        "team_with_check": float(with_check.mean()),
+    }
+
+
+# --- the notebook's figures and tables ---------------------------------------------------------
+
+
+def quality_scores(study: Study) -> dict[str, np.ndarray]:
+    """The quality check's score of every test scan, by condition label."""
+    return {CONDITION_LABELS[c]: study.quality.score(study.test[c].images) for c in study.test}
+
+
+def operating_threshold(study: Study) -> float:
+    """The confidence threshold that refers :func:`chosen_share` of the *validation* cases."""
+    v = study.validation
+    return referral.threshold_for_capacity(referral.confidence(v.probabilities(study.temperature)), chosen_share(study))
+
+
+def shift_curves(study: Study) -> dict[str, np.ndarray]:
+    """The team's referral curve (no automation bias) per condition label."""
+    return {CONDITION_LABELS[c]: study.curve(c) for c in study.test}
+
+
+def reliability_before_after(study: Study) -> tuple[dict[str, dict], dict[str, float]]:
+    """Reliability-diagram bins and ECE of the clean test cases, before and after temperature scaling."""
+    names = {"before recalibration": False, "after temperature scaling": True}
+    return (
+        {n: study.reliability("clean", r) for n, r in names.items()},
+        {n: study.ece("clean", r) for n, r in names.items()},
+    )
+
+
+def reliability_by_condition(study: Study) -> tuple[dict[str, dict], dict[str, float]]:
+    """Reliability-diagram bins and ECE (after temperature scaling) per condition label."""
+    return (
+        {CONDITION_LABELS[c]: study.reliability(c) for c in study.test},
+        {CONDITION_LABELS[c]: study.ece(c) for c in study.test},
+    )
+
+
+def quality_table(study: Study):
+    """Per condition: the workload at the operating threshold, the scans the quality check flags and
+    the team's accuracy without and with the check (a table)."""
+    import pandas as pd
+
+    threshold = operating_threshold(study)
+    rows = {CONDITION_LABELS[c]: with_quality_check(study, c, threshold) for c in study.test}
+    return pd.DataFrame.from_dict(rows, orient="index").round(3).rename_axis("Scans")
+
+
+def reference_benchmark(path: Path = BENCHMARK_FILE):
+    """The shipped `medai-edu bench referral` result as a table: one row per condition."""
+    import pandas as pd
+
+    result = pretrained.read_result(path, "referral")
+    share = result["chosen_share"]
+    rows = {}
+    for condition, row in result["conditions"].items():
+        rows[CONDITION_LABELS[condition]] = {
+            "model alone": row["model_accuracy"],
+            "reader alone": row["reader_accuracy"],
+            f"team, {share:.0%} referred": row["team"]["bias_0"][f"share_{_key(share)}"],
+            "same, automation bias 0.5": row["team"]["bias_50"][f"share_{_key(share)}"],
+            "ECE before": row["ece_before"],
+            "ECE after": row["ece_after"],
+            "flagged by quality check": row["quality"]["share_flagged"],
+            "team with quality check": row["quality"]["team_with_check"],
+        }
+    data = result["data"]
+    print(
+        f"Benchmark: {data['n_test']} test cases (accuracies), temperature {result['temperature']:.2f} fitted on "
+        f"{data['n_val']} validation cases; reader sensitivity {result['reader']['sensitivity']:.2f}, "
+        f"specificity {result['reader']['specificity']:.2f}."
+    )
+    return pd.DataFrame.from_dict(rows, orient="index").round(3).rename_axis("Scans")
+
+
+# --- what the lesson's text says, bound to the benchmark (design §5b) ---------------------------
+BENCHMARK = BENCHMARK_FILE.name
+
+
+def _f(path: str) -> claims.Field:
+    return claims.Field(BENCHMARK, path)
+
+
+def _team(share: str, bias: str = "0", condition: str = "clean") -> claims.Field:
+    return _f(f"conditions.{condition}.team.bias_{bias}.share_{share}")
+
+
+def _chosen_team(bias: str = "0", condition: str = "clean") -> claims.Computed:
+    return claims.Computed(
+        lambda: _team(_key(_f("chosen_share").read()), bias, condition).read(),
+        f"team accuracy at the validation-chosen share, automation bias {bias} %, {condition}",
+    )
+
+
+def _worst(what: str) -> claims.Computed:
+    return claims.Computed(
+        lambda: max(_f(f"conditions.{c}.{what}").read() for c in CONDITIONS[1:]), f"largest {what} under a change"
+    )
+
+
+def _best(what: str) -> claims.Computed:
+    return claims.Computed(
+        lambda: max(_f(f"conditions.{c}.{what}").read() for c in CONDITIONS[1:]), f"highest {what} under a change"
+    )
+
+
+def _lowest(what: str) -> claims.Computed:
+    return claims.Computed(
+        lambda: min(_f(f"conditions.{c}.{what}").read() for c in CONDITIONS[1:]), f"lowest {what} under a change"
+    )
+
+
+def _quoted(value: float, what: str) -> claims.Computed:
+    return claims.Computed(lambda: value, what)
+
+
+_CHOSEN = claims.Computed(lambda: _f("chosen_share").read(), "referral share chosen on the validation cases")
+_SONONET = "Baumgartner et al., IEEE Trans Med Imaging 2017"
+_PCT = "{:.0%}"
+_N = {"n": _f("data.n_test"), "n_val": _f("data.n_val")}
+_WHOLE = {"n": "{:d}", "n_val": "{:d}"}
+_READER = {
+    "sensitivity": _quoted(READER.sensitivity, "the simulated reader's sensitivity"),
+    "specificity": _quoted(READER.specificity, "the simulated reader's specificity"),
+}
+
+CLAIMS = [
+    claims.Claim(
+        "reader_definition",
+        "Our simulated reader answers AD for a person with Alzheimer's disease with probability {sensitivity} (the "
+        "reader's sensitivity) and MCI for a person with MCI with probability {specificity} (the specificity), each "
+        "case independently of the others and of the model.",
+        _READER,
+        lambda v: 0.5 < v["sensitivity"] < 1 and 0.5 < v["specificity"] < 1,
+    ),
+    claims.Claim(
+        "model_and_reader_alone",
+        "On the {n} test cases the model alone is right in {model} of cases and the reader alone in {reader}.",
+        {**_N, "model": _f("conditions.clean.model_accuracy"), "reader": _f("conditions.clean.reader_accuracy")},
+        lambda v: v["model"] > 0.5 and v["reader"] > 0.5,
+        {**_WHOLE, "model": "{:.1%}", "reader": "{:.1%}"},
+    ),
+    claims.Claim(
+        "team_beats_both",
+        "Referring the {share} least confident cases (the share that worked best on the {n_val} validation cases), "
+        "the team is right in {team} of the test cases: better than the model alone ({model}) and better than the "
+        "reader alone ({reader}).",
+        {
+            **_N,
+            "share": _CHOSEN,
+            "team": _chosen_team(),
+            "model": _f("conditions.clean.model_accuracy"),
+            "reader": _f("conditions.clean.reader_accuracy"),
+        },
+        lambda v: v["team"] > v["model"] and v["team"] > v["reader"],
+        {**_WHOLE, "share": _PCT, "team": "{:.1%}", "model": "{:.1%}", "reader": "{:.1%}"},
+    ),
+    claims.Claim(
+        "team_minus_model_interval",
+        "The team's gain over the model alone is {difference} percentage points, with a 95 % bootstrap interval "
+        "from {low} to {high}: more than chance on these cases.",
+        {
+            "difference": claims.Computed(lambda: 100 * _f("team_vs_model.difference").read(), "team minus model, pp"),
+            "low": claims.Computed(lambda: 100 * _f("team_vs_model.low").read(), "interval low, pp"),
+            "high": claims.Computed(lambda: 100 * _f("team_vs_model.high").read(), "interval high, pp"),
+        },
+        lambda v: v["low"] > 0,
+        {"difference": "{:+.1f}", "low": "{:+.1f}", "high": "{:+.1f}"},
+    ),
+    claims.Claim(
+        "automation_bias_costs",
+        "With an automation bias of 0.5 (the reader switches to the AI's answer on half the cases where they "
+        "disagree), the same team reaches only {biased}, and at 1 it is exactly the model alone ({model}).",
+        {
+            "biased": _chosen_team("50"),
+            "unbiased": _chosen_team("0"),
+            "always": _chosen_team("100"),
+            "model": _f("conditions.clean.model_accuracy"),
+        },
+        lambda v: v["biased"] < v["unbiased"] and abs(v["always"] - v["model"]) < 1e-9,
+        {"biased": "{:.1%}", "model": "{:.1%}"},
+    ),
+    claims.Claim(
+        "temperature_near_one",
+        "Fitted on the validation cases, the temperature is {temperature}: this classifier was already nearly "
+        "calibrated, and recalibration changes the test cases' ECE only from {before} to {after}.",
+        {
+            "temperature": _f("temperature"),
+            "before": _f("conditions.clean.ece_before"),
+            "after": _f("conditions.clean.ece_after"),
+        },
+        lambda v: 0.8 < v["temperature"] < 1.25 and abs(v["before"] - v["after"]) < 0.02,
+        {"before": "{:.3f}", "after": "{:.3f}"},
+    ),
+    claims.Claim(
+        "new_scanner_breaks_the_model",
+        "Under each change the model alone is right in at most {model} of the test cases, close to a coin toss, "
+        "and its ECE rises to between {ece_low} and {ece_high}, although the temperature fitted on clean "
+        "validation scans is still applied.",
+        {
+            "model": _best("model_accuracy"),
+            "ece_low": _lowest("ece_after"),
+            "ece_high": _worst("ece_after"),
+            "clean_ece": _f("conditions.clean.ece_after"),
+        },
+        lambda v: v["model"] < 0.6 and v["ece_low"] > 5 * v["clean_ece"],
+        {"model": _PCT, "ece_low": "{:.2f}", "ece_high": "{:.2f}"},
+    ),
+    claims.Claim(
+        "new_scanner_moves_the_workload",
+        "At the confidence threshold chosen on validation cases, the model refers {clean} of the clean test scans, "
+        "but {noise} under noise, {contrast} under lower contrast and {blur} under blur: the reader's workload "
+        "moves with the scanner, and under lower contrast the model is confidently wrong on almost every scan.",
+        {c: _f(f"conditions.{c}.quality.share_referred_by_confidence") for c in CONDITIONS}
+        | {"contrast_model": _f("conditions.contrast.model_accuracy")},
+        lambda v: v["contrast"] < 0.1 < v["clean"] and v["contrast_model"] < 0.6 and v["noise"] != v["clean"],
+        {c: _PCT for c in CONDITIONS},
+    ),
+    claims.Claim(
+        "quality_check_recovers",
+        "The quality check flags {clean_flagged} of the clean test scans and every changed one. Sending flagged scans to the reader without the AI's suggestion brings the team to "
+        "{with_check} under every change, the reader's level, from {contrast} (lower contrast), {blur} (blur) and "
+        "{noise} (noise) without the check. On clean scans it costs almost nothing: {clean_without} without the "
+        "check, {clean_with} with it.",
+        {
+            "clean_flagged": _f("conditions.clean.quality.share_flagged"),
+            "shifted_flagged": _lowest("quality.share_flagged"),
+            "with_check": _lowest("quality.team_with_check"),
+            "with_check_high": _best("quality.team_with_check"),
+            **{c: _f(f"conditions.{c}.quality.team_without_check") for c in CONDITIONS[1:]},
+            "clean_without": _f("conditions.clean.quality.team_without_check"),
+            "clean_with": _f("conditions.clean.quality.team_with_check"),
+            "reader": _f("conditions.clean.reader_accuracy"),
+        },
+        lambda v: (
+            v["shifted_flagged"] == 1.0
+            and v["clean_flagged"] < 0.05
+            and abs(v["with_check"] - v["reader"]) < 0.01
+            and v["with_check_high"] - v["with_check"] < 0.005
+            and all(v["with_check"] > v[c] for c in CONDITIONS[1:])
+            and v["clean_without"] - v["clean_with"] < 0.01
+        ),
+        {
+            "clean_flagged": "{:.1%}",
+            "with_check": "{:.1%}",
+            **{c: "{:.1%}" for c in CONDITIONS[1:]},
+            "clean_without": "{:.1%}",
+            "clean_with": "{:.1%}",
+        },
+    ),
+    claims.Claim(
+        "final_test_set",
+        "On a final test set of {n} new cases, drawn with a seed that development never used, the team reaches "
+        "{team} against {model} for the model alone and {reader} for the reader alone.",
+        {
+            "n": _f("final_test.n_test"),
+            "team": _f("final_test.team_at_chosen_share"),
+            "model": _f("final_test.model_accuracy"),
+            "reader": _f("final_test.reader_accuracy"),
+        },
+        lambda v: v["team"] > v["model"] and v["team"] > v["reader"],
+        {"n": "{:d}", "team": "{:.1%}", "model": "{:.1%}", "reader": "{:.1%}"},
+    ),
+    claims.Claim(
+        "sononet_results",
+        "The paper reports an average F1 score of {f1} for detecting the standard planes in real time, {retrieval} % "
+        "accuracy for retrieving the right frames from recorded videos, and {localisation} % for localising the "
+        "structure with the saliency-based method.",
+        {
+            "f1": _quoted(0.798, f"average F1, real-time detection ({_SONONET})"),
+            "retrieval": _quoted(90.09, f"retrospective frame retrieval accuracy, % ({_SONONET})"),
+            "localisation": _quoted(77.8, f"weakly supervised localisation accuracy, % ({_SONONET})"),
+        },
+        lambda v: 0 < v["f1"] < 1 and 0 < v["localisation"] < v["retrieval"] < 100,
+        {"f1": "{:.3f}", "retrieval": "{:.2f}", "localisation": "{:.1f}"},
+    ),
+    claims.Claim(
+        "fda_count",
+        "The lecture lists {products} imaging AI products cleared by the FDA by October 2019 (Lesson 0).",
+        {"products": _quoted(welcome.FDA_CLEARED_BY_OCTOBER_2019, "FDA-cleared imaging AI products, as in lesson 0")},
+        lambda v: v["products"] > 0,
+        {"products": "{:d}"},
+    ),
+    claims.Claim(
+        "summary_team",
+        "On clean scans the team (model plus reader, {share} referred) was right more often than either alone; "
+        "automation bias shrank that gain, and a new scanner took it away unless a quality check sent the changed "
+        "scans to the reader.",
+        {
+            "share": _CHOSEN,
+            "team": _chosen_team(),
+            "biased": _chosen_team("50"),
+            "either": claims.Computed(
+                lambda: max(_f(f"conditions.clean.{w}_accuracy").read() for w in ("model", "reader")),
+                "the better of the model alone and the reader alone, clean test scans",
+            ),
+            "shifted": _best("quality.team_without_check"),
+        },
+        lambda v: v["team"] > v["either"] > v["shifted"] and v["biased"] < v["team"],
+        {"share": _PCT},
+    ),
+]
+
+#: sentences the claims test flags that set up a definition or an exercise rather than report a measurement
+DEFINITIONS = (
+    "0.5 = a coin toss, 1 = certain",
+    "the reader can read 20 % of the cases",
+    "when, of all the people given a probability of AD near 0.7, about 70 in 100 have AD",
+    'A clinician who reads "probability 0.9" should be able to take it at face value.',
+    "The people are sorted into ten bins by their probability (0 to 0.1, 0.1 to 0.2, ...)",
+    "without automation bias and with an automation bias of 0.5;",
+)

@@ -1,0 +1,236 @@
+"""Human with AI: a model decides the cases it is sure about and refers the rest to a reader (lesson 4).
+
+Everything here works on arrays the model has already produced (NumPy, no torch), for a binary
+question (label 1 = has the disease):
+
+- :func:`fit_temperature` and :func:`calibrate`: temperature scaling, a one-number recalibration
+  of the model's logits (the logit of the disease class minus that of the other class), fitted
+  on validation cases by maximum likelihood;
+- :func:`confidence`: how sure a probability is, ``max(p, 1 - p)`` (0.5 = a coin toss, 1 = certain);
+- :func:`referred` and :func:`team_accuracy` / :func:`referral_curve`: refer a share of the cases,
+  least confident first, and score the model on the rest and the reader on the referred;
+- :func:`threshold_for_capacity`: the confidence threshold that sends at most a given share of
+  cases to the reader;
+- :class:`Reader`: a simulated reader with a sensitivity, a specificity and an automation bias;
+- :class:`QualityCheck`: an input-quality check (out-of-distribution score) from training-image
+  statistics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+from scipy.optimize import minimize_scalar
+
+#: the temperatures :func:`fit_temperature` searches (a wider range means a model far off)
+TEMPERATURE_RANGE = (0.05, 20.0)
+
+
+def _vector(x, name: str) -> np.ndarray:
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty list of one number per case, got shape {arr.shape}.")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} holds NaN or infinite values; expected finite numbers.")
+    return arr
+
+
+def _labels(labels, n: int, name: str = "labels") -> np.ndarray:
+    y = _vector(labels, name)
+    if len(y) != n:
+        raise ValueError(f"{name} must have one entry per case ({n}), got {len(y)}.")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError(f"{name} must be 0 (no disease) or 1 (disease), got values {sorted(set(y.tolist()))[:5]}.")
+    return y.astype(np.int64)
+
+
+def _share(share: float, name: str = "share") -> float:
+    if not 0.0 <= float(share) <= 1.0:
+        raise ValueError(f"{name} must be between 0 and 1, got {share!r}.")
+    return float(share)
+
+
+def sigmoid(z) -> np.ndarray:
+    """The probability of the disease from a logit (numerically safe for large logits)."""
+    z = np.asarray(z, dtype=np.float64)
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+def calibrate(logits, temperature: float = 1.0) -> np.ndarray:
+    """Probabilities of the disease after dividing the logits by ``temperature`` (1 = unchanged)."""
+    if not np.isfinite(temperature) or temperature <= 0:
+        raise ValueError(f"temperature must be a positive number, got {temperature!r}.")
+    return sigmoid(_vector(logits, "logits") / temperature)
+
+
+def _nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
+    z = logits / temperature
+    return float(np.mean(np.logaddexp(0.0, -z) * labels + np.logaddexp(0.0, z) * (1 - labels)))
+
+
+def fit_temperature(logits, labels) -> float:
+    """Temperature scaling: the temperature that maximises the likelihood of ``labels`` (fit it on
+    validation cases only). Above 1 the model was overconfident, below 1 underconfident."""
+    z = _vector(logits, "logits")
+    y = _labels(labels, len(z))
+    low, high = np.log(TEMPERATURE_RANGE[0]), np.log(TEMPERATURE_RANGE[1])
+    found = minimize_scalar(lambda t: _nll(z, y, float(np.exp(t))), bounds=(low, high), method="bounded")
+    return float(np.exp(found.x))
+
+
+def confidence(probabilities) -> np.ndarray:
+    """How sure each probability is: ``max(p, 1 - p)``, from 0.5 (a coin toss) to 1 (certain)."""
+    p = _vector(probabilities, "probabilities")
+    if p.min() < 0 or p.max() > 1:
+        raise ValueError(f"probabilities must lie in [0, 1], got {p.min():g} to {p.max():g}.")
+    return np.maximum(p, 1 - p)
+
+
+def n_referred(n_cases: int, share: float) -> int:
+    """How many of ``n_cases`` a referral share sends to the reader (rounded to the nearest case)."""
+    return int(round(_share(share) * n_cases))
+
+
+def referred(confidences, share: float) -> np.ndarray:
+    """Which cases go to the reader: the ``share`` least confident (ties: the earlier case first)."""
+    c = _vector(confidences, "confidences")
+    mask = np.zeros(len(c), dtype=bool)
+    mask[np.argsort(c, kind="stable")[: n_referred(len(c), share)]] = True
+    return mask
+
+
+def team_accuracy(model_correct, reader_correct, confidences, share: float) -> float:
+    """Accuracy of the team when the ``share`` least confident cases go to the reader.
+
+    ``model_correct`` and ``reader_correct`` say, per case, whether the model and the reader are
+    right (True/False, or the probability of being right, e.g. :meth:`Reader.correct_probability`).
+    """
+    m = _vector(model_correct, "model_correct")
+    r = _vector(reader_correct, "reader_correct")
+    if not len(m) == len(r) == len(_vector(confidences, "confidences")):
+        raise ValueError(
+            f"model_correct, reader_correct and confidences need one entry per case, got {len(m)}, {len(r)} "
+            f"and {len(np.asarray(confidences))}."
+        )
+    to_reader = referred(confidences, share)
+    return float(np.where(to_reader, r, m).mean())
+
+
+def referral_curve(model_correct, reader_correct, confidences, shares: Sequence[float]) -> np.ndarray:
+    """:func:`team_accuracy` at each referral share (0 = the model alone, 1 = the reader alone)."""
+    return np.array([team_accuracy(model_correct, reader_correct, confidences, s) for s in shares])
+
+
+def threshold_for_capacity(confidences, capacity: float) -> float:
+    """The highest confidence threshold that refers at most ``capacity`` (a share) of these cases.
+
+    Cases with a confidence *below* the threshold go to the reader. Choose it on validation cases;
+    on new cases the share referred can differ (that is the point of checking it).
+    """
+    c = np.sort(_vector(confidences, "confidences"))
+    k = int(np.floor(_share(capacity, "capacity") * len(c) + 1e-9))
+    return float(c[k]) if k < len(c) else float(np.nextafter(c[-1], np.inf))
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A simulated reader: right on a diseased case with probability ``sensitivity``, on a case
+    without disease with probability ``specificity``, each case independently of the others and of
+    the model.
+
+    ``automation_bias``: on a referred case the reader is shown the AI's suggested answer. When
+    it differs from the reader's own reading, the reader switches to the AI's answer with this
+    probability, whether the AI is right or wrong (the reader cannot tell). So a wrong AI
+    suggestion is followed on a share ``automation_bias`` of the cases where the reader would have
+    been right. 0 = the reader ignores the AI, 1 = the reader always agrees with it.
+    """
+
+    sensitivity: float = 0.80
+    specificity: float = 0.85
+    automation_bias: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("sensitivity", "specificity", "automation_bias"):
+            _share(getattr(self, name), name)
+
+    def correct_probability(self, labels, ai_answers=None) -> np.ndarray:
+        """Per case, the probability that the reader's final answer is right; ``ai_answers`` (0/1)
+        are the suggestions shown (None: the reader reads alone)."""
+        y = _labels(labels, len(np.asarray(labels)))
+        own = np.where(y == 1, self.sensitivity, self.specificity)
+        if ai_answers is None:
+            return own
+        ai_right = _labels(ai_answers, len(y), "ai_answers") == y
+        b = self.automation_bias
+        # AI right: a reader who was wrong switches to it; AI wrong: a reader who was right switches away
+        return np.where(ai_right, own + (1 - own) * b, own * (1 - b))
+
+    def read(self, labels, ai_answers=None, seed: int = 0) -> np.ndarray:
+        """One simulated reading session: the reader's final answers (0/1), drawn with ``seed``."""
+        y = _labels(labels, len(np.asarray(labels)))
+        right = np.random.default_rng(seed).random(len(y)) < self.correct_probability(y, ai_answers)
+        return np.where(right, y, 1 - y)
+
+
+def image_features(images) -> np.ndarray:
+    """Three numbers per image [N, (1,) H, W] that a new scanner or protocol changes: the log of the
+    intensity spread (standard deviation), of the fine detail (standard deviation of the image minus
+    a blurred copy, sigma 1 pixel) and of the edge strength (mean gradient size of that blurred copy)."""
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim == 4 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim != 3 or x.shape[0] == 0:
+        raise ValueError(f"images must be a stack [N, H, W] or [N, 1, H, W], got shape {x.shape}.")
+    parts = []
+    for start in range(0, len(x), 256):  # in chunks: a few images' temporary arrays at a time
+        chunk = x[start : start + 256]
+        smooth = gaussian_filter(chunk, (0, 1, 1), mode="nearest")
+        rows, cols = np.gradient(smooth, axis=(1, 2))
+        parts.append(
+            np.stack(
+                [chunk.std(axis=(1, 2)), (chunk - smooth).std(axis=(1, 2)), np.hypot(rows, cols).mean(axis=(1, 2))],
+                axis=1,
+            )
+        )
+    feats = np.concatenate(parts)
+    return np.log(np.maximum(feats, 1e-8)).astype(np.float64)
+
+
+@dataclass
+class QualityCheck:
+    """An input-quality check: how far an image's :func:`image_features` lie from the training images'
+    (Mahalanobis distance: 0 = a typical training image; about 1.5 on average for training images).
+
+    :meth:`fit` learns the training images' mean and covariance (training data only);
+    :meth:`set_threshold` places the threshold at a quantile of clean validation images' scores
+    (0.99: about 1 in 100 clean scans is flagged); :meth:`flags` says which scans to refer."""
+
+    mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    inverse_covariance: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    threshold: float = float("inf")
+
+    def fit(self, training_images) -> QualityCheck:
+        f = image_features(training_images)
+        if len(f) < 4:
+            raise ValueError(f"fit the quality check on at least 4 training images, got {len(f)}.")
+        self.mean = f.mean(axis=0)
+        self.inverse_covariance = np.linalg.inv(np.cov(f, rowvar=False))
+        return self
+
+    def score(self, images) -> np.ndarray:
+        """Out-of-distribution score per image (higher = less like the training images)."""
+        if self.mean.size == 0:
+            raise RuntimeError("the quality check is not fitted yet: call fit(training_images) first.")
+        d = image_features(images) - self.mean
+        return np.sqrt(np.einsum("ni,ij,nj->n", d, self.inverse_covariance, d))
+
+    def set_threshold(self, validation_images, quantile: float = 0.99) -> QualityCheck:
+        self.threshold = float(np.quantile(self.score(validation_images), _share(quantile, "quantile")))
+        return self
+
+    def flags(self, images) -> np.ndarray:
+        """True for scans whose score is above the threshold (refer them; do not trust the model)."""
+        return self.score(images) > self.threshold
