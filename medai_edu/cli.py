@@ -160,6 +160,8 @@ def _bench(args: argparse.Namespace) -> int:
         result = suite.run(n_test=images)
     elif args.suite == "browser":
         result = suite.run(lessons=args.lessons, changes=args.changes, quick=args.quick)
+    elif args.suite == "notebooks" and args.contention:
+        result = suite.run_contention(modes=args.threads, lessons=args.lessons)
     else:
         result = suite.run()
     print(suite.table(result))
@@ -196,10 +198,24 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
         "--ig-steps", type=int, default=100, help="toy/brain: integrated-gradients steps (the original used 100)"
     )
     bench.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
-    bench.add_argument("--lessons", nargs="*", default=None, help="browser: lessons to measure (default: all)")
+    bench.add_argument(
+        "--lessons", nargs="*", default=None, help="browser, notebooks --contention: lessons to measure (default: all)"
+    )
     bench.add_argument("--changes", type=int, default=10, help="browser: changes timed per control (default 10)")
     bench.add_argument(
         "--quick", action="store_true", help="browser: run the lessons in quick mode (default: lecture mode)"
+    )
+    bench.add_argument(
+        "--contention",
+        action="store_true",
+        help="notebooks: each lesson quiet and next to one busy process (a spinning core), and the ratio",
+    )
+    bench.add_argument(
+        "--threads",
+        nargs="+",
+        default=None,
+        metavar="MODE",
+        help="notebooks --contention: MEDAI_EDU_THREADS settings to compare, e.g. off auto (default: auto)",
     )
     bench.set_defaults(run=_bench)
 

@@ -4,7 +4,15 @@ measure the kernel's peak memory (budgets, design §5: 90 s and 2 GB per lesson 
 Each notebook runs in a fresh process under papermill (QUICK = False, shipped weights); the
 peak resident memory of that process's children, sampled every 50 ms with psutil (the same on
 Linux, macOS and Windows), is the Jupyter kernel's. Each runs twice: first with an empty data
-cache (a learner's first run: lesson 2 generates its cohort), then again.
+cache (a learner's first run: lesson 2 generates its cohort), then again. Every run records the
+load average beside its time: on a shared machine other work slows it.
+
+Contention mode (``--contention``): on a hub a kernel shares the cores with other users. Each
+lesson runs once to fill its data cache, then, for each thread setting asked for
+(``MEDAI_EDU_THREADS``: ``auto`` = medai_edu/threads.py's sizing and passive waiting, ``off`` =
+the libraries' defaults), quiet and then next to one busy process (a Python loop spinning on one
+core, started and stopped here, at this process's priority); the ratio contended/quiet is the
+cost of sharing (target: at most 1.5).
 """
 
 from __future__ import annotations
@@ -14,9 +22,14 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import psutil
+
+from medai_edu import threads
 from medai_edu.data.cache import ENV_VAR as CACHE_ENV
 from medai_edu.release import ROOT
 
@@ -43,16 +56,51 @@ print(json.dumps({"seconds": seconds, "peak_rss_mb": peak[0] / 2**20}))
 """
 
 
+TARGET_RATIO = 1.5  # contended / quiet time, per lesson, next to one busy process
+
+
 def notebooks(root: Path = ROOT) -> list[Path]:
     return sorted((root / "solutions").glob("*/*.ipynb"))
 
 
-def run_one(path: Path, quick: bool = False, cache: Path | None = None) -> dict[str, Any]:
-    """Run one notebook headless in a fresh process; returns seconds and the kernel's peak RSS.
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
-    ``cache`` replaces the data cache folder (``MEDAI_EDU_CACHE``) for this run.
+
+def machine() -> dict[str, Any]:
+    """When and where: UTC date, CPUs (logical and usable by this process), memory, load average."""
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "usable_cpus": threads.cpu_budget().limits,
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "load_average": _load(),
+    }
+
+
+def thread_env(mode: str | None) -> dict[str, str]:
+    """This process's environment for a kernel with ``MEDAI_EDU_THREADS=mode`` (None: as it is).
+
+    What ``import medai_edu`` set here is taken out, so that the kernel decides for itself.
     """
-    env = dict(os.environ, **({CACHE_ENV: str(cache)} if cache else {}))
+    env = dict(os.environ)
+    if mode is not None:
+        for name in threads.settings_made_here():
+            env.pop(name, None)
+        env[threads.ENV_VAR] = mode
+    return env
+
+
+def run_one(
+    path: Path, quick: bool = False, cache: Path | None = None, threads_mode: str | None = None
+) -> dict[str, Any]:
+    """Run one notebook headless in a fresh process; returns seconds, the kernel's peak RSS and the load.
+
+    ``cache`` replaces the data cache folder (``MEDAI_EDU_CACHE``) for this run; ``threads_mode``
+    sets ``MEDAI_EDU_THREADS`` for its kernel.
+    """
+    env = dict(thread_env(threads_mode), **({CACHE_ENV: str(cache)} if cache else {}))
+    load_before = _load()
     with tempfile.TemporaryDirectory() as tmp:
         result = subprocess.run(
             [
@@ -71,25 +119,93 @@ def run_one(path: Path, quick: bool = False, cache: Path | None = None) -> dict[
         )
     if result.returncode != 0:
         raise RuntimeError(f"{path.name} failed under papermill:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]), load_before=load_before, load_after=_load())
 
 
-def run(quick: bool = False) -> dict[str, dict[str, Any]]:
-    """First run (empty data cache) and second run of every lesson."""
-    results = {}
+def run(quick: bool = False) -> dict[str, Any]:
+    """First run (empty data cache) and second run of every lesson, with the machine and date."""
+    lessons = {}
     for path in notebooks():
         with tempfile.TemporaryDirectory() as cache:
             first = run_one(path, quick, Path(cache))
             again = run_one(path, quick, Path(cache))
-        results[path.stem] = {"first_run": first, "second_run": again}
-    return results
+        lessons[path.stem] = {"first_run": first, "second_run": again}
+    return {"machine": machine(), "quick": quick, "lessons": lessons}
 
 
-def table(result: dict[str, dict[str, Any]]) -> str:
-    lines = [f"{'notebook':<32}{'1st run s':>10}{'peak MB':>9}{'2nd run s':>10}{'peak MB':>9}"]
-    for name, row in result.items():
+class Spinner:
+    """One busy process: a Python loop spinning on one core until stopped (this process's priority)."""
+
+    def __enter__(self) -> Spinner:
+        self.process = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        self.started = time.monotonic()
+        return self
+
+    def share(self) -> float:
+        """The fraction of one core the spinner got so far."""
+        cpu = psutil.Process(self.process.pid).cpu_times()
+        return (cpu.user + cpu.system) / max(time.monotonic() - self.started, 1e-9)
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def contended(path: Path, cache: Path, threads_mode: str | None) -> dict[str, Any]:
+    """``path`` run quiet, then next to a :class:`Spinner`; returns both runs and their ratio."""
+    quiet = run_one(path, cache=cache, threads_mode=threads_mode)
+    with Spinner() as spinner:
+        busy = run_one(path, cache=cache, threads_mode=threads_mode)
+        busy["spinner_core_share"] = round(spinner.share(), 2)
+    return {"quiet": quiet, "contended": busy, "ratio": busy["seconds"] / quiet["seconds"]}
+
+
+def run_contention(modes: list[str] | None = None, lessons: list[str] | None = None) -> dict[str, Any]:
+    """Every lesson (or those whose names start with ``lessons``) quiet and contended, per thread mode."""
+    modes = modes or ["auto"]
+    for mode in modes:  # a bad mode fails here, not in a kernel minutes later
+        if mode != "off":
+            threads.cpu_budget({threads.ENV_VAR: mode})
+    paths = [p for p in notebooks() if not lessons or any(p.stem.startswith(name) for name in lessons)]
+    if not paths:
+        raise ValueError(f"No lesson matches {lessons}; expected names or prefixes of {[p.stem for p in notebooks()]}.")
+    results = {}
+    for path in paths:
+        with tempfile.TemporaryDirectory() as cache:
+            run_one(path, cache=Path(cache))  # fills the data cache (lesson 2 generates its cohort)
+            results[path.stem] = {mode: contended(path, Path(cache), mode) for mode in modes}
+    return {"machine": machine(), "target_ratio": TARGET_RATIO, "modes": modes, "lessons": results}
+
+
+def table(result: dict[str, Any]) -> str:
+    machine_line = (
+        f"{result['machine']['date']}, {result['machine']['cpus']} CPUs, load average at the end "
+        f"{result['machine']['load_average']}"
+    )
+    if "target_ratio" in result:
+        return _contention_table(result) + "\n" + machine_line
+    lines = [f"{'notebook':<32}{'1st run s':>10}{'peak MB':>9}{'2nd run s':>10}{'peak MB':>9}{'load (1 min)':>14}"]
+    for name, row in result["lessons"].items():
         first, again = row["first_run"], row["second_run"]
         lines.append(
-            f"{name:<32}{first['seconds']:>10.1f}{first['peak_rss_mb']:>9.0f}{again['seconds']:>10.1f}{again['peak_rss_mb']:>9.0f}"
+            f"{name:<32}{first['seconds']:>10.1f}{first['peak_rss_mb']:>9.0f}{again['seconds']:>10.1f}"
+            f"{again['peak_rss_mb']:>9.0f}{again['load_before'][0]:>8.2f}->{again['load_after'][0]:<5.2f}"
         )
+    return "\n".join([*lines, machine_line])
+
+
+def _contention_table(result: dict[str, Any]) -> str:
+    lines = [
+        f"{'notebook':<30}{'threads':>8}{'quiet s':>9}{'busy s':>8}{'ratio':>7}  {'spinner core':>12}"
+        f"{'load (1 min)':>14}   target <= {result['target_ratio']}x"
+    ]
+    for name, modes in result["lessons"].items():
+        for mode, row in modes.items():
+            quiet, busy = row["quiet"], row["contended"]
+            verdict = "ok" if row["ratio"] <= result["target_ratio"] else "OVER"
+            lines.append(
+                f"{name:<30}{mode:>8}{quiet['seconds']:>9.1f}{busy['seconds']:>8.1f}{row['ratio']:>6.2f}x"
+                f"  {busy['spinner_core_share']:>12.2f}{quiet['load_before'][0]:>8.2f}->{busy['load_after'][0]:<5.2f}"
+                f"   {verdict}"
+            )
     return "\n".join(lines)
