@@ -4,6 +4,7 @@
 #   make demo   code-free demo of the lessons for lectures (Voilà), offline
 # Instructors: make grade LESSON=00_welcome [WORKERS=2]   (autograde a class, each submission isolated)
 # Headless lab (servers, CI, remote machines):  make lab HEADLESS=1 PORT=8888 TOKEN=secret
+# A class on this machine (root): make hub ROSTER=roster.csv [HUB_PORT=8000 IP=127.0.0.1]  (docs/hub.md)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -32,7 +33,15 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_FLAGS := --ServerApp.root_dir=course --port=$(PORT) --ip=$(IP) $(ROOT_FLAG) \
 	$(if $(HEADLESS),--no-browser --IdentityProvider.token='$(TOKEN)',)
 
-.PHONY: lab test demo release install browser clean-venv isolation grade constraints
+.PHONY: lab test demo release install browser clean-venv isolation grade constraints hub
+
+# The class JupyterHub (docs/hub.md): JupyterHub, its authenticator and idle culler from PyPI (the
+# `hub` extra, pinned in constraints.txt); configurable-http-proxy from npm into the venv, not globally.
+HUB_STAMP := $(VENV)/.medai-edu-hub
+HUB_PROXY := configurable-http-proxy@5.3.0
+HUB_ROOT  ?= /srv/medai-edu
+HUB_PORT  ?= 8000
+ROSTER    ?=
 
 LESSON  ?=
 WORKERS ?= 2
@@ -82,6 +91,22 @@ $(BROWSER_STAMP): $(STAMP)
 	else echo "No npm for axe-core: the browser tests will skip"; fi
 	@if command -v chromium >/dev/null && [ -f $(VENV)/axe/node_modules/axe-core/axe.min.js ]; then touch $@; fi
 
+$(HUB_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[hub]" "$(TORCH)"
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; } || true
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/hub-proxy $(HUB_PROXY)
+	touch $@
+
+# As root: the hub's folders, the shared data cache (built once), the roster's accounts, then the hub.
+hub: $(HUB_STAMP) isolation
+	@test "$$(id -u)" = 0 || { echo "make hub runs as root: it creates the students' accounts and starts each server as its user"; exit 2; }
+	$(BIN)/medai-edu hub setup --root $(HUB_ROOT) --ip $(IP) --port $(HUB_PORT)
+	@test -f $(HUB_ROOT)/cache/.medai-edu-built || { $(BIN)/medai-edu cache build --into $(HUB_ROOT)/cache --no-progress && \
+		touch $(HUB_ROOT)/cache/.medai-edu-built; }
+	$(if $(ROSTER),$(BIN)/medai-edu hub add-users $(ROSTER) --root $(HUB_ROOT),)
+	$(BIN)/medai-edu hub start --root $(HUB_ROOT)
+
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(LAB_FLAGS)
 
@@ -89,7 +114,7 @@ lab: $(STAMP)
 isolation:
 	@command -v bwrap >/dev/null 2>&1 || { $(INSTALL_BWRAP); }
 
-test: $(STAMP) $(BROWSER_STAMP) $(BINDER_STAMP) isolation
+test: $(STAMP) $(BROWSER_STAMP) $(BINDER_STAMP) $(HUB_STAMP) isolation
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Autograde every submitted/<student>/$(LESSON)/ (medai-edu sets up nbgrader's PATH itself).

@@ -353,6 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(commands)
     _add_grade(commands)
     _add_cache(commands)
+    from medai_edu.hub.commands import add_parser as add_hub_parser
+
+    add_hub_parser(commands)
     return parser
 
 

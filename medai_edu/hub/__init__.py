@@ -1,0 +1,11 @@
+"""A JupyterHub for a whole class on one machine (`make hub`, `medai-edu hub ...`).
+
+- :mod:`.settings` what a hub is: address, folders, roster, limits, authenticator (one JSON file);
+- :mod:`.roster`   local accounts from a roster CSV, the instructor's private course folder;
+- :mod:`.limits`   per-user memory and CPU limits with cgroups (v2 or v1), set before the server starts;
+- :mod:`.spawner`  the spawner: limits, lesson copies at first spawn, per-role Jupyter config;
+- :mod:`.config`   applies the settings to JupyterHub's config (``deploy/hub/jupyterhub_config.py``);
+- :mod:`.launch`   writes the shared folders and starts the hub (also for tests and load tests).
+
+Nothing here is imported by ``import medai_edu``; JupyterHub is imported only inside the hub process.
+"""

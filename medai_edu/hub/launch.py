@@ -1,0 +1,156 @@
+"""Set up the hub's shared folders and start it (``make hub``, tests and load tests use the same code)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from medai_edu.hub.settings import REPO, SETTINGS_ENV, HubError, HubSettings
+
+CONFIG_FILE = REPO / "deploy" / "hub" / "jupyterhub_config.py"
+# Files of the installed course that only the instructor (and root) may read: solutions and hidden
+# tests, and nbgrader's working state (the gradebook stores the source cells, hidden tests included).
+PRIVATE = ("solutions", "gradebook.db", "submitted", "autograded", "feedback", ".grading")
+STUDENT_SERVER_EXTENSIONS = {  # students get the Assignments tab, not the formgrader
+    "nbgrader.server_extensions.formgrader": False,
+    "nbgrader.server_extensions.course_list": False,
+}
+STUDENT_LAB_PLUGINS = ("formgrader", "course-list", "create-assignment")
+
+
+def _nbgrader_config(settings: HubSettings, course_root: Path | None) -> str:
+    lines = [
+        "# Written by medai-edu hub set-up (medai_edu/hub/launch.py); rewritten at every start.",
+        "c = get_config()  # noqa: F821",
+        f"c.CourseDirectory.course_id = {settings.course_id!r}",
+        f"c.Exchange.root = {str(settings.exchange)!r}",
+    ]
+    if course_root is not None:  # the instructor: formgrader and nbgrader work in the private course folder
+        lines += [
+            f"c.CourseDirectory.root = {str(course_root)!r}",
+            f"load_subconfig('nbgrader_config.py', path={str(course_root)!r})  # noqa: F821",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_role_configs(settings: HubSettings, instructor_home: Path | None) -> None:
+    """Jupyter config folders for the two roles (the spawner sets JUPYTER_CONFIG_PATH to one of them)."""
+    student = settings.role_config("student")
+    (student / "labconfig").mkdir(parents=True, exist_ok=True)
+    (student / "nbgrader_config.py").write_text(_nbgrader_config(settings, None))
+    (student / "jupyter_server_config.json").write_text(
+        json.dumps({"ServerApp": {"jpserver_extensions": STUDENT_SERVER_EXTENSIONS}}, indent=2) + "\n"
+    )
+    disabled = {f"@jupyter/nbgrader:{name}": True for name in STUDENT_LAB_PLUGINS}
+    (student / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": disabled}) + "\n")
+    instructor = settings.role_config("instructor")
+    instructor.mkdir(parents=True, exist_ok=True)
+    course_root = settings.instructor_course(instructor_home) if instructor_home else None
+    (instructor / "nbgrader_config.py").write_text(_nbgrader_config(settings, course_root))
+    for path in [student.parent, student, student / "labconfig", instructor]:
+        os.chmod(path, 0o755)
+
+
+def _unreachable(path: Path) -> Path | None:
+    """The first folder on the way to ``path`` that other users cannot enter, or None."""
+    for folder in [*reversed(path.parents), path]:
+        if folder.is_dir() and not folder.stat().st_mode & stat.S_IXOTH:
+            return folder
+    return None
+
+
+def protect_course(settings: HubSettings) -> list[Path]:
+    """The installed course: readable by all, writable by none but root; solutions and grading state root-only."""
+    for path in (settings.course, settings.course / "course"):
+        if not path.is_dir():
+            raise HubError(f"the course is not installed at {settings.course}: expected {path}")
+        if path.stat().st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise HubError(f"{path} is writable by other users: the installed course must be read-only for students")
+    blocked = _unreachable(settings.course / "course")
+    if blocked is not None:
+        raise HubError(
+            f"students cannot enter {blocked} (mode {oct(blocked.stat().st_mode & 0o777)}): install the course elsewhere"
+        )
+    hidden = []
+    for name in PRIVATE:
+        path = settings.course / name
+        if path.exists():
+            os.chmod(path, stat.S_IMODE(path.stat().st_mode) & ~0o077)
+            hidden.append(path)
+    return hidden
+
+
+def prepare(settings: HubSettings) -> HubSettings:
+    """Create the hub's folders (state 700, exchange 1777, shared cache 755), the role configs, and save the settings."""
+    if os.geteuid() != 0:
+        raise HubError("the class hub runs as root (it starts each user's server as that user): run it with sudo")
+    if not Path(settings.proxy).exists():
+        raise HubError(f"configurable-http-proxy is not at {settings.proxy}: run `make hub` (it installs it from npm)")
+    settings.root.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.root, 0o755)
+    settings.state.mkdir(exist_ok=True)
+    os.chmod(settings.state, 0o700)  # database, cookie secret, passwords: root only
+    settings.exchange.mkdir(exist_ok=True)
+    os.chmod(settings.exchange, 0o1777)  # nbgrader's exchange: everyone writes, the sticky bit keeps others' files
+    settings.shared_cache.mkdir(exist_ok=True)
+    os.chmod(settings.shared_cache, 0o755)
+    protect_course(settings)
+    home = None
+    if settings.instructor:
+        import pwd
+
+        home = Path(pwd.getpwnam(settings.instructor).pw_dir)
+    write_role_configs(settings, home)
+    settings.save()
+    return settings
+
+
+def hub_command(settings: HubSettings) -> list[str]:
+    """The command that runs the hub; wrapped in a private mount namespace where the course's Python
+    lives in a folder users cannot enter (e.g. pyenv under /root): there that folder is replaced by an
+    empty one (mode 711) holding only the Python installation, so root's other files stay hidden."""
+    command = [settings.python, "-m", "jupyterhub", "-f", str(CONFIG_FILE)]
+    prefix = Path(os.path.realpath(settings.python)).parent.parent
+    blocked = _unreachable(prefix)
+    if blocked is None:
+        return command
+    inside = prefix.relative_to(blocked).parts[0]
+    if _unreachable(blocked / inside) not in (None, blocked):
+        raise HubError(f"users cannot reach the course's Python at {prefix}: make every folder on the way enterable")
+    keep = "/run/medai-edu-hub-python"
+    script = (
+        f'mkdir -p {keep} && mount --bind "{blocked / inside}" {keep} && '
+        f'mount -t tmpfs -o mode=711 medai-edu-hub "{blocked}" && mkdir "{blocked / inside}" && '
+        f'mount --bind {keep} "{blocked / inside}" && exec "$@"'
+    )
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *command]
+
+
+def hub_environment(settings: HubSettings) -> dict[str, str]:
+    return {**os.environ, SETTINGS_ENV: str(settings.path)}
+
+
+def run(settings: HubSettings) -> int:
+    """Run the hub in the foreground until Ctrl+C (``make hub``)."""
+    print(f"JupyterHub for {settings.course_id}: http://{settings.ip}:{settings.port}/  (Ctrl+C stops it)", flush=True)
+    try:
+        return subprocess.call(hub_command(settings), cwd=settings.state, env=hub_environment(settings))
+    except KeyboardInterrupt:
+        return 0
+
+
+@contextmanager
+def running_hub(settings: HubSettings, log: Path, timeout: float = 120) -> Iterator[str]:
+    """The hub started in the background (tests, load tests); yields its base URL and stops it after."""
+    from medai_edu.browser.servers import _serve
+
+    base = f"http://{settings.ip}:{settings.port}"
+    with _serve(
+        hub_command(settings), f"{base}/hub/health", log, settings.state, {SETTINGS_ENV: str(settings.path)}, timeout
+    ):
+        yield base
