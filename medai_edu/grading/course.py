@@ -189,8 +189,9 @@ def _grade_one(
     out = work / "submitted" / student / lesson
     out.mkdir(parents=True, exist_ok=True)
     nbformat.write(graded.notebook, out / f"{name}.ipynb")
-    if (folder / "timestamp.txt").is_file():
-        shutil.copyfile(folder / "timestamp.txt", out / "timestamp.txt")
+    for kept in ("timestamp.txt", "submission_secret.txt"):  # the secret: nbgrader's release_feedback needs it
+        if (folder / kept).is_file():
+            shutil.copyfile(folder / kept, out / kept)
     files = work / "files" / student
     if folder.is_dir():
         _copy_plain_files(folder, files)
