@@ -24,6 +24,7 @@ LESSONS = {
     "01_saliency_vs_attribution": "medai_edu.lessons.saliency",
     "02_alzheimer_maps": "medai_edu.lessons.alzheimer",
     "03_uncertainty_sampling": "medai_edu.lessons.uncertainty",
+    "04_human_with_ai": "medai_edu.lessons.capstone",
 }
 #: what makes a sentence quantitative or comparative: a decimal, a percentage, "N times", or a
 #: comparison word
