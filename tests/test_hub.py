@@ -29,7 +29,8 @@ from test_browser import chromium  # noqa: F401 - the same Chromium fixture as t
 from medai_edu.browser import page as browser_page
 from medai_edu.browser.servers import free_port
 from medai_edu.hub import launch, limits, roster
-from medai_edu.hub.settings import HubSettings
+from medai_edu.hub.lessons import copy_missing_lessons
+from medai_edu.hub.settings import HubError, HubSettings
 
 ARTIFACTS = ROOT / "test-artifacts" / "hub"
 LESSON = "00_welcome"
@@ -65,7 +66,7 @@ def _why_not() -> str | None:
 
 
 missing = _why_not()
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(missing is not None, reason=str(missing))]
+needs_hub = pytest.mark.skipif(missing is not None, reason=str(missing))
 
 
 @pytest.fixture(scope="module")
@@ -224,6 +225,8 @@ def _as_user(user: str, *argv: str) -> subprocess.CompletedProcess:
 # --- the test ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
+@needs_hub
 def test_a_class_on_the_hub(hub, chromium):  # noqa: F811 - the fixture imported from test_browser
     base, settings = hub
     started = time.monotonic()
@@ -304,7 +307,8 @@ def _assert_limits(settings: HubSettings) -> None:
         assert f"{limits.PARENT}/{user}" in groups, f"{user}'s server is not in its cgroup:\n{groups}"
 
 
-def test_memory_limit_is_enforced():
+@needs_hub
+def test_memory_and_cpu_limits_are_enforced():
     """A process that joins a user's cgroup (as the spawner's servers do) is stopped at the memory limit."""
     if os.geteuid() != 0 or limits.cgroup_version() is None:
         pytest.skip("no writable cgroup file system here: the hub enforces no limits (see docs/hub.md)")
@@ -324,3 +328,81 @@ def test_memory_limit_is_enforced():
         assert float(result.stdout) < 1.5, f"half a core for 2 s gave {result.stdout.strip()} CPU-seconds"
     finally:
         user_limits.remove()
+
+
+# --- the pieces, without a hub ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("name,role\na,student\n", "header row with the columns username,role"),
+        ("username,role\nAlice,student\n", "line 2: user name 'Alice'"),
+        ("username,role\nalice,teacher\n", "line 2: role 'teacher'"),
+        ("username,role\nalice,student\nalice,student\n", "line 3: alice is listed twice"),
+    ],
+)
+def test_roster_errors_name_the_line_and_what_was_expected(tmp_path, text, expected):
+    path = tmp_path / "roster.csv"
+    path.write_text(text)
+    with pytest.raises(HubError, match=re.escape(expected)):
+        roster.read_roster(path)
+
+
+def test_a_hub_has_exactly_one_instructor(tmp_path):
+    path = tmp_path / "roster.csv"
+    path.write_text("username,role,name\nann,instructor,Ann\nbob,instructor,Bob\ncid,student,Cid\n")
+    with pytest.raises(HubError, match="exactly one instructor.*ann.*bob"):
+        roster.add_users(HubSettings(root=tmp_path / "srv"), path)
+    assert [m.username for m in roster.read_roster(path)] == ["ann", "bob", "cid"]
+
+
+def test_lessons_are_copied_once_and_work_is_never_overwritten(tmp_path):
+    source = tmp_path / "course"
+    for lesson in ("00_a", "01_b"):
+        (source / lesson).mkdir(parents=True)
+        (source / lesson / f"{lesson}.ipynb").write_text("released")
+    (tmp_path / "home").mkdir()
+    home = tmp_path / "home" / "lessons"
+    assert copy_missing_lessons(source, home) == ["00_a", "01_b"]
+    (home / "00_a" / "00_a.ipynb").write_text("the student's work")
+    (source / "02_c").mkdir()
+    (source / "02_c" / "02_c.ipynb").write_text("released later")
+    assert copy_missing_lessons(source, home) == ["02_c"]
+    assert (home / "00_a" / "00_a.ipynb").read_text() == "the student's work"
+
+
+def test_settings_round_trip_and_refuse_unknown_keys(tmp_path):
+    settings = HubSettings(root=tmp_path, instructor="ann", students=["bob"], mem_limit="1G")
+    loaded = HubSettings.load(settings.save())
+    assert (loaded.instructor, loaded.students, loaded.mem_limit, loaded.root) == ("ann", ["bob"], "1G", tmp_path)
+    data = json.loads(settings.path.read_text())
+    settings.path.write_text(json.dumps({**data, "memory": "2G"}))
+    with pytest.raises(HubError, match=r"unknown settings \['memory'\]"):
+        HubSettings.load(settings.path)
+    with pytest.raises(HubError, match="user name 'Ann'"):
+        HubSettings(root=tmp_path, instructor="Ann")
+    with pytest.raises(ValueError, match="expected a size such as 2G"):
+        limits.parse_bytes("two gigabytes")
+    assert limits.parse_bytes("1.5G") == 3 << 29
+
+
+def test_role_configs_point_nbgrader_at_the_exchange_and_the_instructors_course(tmp_path):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    settings = HubSettings(root=tmp_path / "srv", instructor="ann")
+    home = tmp_path / "ann"
+    settings.instructor_course(home).mkdir(parents=True)
+    (settings.instructor_course(home) / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.CourseDirectory.source_directory = 'solutions'\n"
+    )
+    launch.write_role_configs(settings, home)
+    student = PyFileConfigLoader("nbgrader_config.py", path=str(settings.role_config("student"))).load_config()
+    teacher = PyFileConfigLoader("nbgrader_config.py", path=str(settings.role_config("instructor"))).load_config()
+    assert student.Exchange.root == teacher.Exchange.root == str(settings.exchange)
+    assert student.CourseDirectory.course_id == teacher.CourseDirectory.course_id == "medai-edu"
+    assert "root" not in student.CourseDirectory
+    assert teacher.CourseDirectory.root == str(settings.instructor_course(home))
+    assert teacher.CourseDirectory.source_directory == "solutions"  # the course's own config is loaded too
+    server = json.loads((settings.role_config("student") / "jupyter_server_config.json").read_text())
+    assert server["ServerApp"]["jpserver_extensions"]["nbgrader.server_extensions.formgrader"] is False

@@ -71,6 +71,20 @@ def _idle_culler(c, settings: HubSettings) -> None:
     ]
 
 
+def _load_test_service(c, settings: HubSettings) -> None:
+    """`medai-edu bench hub`: a service whose token creates users, starts their servers and runs kernels."""
+    if not settings.load_test_token:
+        return
+    c.JupyterHub.services.append({"name": "load-test", "api_token": settings.load_test_token})
+    c.JupyterHub.load_roles.append(
+        {
+            "name": "load-test",
+            "scopes": ["admin:users", "admin:servers", "access:servers", "list:users"],
+            "services": ["load-test"],
+        }
+    )
+
+
 def apply(c, settings: HubSettings) -> None:
     """Set JupyterHub's config object ``c`` for this class."""
     c.JupyterHub.bind_url = f"http://{settings.ip}:{settings.port}/"
@@ -96,6 +110,7 @@ def apply(c, settings: HubSettings) -> None:
     c.Spawner.http_timeout = 120
     c.CourseSpawner.lessons_source = str(settings.course / "course")
     _idle_culler(c, settings)
+    _load_test_service(c, settings)
 
 
 def _proxy_token(settings: HubSettings) -> str:

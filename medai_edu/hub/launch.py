@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -150,7 +151,19 @@ def running_hub(settings: HubSettings, log: Path, timeout: float = 120) -> Itera
     from medai_edu.browser.servers import _serve
 
     base = f"http://{settings.ip}:{settings.port}"
-    with _serve(
-        hub_command(settings), f"{base}/hub/health", log, settings.state, {SETTINGS_ENV: str(settings.path)}, timeout
-    ):
-        yield base
+    env = {SETTINGS_ENV: str(settings.path)}
+    try:
+        with _serve(hub_command(settings), f"{base}/hub/health", log, settings.state, env, timeout):
+            yield base
+    finally:
+        stop_orphaned_proxy(settings)
+
+
+def stop_orphaned_proxy(settings: HubSettings) -> None:
+    """The proxy runs in its own session: a hub that was killed (not stopped) leaves it running; stop it by its pid file."""
+    try:
+        pid = int((settings.state / "proxy.pid").read_text())
+        if "configurable-http-proxy" in Path(f"/proc/{pid}/cmdline").read_text():
+            os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError):
+        pass

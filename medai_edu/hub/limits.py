@@ -56,6 +56,12 @@ class UserLimits:
                 pass
 
 
+def remove_user(user: str) -> None:
+    """Remove whatever cgroups ``user`` has left (v2 or v1), once their processes are gone."""
+    folders = [CGROUP_ROOT / PARENT / user] + [CGROUP_ROOT / c / PARENT / user for c in ("memory", "cpu")]
+    UserLimits(folders=[f for f in folders if f.is_dir()]).remove()
+
+
 def cgroup_version() -> int | None:
     """2 or 1 where this process may create cgroups with memory and CPU controllers, else None."""
     if (CGROUP_ROOT / "cgroup.controllers").exists():

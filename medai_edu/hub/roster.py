@@ -14,6 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from medai_edu.hub.limits import remove_user as remove_cgroups
 from medai_edu.hub.settings import USERNAME, HubError, HubSettings
 
 ROLES = ("student", "instructor")
@@ -128,3 +129,4 @@ def remove_users(names: list[str]) -> None:
             continue
         subprocess.run(["pkill", "-KILL", "-u", name], check=False)
         subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
+        remove_cgroups(name)

@@ -42,6 +42,7 @@ class HubSettings:
     python: str = sys.executable  # the course's Python (its venv holds jupyterhub-singleuser)
     proxy: str = str(REPO / ".venv" / "hub-proxy" / "node_modules" / ".bin" / "configurable-http-proxy")
     graded: bool = True  # students' self-checks only say "recorded" (MEDAI_EDU_GRADED=1)
+    load_test_token: str = ""  # `medai-edu bench hub` only: an API service that starts and uses any server
 
     def __post_init__(self) -> None:
         self.root, self.course = Path(self.root), Path(self.course)
