@@ -425,9 +425,12 @@ def plot_referral(
     ax.set_xlabel("Cases referred to the reader (%), least confident first")
     ax.set_ylabel("Cases decided right (%)")
     low = min(team.min(), model_alone, reader_alone)
-    ax.set_ylim(100 * max(0.0, low - 0.05), 100)
+    bottom = 10 * np.floor(10 * max(0.0, low - 0.03))
+    ax.set_ylim(bottom, 100)
     ax.set_xlim(0, 100)
-    ax.set_title("Who decides: the model, the reader, or both?")
+    ax.set_xticks([0, 25, 50, 75, 100])
+    ax.set_yticks(np.arange(bottom, 100.1, 5 if bottom >= 70 else 10))
+    ax.set_title("Who decides: the model, the reader, or both?", y=1.0)  # a fixed title position: redraws fast
     ax.legend(loc="lower right", fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     fig.subplots_adjust(left=0.11, right=0.97, bottom=0.14, top=0.9)  # fixed layout: redraws fast

@@ -141,3 +141,22 @@ def test_study_on_the_lesson_cohort():
     assert study.quality.flags(study.test["clean"].images).mean() < 0.05
     assert all(study.quality.flags(study.test[c].images).mean() > 0.9 for c in SHIFTS)
     assert 0.0 <= capstone.chosen_share(study) <= 1.0
+
+
+@pytest.mark.slow
+def test_referral_explorer_redraws_for_both_sliders_and_extremes():
+    from unittest import mock
+
+    from medai_edu import widgets
+    from medai_edu.lessons import capstone
+
+    study = capstone.build_study(n_test=60, progress=False)
+    with mock.patch.object(widgets, "display", lambda obj: None):
+        explorer = widgets.referral_explorer(study)
+        first = explorer.figure.value
+        for name, value in (("automation_bias", 1.0), ("share", 0.0), ("share", 1.0), ("automation_bias", 0.0)):
+            explorer.controls[name].value = value
+            explorer.settle()
+            assert "could not be drawn" not in explorer.figure.value
+        assert explorer.draws >= 5 and explorer.figure.value != first
+        assert 'alt="' in explorer.figure.value
