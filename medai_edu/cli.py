@@ -139,7 +139,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.set_defaults(run=_train)
 
 
-BENCHMARKS = ("toy", "brain", "uncertainty", "referral", "widgets", "notebooks", "grading", "browser")
+BENCHMARKS = ("toy", "brain", "uncertainty", "referral", "widgets", "notebooks", "grading", "browser", "hub")
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -153,7 +153,9 @@ def _bench(args: argparse.Namespace) -> int:
     if args.suite in ("toy", "brain"):
         result = suite.run(n_images=images, ig_steps=args.ig_steps, device=args.device)
     elif args.suite == "grading":
-        result = suite.run(students=args.students, workers=args.workers)
+        result = suite.run(students=args.students or 10, workers=args.workers)
+    elif args.suite == "hub":
+        result = suite.run(students=args.students or 20, lessons=args.lessons, timeout=args.timeout)
     elif args.suite == "uncertainty":
         result = suite.run(n_images=images, n_samples=args.samples, device=args.device)
     elif args.suite == "referral":
@@ -180,10 +182,17 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
         "lesson-3 segmenters on multi-rater data; referral: lesson 4's reading study (team of model and "
         "reader, calibration, a new scanner); widgets: redraw times in Python; browser: input-to-paint "
         "times of every explorer control in JupyterLab (Chromium); notebooks: lecture-mode time and memory; "
-        "grading: CPU and wall time of autograding correct submissions, per lesson",
+        "grading: CPU and wall time of autograding correct submissions, per lesson; hub: a class arriving at once "
+        "on the class JupyterHub (loopback, test accounts)",
     )
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    bench.add_argument("--students", type=int, default=10, help="grading: correct submissions per lesson (default 10)")
+    bench.add_argument(
+        "--students",
+        type=int,
+        default=None,
+        help="grading: correct submissions per lesson (default 10); hub: students arriving at once (default 20)",
+    )
+    bench.add_argument("--timeout", type=float, default=900, help="hub: seconds the whole class may take (900)")
     bench.add_argument("--workers", type=int, default=2, help="grading: submissions run at the same time (default 2)")
     bench.add_argument(
         "--images",
@@ -199,7 +208,11 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     )
     bench.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     bench.add_argument(
-        "--lessons", nargs="*", default=None, help="browser, notebooks --contention: lessons to measure (default: all)"
+        "--lessons",
+        nargs="*",
+        default=None,
+        help="browser, notebooks --contention: lessons to measure (default: all); hub: lessons the class runs "
+        "(default: 00_welcome)",
     )
     bench.add_argument("--changes", type=int, default=10, help="browser: changes timed per control (default 10)")
     bench.add_argument(

@@ -56,9 +56,14 @@ def score_methods(
     return rows
 
 
+def load_average() -> list[float]:
+    """The load average (1, 5, 15 min), printed beside every timing: the machine is shared."""
+    return [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else []
+
+
 def machine(device: torch.device) -> dict[str, Any]:
-    """Where a benchmark ran, with the load average (1, 5, 15 min) at its end: the machine is shared."""
-    load = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else []
+    """Where a benchmark ran, with the load average (1, 5, 15 min) at its end."""
+    load = load_average()
     return {
         "device": str(device),
         "torch": torch.__version__,

@@ -34,7 +34,6 @@ times depend on what else the machine was doing.
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from dataclasses import replace
@@ -45,7 +44,7 @@ import torch
 from tqdm.auto import tqdm
 
 from medai_edu import pretrained
-from medai_edu.benchmarks.common import machine
+from medai_edu.benchmarks.common import load_average, machine
 from medai_edu.data.multirater import LECTURE, MultiRaterDataset, MultiRaterSettings
 from medai_edu.data.shifts import CONDITIONS, SHIFTS, ShiftedDataset
 from medai_edu.data.splits import FINAL_TEST_SEED
@@ -188,10 +187,6 @@ def targets(models: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     }
 
 
-def _load() -> list[float]:
-    return [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else []
-
-
 def run(
     n_images: int | None = None,
     n_samples: int = 100,
@@ -202,7 +197,7 @@ def run(
 ) -> dict[str, Any]:
     """Score every model; ``n_images=None`` uses all 300 development test images and ``final_cases``
     final test images (with ``n_images`` given, at most that many final ones too)."""
-    started, load_start = time.perf_counter(), _load()
+    started, load_start = time.perf_counter(), load_average()
     dev = get_device(device)
     test = MultiRaterDataset("test", progress=progress)
     final = MultiRaterDataset("test", final_settings(final_cases), progress=progress)
@@ -256,7 +251,7 @@ def run(
             "timing_device": "cpu",
             "timing_threads": torch.get_num_threads(),
             "load_average_start": load_start,
-            "load_average_end": _load(),
+            "load_average_end": load_average(),
             "wall_seconds": round(time.perf_counter() - started, 1),
         },
     }
