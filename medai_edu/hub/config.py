@@ -106,8 +106,9 @@ def apply(c, settings: HubSettings) -> None:
     c.Spawner.cpu_limit = settings.cpu_limit
     c.Spawner.environment = spawner_environment(settings)
     c.Spawner.pre_spawn_hook = _per_user_environment(settings)
-    c.Spawner.start_timeout = 120  # a loaded 2-core machine starts JupyterLab slowly
-    c.Spawner.http_timeout = 120
+    # JupyterLab took 10-60 s to start on a 2-core machine at load 4-5, and over 120 s at load 10.
+    c.Spawner.start_timeout = 300
+    c.Spawner.http_timeout = 300
     c.CourseSpawner.lessons_source = str(settings.course / "course")
     _idle_culler(c, settings)
     _load_test_service(c, settings)
