@@ -11,7 +11,8 @@ question (label 1 = has the disease):
   least confident first, and score the model on the rest and the reader on the referred;
 - :func:`threshold_for_capacity`: the confidence threshold that sends at most a given share of
   cases to the reader;
-- :class:`Reader`: a simulated reader with a sensitivity, a specificity and an automation bias;
+- :class:`Reader`: a simulated reader with a sensitivity, a specificity and an automation bias
+  (optionally less accurate on borderline cases);
 - :class:`QualityCheck`: an input-quality check (out-of-distribution score) from training-image
   statistics.
 """
@@ -151,27 +152,62 @@ class Reader:
     sensitivity: float = 0.80
     specificity: float = 0.85
     automation_bias: float = 0.0
+    #: accuracy on borderline cases (None: the same as on every case); see :meth:`own_accuracy`
+    borderline_accuracy: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("sensitivity", "specificity", "automation_bias"):
             _share(getattr(self, name), name)
+        if self.borderline_accuracy is not None:
+            _share(self.borderline_accuracy, "borderline_accuracy")
 
-    def correct_probability(self, labels, ai_answers=None) -> np.ndarray:
-        """Per case, the probability that the reader's final answer is right; ``ai_answers`` (0/1)
-        are the suggestions shown (None: the reader reads alone)."""
+    def own_accuracy(self, labels, borderline=None) -> np.ndarray:
+        """Per case, the probability that the reader's own reading (before any AI suggestion) is right.
+
+        With ``borderline_accuracy`` set and a ``borderline`` mask given (True = a case that is hard
+        for anyone, e.g. a disease severity where the two groups overlap), the reader is right on
+        those cases with ``borderline_accuracy`` and more often on the others, so that the
+        sensitivity and specificity over these cases stay as stated: the reader's errors then fall
+        where the model's do, instead of independently of the case.
+        """
         y = _labels(labels, len(np.asarray(labels)))
-        own = np.where(y == 1, self.sensitivity, self.specificity)
+        own = np.where(y == 1, self.sensitivity, self.specificity).astype(np.float64)
+        if self.borderline_accuracy is None or borderline is None:
+            return own
+        hard = np.asarray(borderline, dtype=bool)
+        if hard.shape != y.shape:
+            raise ValueError(f"borderline must have one entry per case ({len(y)}), got shape {hard.shape}.")
+        for label, rate, name in ((1, self.sensitivity, "sensitivity"), (0, self.specificity, "specificity")):
+            group = y == label
+            n, n_hard = int(group.sum()), int((group & hard).sum())
+            if n_hard == 0:
+                continue
+            rest = (rate * n - self.borderline_accuracy * n_hard) / (n - n_hard) if n_hard < n else rate
+            if n_hard == n or not 0.0 <= rest <= 1.0:
+                raise ValueError(
+                    f"a {name} of {rate} cannot be kept with accuracy {self.borderline_accuracy} on {n_hard} of {n} "
+                    "borderline cases; choose a borderline accuracy closer to it."
+                )
+            own[group & hard], own[group & ~hard] = self.borderline_accuracy, rest
+        return own
+
+    def correct_probability(self, labels, ai_answers=None, borderline=None) -> np.ndarray:
+        """Per case, the probability that the reader's final answer is right; ``ai_answers`` (0/1)
+        are the suggestions shown (None: the reader reads alone); ``borderline`` as in
+        :meth:`own_accuracy`."""
+        own = self.own_accuracy(labels, borderline)
         if ai_answers is None:
             return own
+        y = _labels(labels, len(own))
         ai_right = _labels(ai_answers, len(y), "ai_answers") == y
         b = self.automation_bias
         # AI right: a reader who was wrong switches to it; AI wrong: a reader who was right switches away
         return np.where(ai_right, own + (1 - own) * b, own * (1 - b))
 
-    def read(self, labels, ai_answers=None, seed: int = 0) -> np.ndarray:
+    def read(self, labels, ai_answers=None, seed: int = 0, borderline=None) -> np.ndarray:
         """One simulated reading session: the reader's final answers (0/1), drawn with ``seed``."""
         y = _labels(labels, len(np.asarray(labels)))
-        right = np.random.default_rng(seed).random(len(y)) < self.correct_probability(y, ai_answers)
+        right = np.random.default_rng(seed).random(len(y)) < self.correct_probability(y, ai_answers, borderline)
         return np.where(right, y, 1 - y)
 
 

@@ -160,3 +160,18 @@ def test_referral_explorer_redraws_for_both_sliders_and_extremes():
             assert "could not be drawn" not in explorer.figure.value
         assert explorer.draws >= 5 and explorer.figure.value != first
         assert 'alt="' in explorer.figure.value
+
+
+def test_a_borderline_reader_keeps_its_sensitivity_and_errs_on_hard_cases():
+    labels = np.array([1] * 10 + [0] * 10)
+    hard = np.zeros(20, bool)
+    hard[[0, 1, 2, 10, 11, 12]] = True
+    reader = referral.Reader(0.8, 0.85, borderline_accuracy=0.6)
+    own = reader.own_accuracy(labels, hard)
+    assert own[:10].mean() == pytest.approx(0.8) and own[10:].mean() == pytest.approx(0.85)
+    assert (own[hard] == 0.6).all() and (own[~hard] > 0.85).all()
+    assert np.array_equal(referral.Reader(0.8, 0.85).own_accuracy(labels, hard), reader.own_accuracy(labels))
+    with pytest.raises(ValueError, match="cannot be kept"):
+        referral.Reader(0.99, 0.85, borderline_accuracy=0.1).own_accuracy(labels, hard)
+    with pytest.raises(ValueError, match="one entry per case"):
+        reader.own_accuracy(labels, hard[:5])

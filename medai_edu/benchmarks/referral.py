@@ -6,7 +6,9 @@ random draws), and the team's when the least confident cases are referred to the
 referral shares and automation biases; the expected calibration error of the model's probability
 of AD before and after temperature scaling; and all of this again with the test scans changed as
 by a new scanner (lesson 3's noise, lower contrast and blur), together with an input-quality check
-that sends flagged scans to the reader without the AI's suggestion.
+that sends flagged scans to the reader without the AI's suggestion. ``borderline_reader`` repeats
+the clean team with a reader whose errors fall on borderline cases (disease severity where MCI and
+AD overlap; same sensitivity and specificity overall): the independent reader flatters the team.
 
 Choices are made on validation data only: the temperature, the quality check's threshold (its
 statistics come from training images) and the recommended referral share (``chosen_share``, best
@@ -49,6 +51,28 @@ def _condition(study: capstone.Study, condition: str, threshold: float) -> dict[
     }
 
 
+def _borderline_reader(study: capstone.Study, share: float) -> dict[str, Any]:
+    """The same study with a reader whose errors fall on the borderline cases (same sensitivity and
+    specificity overall): the team's curve on the clean test cases and at the chosen share."""
+    accuracy = capstone.BORDERLINE_ACCURACY
+    curve = study.curve("clean", 0.0, capstone.BENCH_SHARES, borderline_accuracy=accuracy)
+    clean = study.test["clean"]
+    reader = study.reader_correct("clean", 0.0, accuracy)
+    team = np.where(referral.referred(study.confidences(), share), reader, clean.model_correct)
+    return {
+        "accuracy_on_borderline": accuracy,
+        "borderline_severity": list(capstone.BORDERLINE_SEVERITY),
+        "share_borderline": float(clean.borderline.mean()),
+        "share_borderline_among_referred": float(
+            clean.borderline[referral.referred(study.confidences(), share)].mean()
+        ),
+        "reader_accuracy": float(study.reader.correct_probability(clean.labels).mean()),
+        "team": {f"share_{capstone._key(s)}": float(v) for s, v in zip(capstone.BENCH_SHARES, curve)},
+        "team_at_chosen_share": float(team.mean()),
+        "team_vs_model": paired_bootstrap(team, clean.model_correct.astype(float)),
+    }
+
+
 def _per_case_team(study: capstone.Study, share: float) -> np.ndarray:
     cases = study.test["clean"]
     to_reader = referral.referred(study.confidences(), share)
@@ -83,6 +107,7 @@ def run(n_test: int | None = None, progress: bool = True, final_seed: int = FINA
         "confidence_threshold": threshold,
         "quality_threshold": study.quality.threshold,
         "conditions": {c: _condition(study, c, threshold) for c in study.test},
+        "borderline_reader": _borderline_reader(study, share),
         "team_vs_model": paired_bootstrap(team, clean.model_correct.astype(float)),
         "team_vs_reader": paired_bootstrap(team, study.reader.correct_probability(clean.labels)),
         "final_test": {
@@ -144,6 +169,14 @@ def table(result: dict[str, Any]) -> str:
     for name in ("team_vs_model", "team_vs_reader"):
         b = result[name]
         lines.append(f"{name}: {b['difference']:+.3f} [{b['low']:+.3f}, {b['high']:+.3f}]")
+    b = result["borderline_reader"]
+    lines.append(
+        f"Reader with accuracy {b['accuracy_on_borderline']:.2f} on borderline cases ({b['share_borderline']:.1%} of "
+        f"test cases, {b['share_borderline_among_referred']:.1%} of those referred): team at the chosen share "
+        f"{b['team_at_chosen_share']:.3f} (minus model {b['team_vs_model']['difference']:+.3f} "
+        f"[{b['team_vs_model']['low']:+.3f}, {b['team_vs_model']['high']:+.3f}]); curve "
+        + " ".join(f"{v:.3f}" for v in b["team"].values())
+    )
     f = result["final_test"]
     lines.append(
         f"Final test set (seed {f['data_seed']}, {f['n_test']} cases): model {f['model_accuracy']:.3f}, reader "

@@ -17,6 +17,7 @@ from typing import ClassVar
 import numpy as np
 
 from medai_edu import claims, pretrained, referral
+from medai_edu.data.brain import LECTURE
 from medai_edu.data.shifts import CONDITIONS, SHIFTS, shift_image
 from medai_edu.lessons import welcome
 from medai_edu.metrics import calibration_bins, calibration_error
@@ -33,6 +34,14 @@ CAPACITY = 0.2
 #: quantile of clean validation scans' quality scores above which a scan is flagged
 QUALITY_QUANTILE = 0.99
 CALIBRATION_BINS = 10
+#: severities where the simulated MCI and AD groups overlap (lesson 2's cohort): borderline cases
+BORDERLINE_SEVERITY = (
+    max(LECTURE.mci_severity[0], LECTURE.ad_severity[0]),
+    min(LECTURE.mci_severity[1], LECTURE.ad_severity[1]),
+)
+#: the second reader of the benchmark: right on only this share of borderline cases, more often on
+#: the others (same sensitivity and specificity overall)
+BORDERLINE_ACCURACY = 0.6
 CONDITION_LABELS = {"clean": "as trained", "noise": "noise", "contrast": "lower contrast", "blur": "blur"}
 
 
@@ -48,6 +57,14 @@ class Cases:
     labels: np.ndarray
     logits: np.ndarray
     images: np.ndarray | None = None
+    severities: np.ndarray | None = None  # the simulated disease severity (for borderline cases)
+
+    @property
+    def borderline(self) -> np.ndarray:
+        """True for people whose severity lies where the MCI and AD ranges overlap (hard for anyone)."""
+        if self.severities is None:
+            raise ValueError("these cases carry no severities; build them with build_study().")
+        return (self.severities >= BORDERLINE_SEVERITY[0]) & (self.severities <= BORDERLINE_SEVERITY[1])
 
     def probabilities(self, temperature: float = 1.0) -> np.ndarray:
         """The model's probability of AD per case (after temperature scaling)."""
@@ -78,20 +95,29 @@ class Study:
     def confidences(self, condition: str = "clean") -> np.ndarray:
         return referral.confidence(self.test[condition].probabilities(self.temperature))
 
-    def reader_correct(self, condition: str = "clean", automation_bias: float = 0.0) -> np.ndarray:
+    def reader_correct(
+        self, condition: str = "clean", automation_bias: float = 0.0, borderline_accuracy: float | None = None
+    ) -> np.ndarray:
         """Per test case, the probability that the reader is right when the case is referred with the
-        AI's suggestion (the reader's expected accuracy over its random draws)."""
-        reader = referral.Reader(self.reader.sensitivity, self.reader.specificity, automation_bias)
+        AI's suggestion (the reader's expected accuracy over its random draws); ``borderline_accuracy``:
+        a reader whose errors concentrate on the borderline cases (:attr:`Cases.borderline`)."""
+        reader = referral.Reader(self.reader.sensitivity, self.reader.specificity, automation_bias, borderline_accuracy)
         cases = self.test[condition]
-        return reader.correct_probability(cases.labels, cases.answers)
+        hard = None if borderline_accuracy is None else cases.borderline
+        return reader.correct_probability(cases.labels, cases.answers, hard)
 
-    def curve(self, condition: str = "clean", automation_bias: float = 0.0, shares=None) -> np.ndarray:
+    def curve(
+        self,
+        condition: str = "clean",
+        automation_bias: float = 0.0,
+        shares=None,
+        borderline_accuracy: float | None = None,
+    ) -> np.ndarray:
         """Team accuracy at each referral share (default: :attr:`shares`)."""
         shares = self.shares if shares is None else shares
         cases = self.test[condition]
-        return referral.referral_curve(
-            cases.model_correct, self.reader_correct(condition, automation_bias), self.confidences(condition), shares
-        )
+        reader = self.reader_correct(condition, automation_bias, borderline_accuracy)
+        return referral.referral_curve(cases.model_correct, reader, self.confidences(condition), shares)
 
     def reader_alone(self, condition: str = "clean") -> float:
         return float(self.reader.correct_probability(self.test[condition].labels).mean())
@@ -136,12 +162,12 @@ def build_study(seed: int = 42, n_test: int | None = None, progress: bool = True
     validation, test, train = (BrainDataset(s, settings, limit=n_test if s == "test" else None) for s in SPLITS)
     # (the cohort is read once and kept in memory: the three splits share it)
     classifier = pretrained.load_model("brain_classifier")
-    val_cases = Cases(validation.labels, _logits(classifier, validation.field("images")))
+    val_cases = Cases(validation.labels, _logits(classifier, validation.field("images")), None, validation.severities)
     clean = test.field("images")
-    tests = {"clean": Cases(test.labels, _logits(classifier, clean), clean)}
+    tests = {"clean": Cases(test.labels, _logits(classifier, clean), clean, test.severities)}
     for kind in CONDITIONS[1:]:
         images = shifted_images(clean, kind)
-        tests[kind] = Cases(test.labels, _logits(classifier, images), images)
+        tests[kind] = Cases(test.labels, _logits(classifier, images), images, test.severities)
     quality = referral.QualityCheck().fit(train.field("images"))
     quality.set_threshold(validation.field("images"), QUALITY_QUANTILE)
     return Study(val_cases, tests, referral.fit_temperature(val_cases.logits, val_cases.labels), quality)
@@ -251,7 +277,11 @@ def reference_benchmark(path: Path = BENCHMARK_FILE):
             "flagged by quality check": row["quality"]["share_flagged"],
             "team with quality check": row["quality"]["team_with_check"],
         }
-    data = result["data"]
+    data, borderline = result["data"], result["borderline_reader"]
+    print(
+        f"A reader right on only {borderline['accuracy_on_borderline']:.0%} of borderline cases (same sensitivity and "
+        f"specificity overall): team {borderline['team_at_chosen_share']:.3f} at {share:.0%} referred, clean scans."
+    )
     print(
         f"Benchmark: {data['n_test']} test cases (accuracies), temperature {result['temperature']:.2f} fitted on "
         f"{data['n_val']} validation cases; reader sensitivity {result['reader']['sensitivity']:.2f}, "
@@ -353,6 +383,34 @@ CLAIMS = [
         },
         lambda v: v["low"] > 0,
         {"difference": "{:+.1f}", "low": "{:+.1f}", "high": "{:+.1f}"},
+    ),
+    claims.Claim(
+        "borderline_reader_removes_the_gain",
+        "A second simulated reader has the same sensitivity and specificity overall, but is right on only "
+        "{accuracy} of the borderline cases, the people whose severity lies where the MCI and AD groups overlap "
+        "({referred} of the referred cases are borderline), and more often on the others. With this reader the team "
+        "at the same share reaches {team}, a gain over the model alone of {difference} percentage points, with a "
+        "95 % bootstrap interval from {low} to {high}: these cases cannot tell it from no gain at all.",
+        {
+            "accuracy": _f("borderline_reader.accuracy_on_borderline"),
+            "referred": _f("borderline_reader.share_borderline_among_referred"),
+            "team": _f("borderline_reader.team_at_chosen_share"),
+            "independent": _chosen_team(),
+            "difference": claims.Computed(
+                lambda: 100 * _f("borderline_reader.team_vs_model.difference").read(), "borderline team minus model, pp"
+            ),
+            "low": claims.Computed(lambda: 100 * _f("borderline_reader.team_vs_model.low").read(), "low end, pp"),
+            "high": claims.Computed(lambda: 100 * _f("borderline_reader.team_vs_model.high").read(), "high end, pp"),
+        },
+        lambda v: v["low"] < 0 < v["high"] and v["team"] < v["independent"],
+        {
+            "accuracy": _PCT,
+            "referred": _PCT,
+            "team": "{:.1%}",
+            "difference": "{:+.1f}",
+            "low": "{:+.1f}",
+            "high": "{:+.1f}",
+        },
     ),
     claims.Claim(
         "automation_bias_costs",
