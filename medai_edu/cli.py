@@ -9,7 +9,7 @@ import sys
 def _doctor(args: argparse.Namespace) -> int:
     from medai_edu.doctor import check_machine
 
-    return 0 if check_machine() else 1
+    return 0 if check_machine(thorough=True) else 1
 
 
 def _train(args: argparse.Namespace) -> int:

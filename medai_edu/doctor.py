@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import importlib.util
 import platform
 from dataclasses import dataclass
 
@@ -33,12 +35,19 @@ class Check:
     required: bool = True
 
 
-def check_packages() -> list[Check]:
+def check_packages(load: bool = True) -> list[Check]:
+    """Each package the lessons import: imported (``load``), or only found installed with its version
+    (fast and light: a class of kernels on one hub need not all import monai to say hello)."""
     checks = []
     for name, purpose in STACK.items():
         try:
-            module = importlib.import_module(name)
-            checks.append(Check(name, True, getattr(module, "__version__", "installed")))
+            if load:
+                version = getattr(importlib.import_module(name), "__version__", "installed")
+            elif importlib.util.find_spec(name) is None:
+                raise ModuleNotFoundError(f"No module named {name!r}")
+            else:
+                version = importlib.metadata.version(name)
+            checks.append(Check(name, True, version))
         except Exception as exc:  # any import failure means the lesson cannot run
             checks.append(Check(name, False, f"missing ({purpose}): {type(exc).__name__}: {exc}"))
     return checks
@@ -83,13 +92,13 @@ def check_memory() -> Check:
     return Check("free memory", ok, f"{free_gb:.1f} GB{note}", required=False)
 
 
-def run_checks() -> list[Check]:
+def run_checks(thorough: bool = True) -> list[Check]:
+    """All checks; ``thorough`` imports every package and loads the brain template and atlas."""
     return [
         Check("python", True, platform.python_version()),
-        *check_packages(),
+        *check_packages(load=thorough),
         check_device(),
-        check_brain_template(),
-        check_brain_atlas(),
+        *([check_brain_template(), check_brain_atlas()] if thorough else []),
         check_memory(),
     ]
 
@@ -113,8 +122,9 @@ def report(checks: list[Check]) -> tuple[str, bool]:
     return "\n".join(lines), not failed
 
 
-def check_machine() -> bool:
-    """Print the environment check (the notebook version of `medai-edu doctor`)."""
-    text, ok = report(run_checks())
-    print(text)
+def check_machine(thorough: bool = False) -> bool:
+    """Print the environment check. In a notebook it is quick (packages found, not imported: seconds and
+    little memory, which matters when a whole class starts at once); `medai-edu doctor` is thorough."""
+    text, ok = report(run_checks(thorough))
+    print(text if thorough else text + "\n(A quick check; `medai-edu doctor` in a terminal runs the thorough one.)")
     return ok

@@ -39,9 +39,7 @@ def test_bad_class_sizes_and_lessons_are_refused_before_anything_is_created():
 def test_two_students_arrive_at_once_and_each_sees_a_figure(tmp_path):
     result = bench_hub.measure(2, "00_welcome", timeout=400, log_dir=tmp_path)
     summary = result.summary()
-    assert summary["failures"] == 0, [s.error for s in result.per_student] + [
-        (tmp_path / "hub.log").read_text()[-3000:]
-    ]
+    assert summary["failures"] == 0, [s.error for s in result.per_student] + [Path(result.log).read_text()[-3000:]]
     for student in result.per_student:
         assert 0 < student.ready_s < student.first_figure_s <= student.done_s
         assert 100 < student.peak_rss_mb < 2048  # a JupyterLab server and a kernel with the lesson loaded

@@ -29,13 +29,24 @@ def test_doctor_command_passes_here():
     assert "brain template" in result.stdout and "All set" in result.stdout
 
 
-def test_doctor_fails_in_plain_language_when_a_package_is_missing(monkeypatch):
+@pytest.mark.parametrize("thorough", [True, False])
+def test_doctor_fails_in_plain_language_when_a_package_is_missing(monkeypatch, thorough):
     monkeypatch.setitem(doctor.STACK, "no_such_package_for_medai", "a lesson")
-    text, ok = doctor.report(doctor.run_checks())
+    text, ok = doctor.report(doctor.run_checks(thorough))
     assert not ok
     assert "[FAIL] no_such_package_for_medai" in text
     assert "Something the lessons need is missing: no_such_package_for_medai" in text
     assert "make lab" in text
+
+
+def test_the_notebooks_machine_check_finds_packages_without_importing_them():
+    code = (
+        "import sys; from medai_edu.doctor import check_machine; ok = check_machine(); "
+        "print(ok, 'monai' in sys.modules, 'nilearn' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "True False False", result.stdout + result.stderr
+    assert "[ok  ] monai" in result.stdout and "medai-edu doctor" in result.stdout
 
 
 def test_low_memory_is_a_warning_not_a_failure(monkeypatch):

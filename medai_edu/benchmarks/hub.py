@@ -51,6 +51,7 @@ class HubLoad:
     load_before: list[float]
     load_after: list[float] = field(default_factory=list)
     per_student: list[Student] = field(default_factory=list)
+    log: str = ""  # the hub's log
 
     def summary(self) -> dict[str, Any]:
         def pct(values: list[float], q: float) -> float | None:
@@ -77,6 +78,7 @@ class HubLoad:
             "failures": sum(1 for s in self.per_student if s.error),
             "load_before": self.load_before,
             "load_after": self.load_after,
+            "hub_log": self.log,
         }
 
 
@@ -144,7 +146,7 @@ class _Client:
         self.base, self.token = base, token
         self.http = AsyncHTTPClient(max_clients=MAX_STUDENTS * 2)
 
-    async def call(self, method: str, path: str, body: Any = None, timeout: float = 120) -> Any:
+    async def call(self, method: str, path: str, body: Any = None, timeout: float = 600) -> Any:
         from tornado.httpclient import HTTPRequest
 
         request = HTTPRequest(
@@ -180,7 +182,7 @@ async def _wait_ready(client: _Client, name: str, deadline: float) -> None:
         if server and server.get("ready"):
             return
         if not user.get("pending") and not server:
-            raise RuntimeError("the hub reports no server and nothing pending (the spawn failed: see hub.log)")
+            raise RuntimeError(f"the spawn failed (the hub reports no server and nothing pending): {user}")
         await asyncio.sleep(0.5)
     raise TimeoutError("server not ready in time")
 
@@ -305,7 +307,8 @@ def measure(n: int = 20, lesson: str = "00_welcome", timeout: float = 900, log_d
         cull_timeout=3600,
     )
     result = HubLoad(n, lesson, load_average(), per_student=[Student(name) for name in names])
-    log = (log_dir or folder) / "hub.log"
+    log = (log_dir or Path(tempfile.gettempdir())) / f"medai-hub-load-{prefix}.log"  # kept: failures are read there
+    result.log = str(log)
     try:
         launch.prepare(settings)
         for name in names:
@@ -355,4 +358,6 @@ def table(result: dict[str, Any]) -> str:
             f"| {fmt(s['cgroup_peak_mb_max'], ' MB')} | {s['failures']} | {s['load_before']} -> {s['load_after']} |"
         )
         lines += [f"  {st['name']}: {st['error']}" for st in entry["students"] if st["error"]]
+        if s["failures"]:
+            lines.append(f"  the hub's log: {s['hub_log']}")
     return "\n".join(lines)
