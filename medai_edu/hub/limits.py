@@ -98,9 +98,15 @@ def _v2(user: str, memory: int, cpus: float, limits: UserLimits) -> None:
 def _v1(user: str, memory: int, cpus: float, limits: UserLimits) -> None:
     mem = CGROUP_ROOT / "memory" / PARENT / user
     mem.mkdir(parents=True, exist_ok=True)
-    _write(mem / "memory.limit_in_bytes", str(memory))
-    if (mem / "memory.memsw.limit_in_bytes").exists():  # no swapping past the limit
-        _write(mem / "memory.memsw.limit_in_bytes", str(memory))
+    # memory + swap must stay >= memory: write it before and after, so raising and lowering both work.
+    swap = mem / "memory.memsw.limit_in_bytes"
+    for path in ([swap] if swap.exists() else []) + [mem / "memory.limit_in_bytes"] + ([swap] if swap.exists() else []):
+        try:
+            _write(path, str(memory))
+        except OSError:
+            pass
+    if int((mem / "memory.limit_in_bytes").read_text()) > memory:
+        raise OSError(f"{mem}: the memory limit did not take ({memory} bytes wanted)")
     cpu = CGROUP_ROOT / "cpu" / PARENT / user
     cpu.mkdir(parents=True, exist_ok=True)
     _write(cpu / "cpu.cfs_period_us", str(PERIOD_US))

@@ -11,6 +11,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,6 +128,9 @@ def remove_users(names: list[str]) -> None:
             pwd.getpwnam(name)
         except KeyError:
             continue
-        subprocess.run(["pkill", "-KILL", "-u", name], check=False)
-        subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
+        for _ in range(30):  # userdel refuses while the user has processes, or while another useradd holds the lock
+            subprocess.run(["pkill", "-KILL", "-u", name], check=False)
+            time.sleep(0.5)
+            if subprocess.run(["userdel", "--remove", name], capture_output=True).returncode in (0, 6):
+                break  # 6: no such user
         remove_cgroups(name)
