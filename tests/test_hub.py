@@ -62,6 +62,14 @@ def _why_not() -> str | None:
         import jupyterhub  # noqa: F401
     except ImportError:
         return "JupyterHub is not installed: run `make test` (it installs the hub extra)"
+    if shutil.which("bwrap"):  # the instructor grades as an ordinary user: bubblewrap must work without root
+        probe = ["runuser", "-u", "nobody", "--", "bwrap", "--unshare-all", "--ro-bind", "/", "/", "true"]
+        if subprocess.run(probe, capture_output=True).returncode:
+            return (
+                "bubblewrap does not work for ordinary users here (no user namespaces): the hub cannot grade isolated"
+            )
+    else:
+        return "bubblewrap is missing: run `make test` as root (it installs it) so the instructor can grade isolated"
     return browser_page.chromium_missing()
 
 
@@ -108,7 +116,7 @@ def hub():
 
 def _log_in(browser, base: str, user: str, watch: browser_page.Watch):
     page = browser_page.new_page(browser, watch)
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(120_000)  # a page of a busy hub on 2 loaded cores
     page.goto(f"{base}/hub/login")
     page.fill("#username_input", user)
     page.fill("#password_input", PASSWORD)
