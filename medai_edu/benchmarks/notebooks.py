@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -36,15 +39,17 @@ from medai_edu.release import ROOT
 KERNEL = "medai-edu"
 
 _RUNNER = """
-import json, sys, threading, time
+import json, os, sys, threading, time
 import papermill, psutil
 source, output, quick = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
-peak, done = [0], threading.Event()
-def watch():  # the kernel's peak resident memory, sampled (psutil: the same units on Linux, macOS, Windows)
+peak, cpu, done = [0], {}, threading.Event()
+def watch():  # the kernel's peak resident memory and CPU time, sampled (psutil: the same on Linux, macOS, Windows)
     me = psutil.Process()
     while not done.wait(0.05):
         try:
-            peak[0] = max([peak[0]] + [child.memory_info().rss for child in me.children(recursive=True)])
+            for child in me.children(recursive=True):
+                peak[0] = max(peak[0], child.memory_info().rss)
+                cpu[child.pid] = sum(child.cpu_times()[:2])
         except psutil.Error:
             pass
 threading.Thread(target=watch, daemon=True).start()
@@ -52,7 +57,7 @@ start = time.perf_counter()
 papermill.execute_notebook(source, output, parameters={"QUICK": quick}, kernel_name=sys.argv[5], cwd=sys.argv[4], progress_bar=False, execution_timeout=600)
 seconds = time.perf_counter() - start
 done.set()
-print(json.dumps({"seconds": seconds, "peak_rss_mb": peak[0] / 2**20}))
+print(json.dumps({"seconds": seconds, "peak_rss_mb": peak[0] / 2**20, "cpu_seconds": sum(cpu.values()), "notebook_mb": os.path.getsize(output) / 2**20}))
 """
 
 
@@ -130,7 +135,48 @@ def run(quick: bool = False) -> dict[str, Any]:
             first = run_one(path, quick, Path(cache))
             again = run_one(path, quick, Path(cache))
         lessons[path.stem] = {"first_run": first, "second_run": again}
-    return {"machine": machine(), "quick": quick, "lessons": lessons}
+        print(
+            f"{path.stem}: {first['seconds']:.1f} s, then {again['seconds']:.1f} s (load {again['load_after']})",
+            flush=True,
+        )
+    return {"machine": machine(), "quick": quick, "server": server_memory(), "lessons": lessons}
+
+
+def server_memory(settle: float = 5.0, timeout: float = 120.0) -> dict[str, float]:
+    """Resident memory of a JupyterLab server without kernels (this environment's extensions), its page served.
+
+    The part of a hub user's memory that is not a lesson's kernel (``jupyterhub-singleuser`` is
+    the same server). It listens on the loopback only, with a random token, and is stopped here.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = secrets.token_hex(16)
+    with tempfile.TemporaryDirectory() as root:
+        command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}"]
+        command += [f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"]
+        command += ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10).read()
+                    break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"JupyterLab did not serve /lab within {timeout:.0f} s") from None
+                    time.sleep(0.5)
+            time.sleep(settle)
+            rss = psutil.Process(server.pid).memory_info().rss
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+    return {"server_rss_mb": rss / 2**20, "settle_seconds": settle}
 
 
 class Spinner:
@@ -157,7 +203,13 @@ def contended(path: Path, cache: Path, threads_mode: str | None) -> dict[str, An
     with Spinner() as spinner:
         busy = run_one(path, cache=cache, threads_mode=threads_mode)
         busy["spinner_core_share"] = round(spinner.share(), 2)
-    return {"quiet": quiet, "contended": busy, "ratio": busy["seconds"] / quiet["seconds"]}
+    ratio = busy["seconds"] / quiet["seconds"]
+    print(
+        f"{path.stem} threads={threads_mode}: quiet {quiet['seconds']:.1f} s, next to a busy process "
+        f"{busy['seconds']:.1f} s ({ratio:.2f}x; load {quiet['load_before'][0]} -> {busy['load_after'][0]})",
+        flush=True,
+    )
+    return {"quiet": quiet, "contended": busy, "ratio": ratio}
 
 
 def run_contention(modes: list[str] | None = None, lessons: list[str] | None = None) -> dict[str, Any]:
@@ -191,7 +243,8 @@ def table(result: dict[str, Any]) -> str:
             f"{name:<32}{first['seconds']:>10.1f}{first['peak_rss_mb']:>9.0f}{again['seconds']:>10.1f}"
             f"{again['peak_rss_mb']:>9.0f}{again['load_before'][0]:>8.2f}->{again['load_after'][0]:<5.2f}"
         )
-    return "\n".join([*lines, machine_line])
+    server = f"JupyterLab server without kernels (the rest of a hub user's memory): {result['server']['server_rss_mb']:.0f} MB"
+    return "\n".join([*lines, server, machine_line])
 
 
 def _contention_table(result: dict[str, Any]) -> str:
