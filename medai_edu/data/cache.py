@@ -110,6 +110,13 @@ def save(name: str, settings: dict[str, Any], arrays: dict[str, np.ndarray], fol
     tmp_card.replace(card)
 
 
+def _stamp(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
 def _lock(name: str):
     import filelock
 
@@ -121,14 +128,20 @@ def _lock(name: str):
 def cached(name: str, settings: dict[str, Any], make: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """Load ``name`` from a cache, or call ``make()`` and store its result; the arrays are read-only.
 
-    Only one process builds a given entry at a time; the others wait for it and then read it.
+    Reading takes no lock (each file is replaced whole, so it can be read from a read-only folder);
+    only one process builds a given entry at a time, the others wait for it and then read it.
     """
     shared = shared_cache_dir()
     arrays = _read(shared, name, settings) if shared else None
     if arrays is not None:
         return arrays
+    card = _paths(cache_dir(), name)[1]
+    seen = _stamp(card)
+    arrays = _read(cache_dir(), name, settings)  # reading needs no lock: files are replaced whole
+    if arrays is not None:
+        return arrays
     with _lock(name):  # another kernel may be building it: wait, then read what it wrote
-        arrays = _read(cache_dir(), name, settings)
+        arrays = _read(cache_dir(), name, settings) if _stamp(card) != seen else None
         if arrays is None:
             arrays = make()
             save(name, settings, arrays)

@@ -100,7 +100,8 @@ def _prepare(run_dir: Path, submission_files: Path, settings: RunSettings) -> No
     if settings.cache and not settings.cache_writable:
         (run_dir / "cache").mkdir()
         for item in settings.cache.glob("*"):
-            (run_dir / "cache" / item.name).symlink_to(item.resolve())
+            if item.suffix != ".lock":  # a build in the sandbox locks in its own folder
+                (run_dir / "cache" / item.name).symlink_to(item.resolve())
     os.chmod(run_dir, 0o755)
     for path in [home, *home.rglob("*"), run_dir / "cache"]:
         if path.exists() and not path.is_symlink():
