@@ -316,6 +316,8 @@ def _assert_privacy(base: str, settings: HubSettings, page, course: Path) -> Non
     # Through the hub: another student's server refuses the first student's browser session.
     response = page.request.get(f"{base}/user/{WRONG}/api/contents/{LESSON}", max_redirects=0)
     assert response.status in (302, 403, 404), f"{RIGHT} reached {WRONG}'s server: HTTP {response.status}"
+    formgrader = page.request.get(f"{base}/user/{RIGHT}/formgrader", max_redirects=0)
+    assert formgrader.status == 404, f"a student's own server offers the formgrader: HTTP {formgrader.status}"
 
 
 def _assert_limits(settings: HubSettings) -> None:
