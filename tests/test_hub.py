@@ -291,7 +291,7 @@ def test_a_class_on_the_hub(hub, chromium):  # noqa: F811 - the fixture imported
         )
 
     _assert_privacy(base, settings, students[RIGHT], course)
-    _assert_limits(settings)
+    _assert_servers(settings)
     log = (ARTIFACTS / "hub.log").read_text()
     assert re.search(r"200 GET /hub/api/users\S* \(idle-culler@", log), "the idle culler never read the hub's users"
     seconds = time.monotonic() - started
@@ -320,15 +320,19 @@ def _assert_privacy(base: str, settings: HubSettings, page, course: Path) -> Non
     assert formgrader.status == 404, f"a student's own server offers the formgrader: HTTP {formgrader.status}"
 
 
-def _assert_limits(settings: HubSettings) -> None:
-    """Each student's server runs inside its own memory and CPU cgroup with the configured limits."""
-    if limits.cgroup_version() is None:
-        return  # nothing is enforced here (and the hub's log says so); test_memory_limit_is_enforced skips
+def _assert_servers(settings: HubSettings) -> None:
+    """Each student's server: its own memory and CPU cgroup, the shared data cache, the student config, graded mode."""
     for user in ANSWERS:
         pid = subprocess.run(["pgrep", "-u", user, "-f", "jupyterhub-singleuser"], capture_output=True, text=True)
         assert pid.stdout.split(), f"no running server of {user}"
-        groups = Path(f"/proc/{pid.stdout.split()[0]}/cgroup").read_text()
-        assert f"{limits.PARENT}/{user}" in groups, f"{user}'s server is not in its cgroup:\n{groups}"
+        proc = Path(f"/proc/{pid.stdout.split()[0]}")
+        environ = dict(line.split("=", 1) for line in proc.joinpath("environ").read_text().split("\0") if "=" in line)
+        assert environ.get("MEDAI_EDU_SHARED_CACHE") == str(settings.shared_cache)
+        assert environ.get("JUPYTER_CONFIG_PATH") == str(settings.role_config("student"))
+        assert environ.get("MEDAI_EDU_GRADED") == "1"
+        if limits.cgroup_version() is not None:  # else nothing is enforced here (the hub's log says so)
+            groups = proc.joinpath("cgroup").read_text()
+            assert f"{limits.PARENT}/{user}" in groups, f"{user}'s server is not in its cgroup:\n{groups}"
 
 
 @needs_hub

@@ -17,8 +17,7 @@ def spawner_environment(settings: HubSettings) -> dict[str, str]:
     bin_dir = str(Path(settings.python).parent)
     return {
         "MEDAI_EDU_SHARED_CACHE": str(settings.shared_cache),
-        "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
-        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",  # medai-edu and nbgrader in the terminal
     }
 
 
@@ -29,9 +28,10 @@ def role_of(settings: HubSettings, username: str) -> str:
 def _per_user_environment(settings: HubSettings):
     def environment(spawner) -> None:  # pre_spawn_hook: the role decides config and graded mode
         role = role_of(settings, spawner.user.name)
-        spawner.environment["JUPYTER_CONFIG_PATH"] = str(settings.role_config(role))
+        extra = {"JUPYTER_CONFIG_PATH": str(settings.role_config(role))}
         if role == "student" and settings.graded:
-            spawner.environment["MEDAI_EDU_GRADED"] = "1"
+            extra["MEDAI_EDU_GRADED"] = "1"
+        spawner.environment = {**spawner.environment, **extra}  # a new dict: never shared between users
 
     return environment
 
