@@ -385,6 +385,17 @@ def test_a_hub_has_exactly_one_instructor(tmp_path):
     assert [m.username for m in roster.read_roster(path)] == ["ann", "bob", "cid"]
 
 
+def test_system_accounts_are_refused(tmp_path):
+    with pytest.raises(HubError, match=r"root is a system account \(uid 0\)"):
+        roster.ensure_account("root")
+    path = tmp_path / "roster.csv"
+    path.write_text("username,role\nann,instructor\nnewstudent,student\nroot,student\n")
+    with pytest.raises(HubError, match=r"\['root'\] are system accounts"):
+        roster.add_users(HubSettings(root=tmp_path / "srv"), path)
+    with pytest.raises(KeyError):
+        pwd.getpwnam("newstudent")  # refused before any account was made
+
+
 def test_lessons_are_copied_once_and_work_is_never_overwritten(tmp_path):
     source = tmp_path / "course"
     for lesson in ("00_a", "01_b"):

@@ -20,6 +20,7 @@ from medai_edu.hub.settings import USERNAME, HubError, HubSettings
 
 ROLES = ("student", "instructor")
 # What the instructor's private course folder holds (copied from the installed course).
+FIRST_UID = 1000  # Debian's UID_MIN: accounts below it belong to the system
 COURSE_FILES = ("solutions", "course", "nbgrader_config.py", "gradebook.db")
 
 
@@ -63,9 +64,15 @@ def _instructor_of(settings: HubSettings, members: list[Member]) -> str:
 
 
 def ensure_account(name: str) -> pwd.struct_passwd:
-    """A local account with a private home (mode 700); created with useradd when missing."""
+    """A local account with a private home (mode 700); created with useradd when missing.
+
+    An existing system account (uid below 1000: root, daemon, ...) is refused: the hub would start its server."""
     try:
         account = pwd.getpwnam(name)
+        if account.pw_uid < FIRST_UID:
+            raise HubError(
+                f"{name} is a system account (uid {account.pw_uid}): expected a person's account, uid >= {FIRST_UID}"
+            )
     except KeyError:
         if os.geteuid() != 0:
             raise HubError(f"creating the account {name} needs root (useradd)") from None
@@ -106,6 +113,10 @@ def add_users(settings: HubSettings, roster: Path) -> list[Member]:
     """Create the roster's accounts, the instructor's course folder and the allow-list (saved settings)."""
     members = read_roster(roster)
     instructor = _instructor_of(settings, members)
+    existing = {a.pw_name: a.pw_uid for a in pwd.getpwall()}
+    system = sorted(m.username for m in members if existing.get(m.username, FIRST_UID) < FIRST_UID)
+    if system:
+        raise HubError(f"roster {roster}: {system} are system accounts (uid < {FIRST_UID}); expected people's accounts")
     for member in members:
         ensure_account(member.username)
     settings.instructor = instructor
