@@ -49,7 +49,14 @@ def _cpus(value: float, source: str) -> int:
 
 
 def _quota_file(folder: Path, v2: bool) -> float | None:
-    """One cgroup's CPU quota in CPUs (None: no quota or no such file)."""
+    """One cgroup's CPU quota in CPUs (None: no quota, or no readable file)."""
+    try:
+        return _read_quota(folder, v2)
+    except (OSError, ValueError):  # unreadable or unexpected: no limit known, never a failed import
+        return None
+
+
+def _read_quota(folder: Path, v2: bool) -> float | None:
     if v2:
         limit = folder / "cpu.max"
         if not limit.is_file():

@@ -28,6 +28,8 @@ def test_cgroup_v2_quota_is_the_tightest_on_the_path(tmp_path):
     assert threads.cgroup_quota("0::/kubepods/pod1\n", root) == pytest.approx(1.5)
     assert threads.cgroup_quota("0::/kubepods\n", root) == pytest.approx(2.5)
     assert threads.cgroup_quota("0::/\n", root) is None  # "max": no quota
+    (root / "cpu.max").write_text("unexpected\n")
+    assert threads.cgroup_quota("0::/\n", root) is None  # unreadable: no limit known, import never fails
 
 
 def test_cgroup_v1_quota(tmp_path):
