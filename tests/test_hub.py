@@ -445,3 +445,22 @@ def test_role_configs_point_nbgrader_at_the_exchange_and_the_instructors_course(
     assert teacher.CourseDirectory.source_directory == "solutions"  # the course's own config is loaded too
     server = json.loads((settings.role_config("student") / "jupyter_server_config.json").read_text())
     assert server["ServerApp"]["jpserver_extensions"]["nbgrader.server_extensions.formgrader"] is False
+
+
+def test_a_python_in_a_closed_folder_is_reached_through_a_private_mount_namespace():
+    with tempfile.TemporaryDirectory(prefix="medai-hub-python-") as folder:  # pytest's tmp_path is in a closed folder
+        Path(folder).chmod(0o755)
+        closed = Path(folder) / "root"
+        (closed / "pyenv" / "bin").mkdir(parents=True)
+        (closed / "pyenv" / "bin" / "python").touch()
+        closed.chmod(0o700)
+        command = launch.hub_command(HubSettings(python=str(closed / "pyenv" / "bin" / "python")))
+        assert command[:4] == ["unshare", "--mount", "--propagation", "private"]
+        assert f'mount -t tmpfs -o mode=711 medai-edu-hub "{closed}"' in command[6]
+        assert f'mount --bind /run/medai-edu-hub-python "{closed / "pyenv"}"' in command[6]
+        (closed / "venv" / "bin").mkdir(parents=True)
+        (closed / "venv" / "bin" / "python").symlink_to(closed / "pyenv" / "bin" / "python")
+        with pytest.raises(HubError, match="users cannot reach the course's Python"):  # the tmpfs would hide the venv
+            launch.hub_command(HubSettings(python=str(closed / "venv" / "bin" / "python")))
+        closed.chmod(0o755)
+        assert launch.hub_command(HubSettings(python=str(closed / "pyenv" / "bin" / "python")))[0] != "unshare"

@@ -120,14 +120,23 @@ def hub_command(settings: HubSettings) -> list[str]:
     blocked = _unreachable(prefix)
     if blocked is None:
         return command
-    inside = prefix.relative_to(blocked).parts[0]
-    if _unreachable(blocked / inside) not in (None, blocked):
-        raise HubError(f"users cannot reach the course's Python at {prefix}: make every folder on the way enterable")
+    inside = blocked / prefix.relative_to(blocked).parts[0]
+    closed = [
+        f
+        for f in [prefix, *prefix.parents]
+        if inside in [f, *f.parents] and f.exists() and not f.stat().st_mode & stat.S_IXOTH
+    ]
+    venv = Path(settings.python).absolute().parent
+    if closed or (blocked in venv.parents and inside not in venv.parents):
+        raise HubError(
+            f"users cannot reach the course's Python ({settings.python}, installed in {prefix}): "
+            f"expected it outside {blocked}, or in one folder of it that everyone may enter"
+        )
     keep = "/run/medai-edu-hub-python"
     script = (
-        f'mkdir -p {keep} && mount --bind "{blocked / inside}" {keep} && '
-        f'mount -t tmpfs -o mode=711 medai-edu-hub "{blocked}" && mkdir "{blocked / inside}" && '
-        f'mount --bind {keep} "{blocked / inside}" && exec "$@"'
+        f'mkdir -p {keep} && mount --bind "{inside}" {keep} && '
+        f'mount -t tmpfs -o mode=711 medai-edu-hub "{blocked}" && mkdir "{inside}" && '
+        f'mount --bind {keep} "{inside}" && exec "$@"'
     )
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *command]
 
