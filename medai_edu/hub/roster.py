@@ -76,7 +76,17 @@ def ensure_account(name: str) -> pwd.struct_passwd:
     except KeyError:
         if os.geteuid() != 0:
             raise HubError(f"creating the account {name} needs root (useradd)") from None
-        subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", "--user-group", name], check=True)
+        for _ in range(60):  # exit status 1 or 10: /etc/passwd is locked by another useradd/userdel; wait
+            done = subprocess.run(
+                ["useradd", "--create-home", "--shell", "/bin/bash", "--user-group", name],
+                capture_output=True,
+                text=True,
+            )
+            if done.returncode not in (1, 10):
+                break
+            time.sleep(0.5)
+        if done.returncode:
+            raise HubError(f"useradd {name} failed (exit status {done.returncode}): {done.stderr.strip()}") from None
         account = pwd.getpwnam(name)
     os.chmod(account.pw_dir, 0o700)
     return account
