@@ -93,3 +93,29 @@ def test_importing_the_package_sizes_torch_before_it_loads():
     if len(os.sched_getaffinity(0)) > 1:
         assert _torch_threads({}, pin_one_cpu=True) == ["1", "PASSIVE"]
     assert _torch_threads({"MEDAI_EDU_THREADS": "off", "CPU_LIMIT": "1"})[1] == "None"  # off: libraries' defaults
+
+
+def test_benchmark_kernels_decide_their_threads_themselves(monkeypatch):
+    """bench notebooks --threads: the kernel gets the mode, not what ``import medai_edu`` set here."""
+    from medai_edu.benchmarks import notebooks
+
+    monkeypatch.setitem(threads._set_here, "OMP_WAIT_POLICY", "PASSIVE")
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    off = notebooks.thread_env("off")
+    assert off[threads.ENV_VAR] == "off" and "OMP_WAIT_POLICY" not in off
+    assert notebooks.thread_env(None)["OMP_WAIT_POLICY"] == "PASSIVE"  # no mode: the environment as it is
+
+
+def test_benchmark_spinner_spins_and_stops():
+    import time
+
+    import psutil
+
+    from medai_edu.benchmarks.notebooks import Spinner
+
+    with Spinner() as spinner:
+        time.sleep(1.0)
+        share = spinner.share()
+        pid = spinner.process.pid
+    assert share > 0.05, f"the busy process got {share:.2f} of a core"
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
