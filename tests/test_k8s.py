@@ -226,3 +226,13 @@ def test_image_appendix_installs_nothing_and_prebuilds_the_data():
     build_parser().parse_args(argv[1:])  # a real subcommand with real options
     shared = re.search(r"^ENV MEDAI_EDU_SHARED_CACHE=(\S+)$", appendix, re.M).group(1)
     assert argv[argv.index("--into") + 1] == shared
+
+
+def test_python_in_the_values_compiles(values):
+    """hub.extraConfig and the nbgrader configs are Python the hub and nbgrader will run."""
+    snippets = dict(values["hub"]["extraConfig"])
+    snippets |= {k: f["stringData"] for k, f in values["singleuser"]["extraFiles"].items() if k.endswith("nbgrader")}
+    for name, code in snippets.items():
+        compile(code, name, "exec")
+    config = values["hub"]["extraConfig"]["medai-edu.py"]
+    assert "c.KubeSpawner.uid = _uid" in config and "10000 + spawner.user.id" in config  # one uid per student
