@@ -119,3 +119,17 @@ def test_the_sandbox_has_no_network_and_sees_no_course_files(tmp_path):
         "False False True 65534",
         "1 ['group', 'ld.so.cache', 'localtime', 'passwd']",
     ], done.stdout + done.stderr
+
+
+def test_graded_code_reads_the_hubs_shared_cache_when_there_is_one(tmp_path, monkeypatch):
+    from medai_edu.data import cache
+    from medai_edu.grading import execute
+
+    settings = execute.RunSettings(cache=tmp_path / "own")
+    monkeypatch.delenv(cache.SHARED_ENV_VAR, raising=False)
+    assert cache.SHARED_ENV_VAR not in execute._environment(tmp_path, settings)
+    monkeypatch.setenv(cache.SHARED_ENV_VAR, str(tmp_path / "absent"))
+    assert cache.SHARED_ENV_VAR not in execute._environment(tmp_path, settings)  # nothing to bind
+    (tmp_path / "shared").mkdir()
+    monkeypatch.setenv(cache.SHARED_ENV_VAR, str(tmp_path / "shared"))
+    assert execute._environment(tmp_path, settings)[cache.SHARED_ENV_VAR] == str((tmp_path / "shared").resolve())

@@ -21,6 +21,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from medai_edu.data.cache import SHARED_ENV_VAR, shared_cache_dir
 from medai_edu.grading import sandbox
 from medai_edu.grading.plan import PlannedCell
 
@@ -85,7 +86,16 @@ def _environment(run_dir: Path, settings: RunSettings) -> dict[str, str]:
     }
     if settings.cache:
         env["MEDAI_EDU_CACHE"] = str(settings.cache if settings.cache_writable else run_dir / "cache")
+    shared = _shared_cache()
+    if shared:
+        env[SHARED_ENV_VAR] = str(shared)
     return env
+
+
+def _shared_cache() -> Path | None:
+    """The hub's shared read-only data cache, when the grader runs with one (read-only in the sandbox too)."""
+    shared = shared_cache_dir()
+    return shared.resolve() if shared and shared.is_dir() else None
 
 
 def _prepare(run_dir: Path, submission_files: Path, settings: RunSettings) -> None:
@@ -128,6 +138,7 @@ def _launch(run_dir: Path, job: dict, settings: RunSettings) -> tuple[subprocess
             writable = [settings.cache.resolve()]
         elif settings.cache:
             readable = [settings.cache.resolve(), run_dir / "cache"]  # the real files, and this run's links to them
+        readable += [shared] if (shared := _shared_cache()) else []
         argv = sandbox.command(_runner_argv(job_path), home, run_dir / "job", readable, writable)
     else:
         argv = _runner_argv(str(run_dir / "job" / "job.json"))
