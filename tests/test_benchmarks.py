@@ -216,5 +216,6 @@ def test_widget_benchmark_times_real_redraws():
         "severity_explorer",
         "sampling_explorer",
         "robustness_explorer",
+        "referral_explorer",
     }
     assert all(row["moves"] == 3 and 0 < row["median_ms"] <= row["max_ms"] for row in result.values())
