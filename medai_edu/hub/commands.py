@@ -38,8 +38,12 @@ def _run(args: argparse.Namespace) -> int:
         if args.action == "setup":
             print(f"Hub set up in {settings.root} (settings: {settings.path})")
             return 0
-        if not settings.users:
-            raise HubError("no users yet: run `medai-edu hub add-users roster.csv` first")
+        if not settings.users:  # the hub runs, but lets no one in
+            print(
+                "No users yet: nobody can log in. Add the class with `sudo make hub ROSTER=roster.csv` "
+                "(columns username,role; see deploy/hub/roster.example.csv).",
+                file=sys.stderr,
+            )
         return launch.run(settings)
     except HubError as error:
         print(f"medai-edu hub: {error}", file=sys.stderr)
