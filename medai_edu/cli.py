@@ -320,27 +320,13 @@ def _add_grade(commands: argparse._SubParsersAction) -> None:
 
 
 def _cache(args: argparse.Namespace) -> int:
-    import os
-    import stat
     from pathlib import Path
 
-    from medai_edu.data import cache, prebuild
+    from medai_edu.data import prebuild
 
+    folder = prebuild.build_all(Path(args.into) if args.into else None, progress=not args.no_progress)
     if args.into:
-        os.environ[cache.ENV_VAR] = str(Path(args.into).resolve())
-    os.environ.pop(cache.SHARED_ENV_VAR, None)  # build here, whatever a shared cache holds
-    folder = cache.cache_dir()
-    print(f"Building the lessons' data in {folder}")
-    prebuild.build_all(progress=not args.no_progress)
-    if args.into:  # a shared cache: readable by everyone, written by no one else
-        for path in [folder, *folder.iterdir()]:
-            path.chmod(
-                path.stat().st_mode
-                | stat.S_IRGRP
-                | stat.S_IROTH
-                | (stat.S_IXGRP | stat.S_IXOTH if path.is_dir() else 0)
-            )
-        print(f"Done. Learners read it with {cache.SHARED_ENV_VAR}={folder}")
+        print(f"Done. Learners read it with MEDAI_EDU_SHARED_CACHE={folder}")
     return 0
 
 

@@ -19,6 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
+from medai_edu.benchmarks import load_average
 from medai_edu.demo import SOLUTIONS
 from medai_edu.demo import lessons as all_lessons
 
@@ -137,7 +138,7 @@ def run(lessons: list[str] | None = None, changes: int = 10, quick: bool = False
     names = lessons or all_lessons()
     token = uuid.uuid4().hex
     result: dict = {
-        "load_average_before": list(os.getloadavg()),
+        "load_average_before": load_average(),
         "lessons": {},
         "quick_mode": quick,
         "drawing_ahead": os.environ.get("MEDAI_EXPLORER_PREFETCH", "1") != "0",
@@ -163,7 +164,7 @@ def run(lessons: list[str] | None = None, changes: int = 10, quick: bool = False
                 page.context.close()
                 browser_page.shutdown_kernels(base, token)
             browser.close()
-    result["load_average_after"] = list(os.getloadavg())
+    result["load_average_after"] = load_average()
     result["cpus"] = os.cpu_count()
     result["targets"] = TARGETS
     result["when"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())

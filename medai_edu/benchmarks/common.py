@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import platform
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +11,7 @@ import torch
 from tqdm.auto import tqdm
 
 from medai_edu import attribution
+from medai_edu.benchmarks import load_average
 from medai_edu.metrics import ncc, ncc_summary
 from medai_edu.training.common import batched
 
@@ -54,11 +54,6 @@ def score_methods(
         rows[name] = {**ncc_summary(values), "seconds_per_image": seconds[name] / len(values)}
         rows[name].update({key: float(np.concatenate(v).mean()) for key, v in parts.items()})
     return rows
-
-
-def load_average() -> list[float]:
-    """The load average (1, 5, 15 min), printed beside every timing: the machine is shared."""
-    return [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else []
 
 
 def machine(device: torch.device) -> dict[str, Any]:

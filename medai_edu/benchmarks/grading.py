@@ -22,6 +22,7 @@ from typing import Any
 
 import nbformat
 
+from medai_edu.benchmarks import load_average
 from medai_edu.release import ROOT, assignments
 
 CLASS_SIZE, LESSONS_PER_CLASS = 200, 4
@@ -53,7 +54,7 @@ def run_lesson(lesson: str, students: int, workers: int) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="medai-bench-grading-") as tmp:
         root = _scratch_course(Path(tmp), lesson, students)
-        load_before = os.getloadavg()[0]
+        load_before = load_average()[0]
         cpu0, wall0 = _cpu(), time.perf_counter()
         timings: dict[str, float] = {}
         results = course.grade(lesson, root, course.Options(workers=workers), log=lambda *_: None, timings=timings)
@@ -73,7 +74,7 @@ def run_lesson(lesson: str, students: int, workers: int) -> dict[str, Any]:
         "estimate_class_s": wall - per_student * students + per_student * CLASS_SIZE,
         "phases_s": {name: round(seconds, 2) for name, seconds in timings.items()},
         "wall_s": wall,
-        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "load_average": [load_before, load_average()[0]],
     }
 
 

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medai_edu.benchmarks.common import load_average
+from medai_edu.benchmarks import load_average
 from medai_edu.hub import launch, limits, roster
 from medai_edu.hub.settings import REPO, HubError, HubSettings
 

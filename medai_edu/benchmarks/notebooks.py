@@ -33,6 +33,7 @@ from typing import Any
 import psutil
 
 from medai_edu import threads
+from medai_edu.benchmarks import load_average
 from medai_edu.data.cache import ENV_VAR as CACHE_ENV
 from medai_edu.release import ROOT
 
@@ -68,10 +69,6 @@ def notebooks(root: Path = ROOT) -> list[Path]:
     return sorted((root / "solutions").glob("*/*.ipynb"))
 
 
-def _load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
 def machine() -> dict[str, Any]:
     """When and where: UTC date, CPUs (logical and usable by this process), memory, load average."""
     return {
@@ -79,7 +76,7 @@ def machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "usable_cpus": threads.cpu_budget().limits,
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "load_average": _load(),
+        "load_average": load_average(),
     }
 
 
@@ -105,7 +102,7 @@ def run_one(
     sets ``MEDAI_EDU_THREADS`` for its kernel.
     """
     env = dict(thread_env(threads_mode), **({CACHE_ENV: str(cache)} if cache else {}))
-    load_before = _load()
+    load_before = load_average()
     with tempfile.TemporaryDirectory() as tmp:
         result = subprocess.run(
             [
@@ -124,7 +121,7 @@ def run_one(
         )
     if result.returncode != 0:
         raise RuntimeError(f"{path.name} failed under papermill:\n{result.stderr[-3000:]}")
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]), load_before=load_before, load_after=_load())
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]), load_before=load_before, load_after=load_average())
 
 
 def run(quick: bool = False) -> dict[str, Any]:

@@ -44,7 +44,8 @@ import torch
 from tqdm.auto import tqdm
 
 from medai_edu import pretrained
-from medai_edu.benchmarks.common import load_average, machine
+from medai_edu.benchmarks import load_average
+from medai_edu.benchmarks.common import machine
 from medai_edu.data.multirater import LECTURE, MultiRaterDataset, MultiRaterSettings
 from medai_edu.data.shifts import CONDITIONS, SHIFTS, ShiftedDataset
 from medai_edu.data.splits import FINAL_TEST_SEED

@@ -6,7 +6,12 @@ A hub or a Binder image runs this once into a shared folder; learners then read 
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable
+from pathlib import Path
+
+from medai_edu.data import cache
 
 
 def _reference() -> None:
@@ -35,8 +40,20 @@ LESSON_DATA: dict[str, Callable[[bool], None]] = {
 }
 
 
-def build_all(progress: bool = True, log: Callable[[str], None] = print) -> None:
-    """Build (or verify) every entry the lessons read, in the current user cache."""
+def build_all(into: Path | None = None, progress: bool = True, log: Callable[[str], None] = print) -> Path:
+    """Build (or verify) every entry the lessons read, in the user's cache or in ``into``: a shared
+    cache, then made readable by everyone (whatever a shared cache the caller reads holds, this builds
+    here). Returns the folder."""
+    if into is not None:
+        os.environ[cache.ENV_VAR] = str(into.resolve())
+    os.environ.pop(cache.SHARED_ENV_VAR, None)
+    folder = cache.cache_dir()
+    log(f"Building the lessons' data in {folder}")
     for what, build in LESSON_DATA.items():
         log(f"{what} ...")
         build(progress)
+    if into is not None:
+        for path in [folder, *folder.iterdir()]:
+            readable = stat.S_IRGRP | stat.S_IROTH | (stat.S_IXGRP | stat.S_IXOTH if path.is_dir() else 0)
+            path.chmod(path.stat().st_mode | readable)
+    return folder
