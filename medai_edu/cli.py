@@ -72,18 +72,33 @@ def _train_command(args: argparse.Namespace) -> str:
         ["--net", args.net] if args.model == "segmenter" else ["--data", args.data]
     )
     words += ["--seed", str(args.seed)]
-    for name in ("preset", "select", "steps", "size", "out", "batch_size", "lr", "critic_steps", "warmup_critic_steps"):
-        value = getattr(args, name)
+    for name in ("preset", "select", "steps", "size", "out") + VAGAN_SETTINGS:
+        value = getattr(args, name, None)
         if value is not None:
-            words += ["--" + name.replace("_", "-"), str(value)]
+            words += ["--" + name.replace("_", "-"), *map(str, value if isinstance(value, list) else [value])]
     return " ".join(words + (["--replace-shipped"] if args.replace_shipped else []))
+
+
+#: VA-GAN settings the train command can set (each a VAGANConfig field of the same name)
+VAGAN_SETTINGS = (
+    "batch_size",
+    "lr",
+    "critic_steps",
+    "warmup_critic_steps",
+    "lr_decay_start",
+    "l1_weight",
+    "gen_widths",
+)
 
 
 def _vagan_options(args: argparse.Namespace) -> dict:
     if args.model != "vagan":
         return {}
-    names = ("preset", "select", "batch_size", "lr", "critic_steps", "warmup_critic_steps", "resume")
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    names = ("preset", "select", "resume") + VAGAN_SETTINGS
+    options = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    if "gen_widths" in options:
+        options["gen_widths"] = tuple(options["gen_widths"])
+    return options
 
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
@@ -130,6 +145,21 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--lr", type=float, default=None, help="vagan: Adam learning rate (default 1e-4)")
     train.add_argument("--critic-steps", type=int, default=None, help="vagan: critic steps per generator step (5)")
     train.add_argument("--warmup-critic-steps", type=int, default=None, help="vagan: critic steps in warm-up (100)")
+    train.add_argument(
+        "--lr-decay-start",
+        type=int,
+        default=None,
+        help="vagan: generator step from which the learning rate decays linearly to 0 (default: constant)",
+    )
+    train.add_argument("--l1-weight", type=float, default=None, help="vagan: weight of mean|y - x| (default 100)")
+    train.add_argument(
+        "--gen-widths",
+        type=int,
+        nargs=4,
+        default=None,
+        metavar="W",
+        help="vagan: map generator channels at its 4 levels (default 16 32 64 128)",
+    )
     train.add_argument(
         "--resume",
         action="store_true",

@@ -177,12 +177,16 @@ def test_train_command_writes_weights_and_manifest(tmp_path, monkeypatch, capsys
     monkeypatch.setattr(
         vagan, "evaluate_ncc", lambda g, ds, limit=None: {"ncc_mean": 0.0, "ncc_std": 0.0, "n_images": 0}
     )
-    assert (
-        cli.main(["train", "vagan", "--data", "toy", "--size", "32", "--steps", "2", "--out", "w", "--device", "cpu"])
-        == 0
-    )
+    recipe = ["--lr-decay-start", "1", "--l1-weight", "50.0", "--gen-widths", "8", "16", "16", "32"]
+    args = ["train", "vagan", "--data", "toy", "--size", "32", "--steps", "2", "--out", "w", "--device", "cpu"]
+    assert cli.main(args + recipe) == 0
     manifest = json.loads((tmp_path / "w" / "toy_vagan.json").read_text())
-    assert manifest["command"] == "medai-edu train vagan --data toy --seed 42 --steps 2 --size 32 --out w"
-    assert manifest["kind"] == "vagan_generator" and manifest["training"]["gen_steps"] == 2
+    assert manifest["command"] == "medai-edu train vagan --data toy --seed 42 --steps 2 --size 32 --out w " + " ".join(
+        recipe
+    )
+    training = manifest["training"]
+    assert manifest["kind"] == "vagan_generator" and training["gen_steps"] == 2
+    assert training["lr_decay_start"] == 1 and training["l1_weight"] == 50 and training["gen_widths"] == [8, 16, 16, 32]
+    assert (tmp_path / "w" / "checkpoints" / "last.pt").is_file(), "checkpoints go beside the weights"
     gen = pretrained.load_model("toy_vagan", tmp_path / "w")
-    assert gen(torch.zeros(1, 1, 32, 32)).shape == (1, 1, 32, 32)
+    assert gen.config["widths"] == [8, 16, 16, 32] and gen(torch.zeros(1, 1, 32, 32)).shape == (1, 1, 32, 32)

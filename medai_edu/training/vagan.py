@@ -389,11 +389,12 @@ def train_and_save_vagan(
     run_dir: str | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
-    """Train VA-GAN, measure NCC on the diseased test images and save ``{data}_vagan`` + manifest.
+    """Train VA-GAN, measure NCC on the diseased test and validation images, save ``{data}_vagan`` + manifest.
 
     ``overrides`` pick a ``preset`` (see :data:`PRESETS`), set :class:`VAGANConfig` fields
     (``batch_size``, ``lr``, ``critic_steps``, ``warmup_critic_steps``, ...) and ``resume``; checkpoints go to ``run_dir`` (default
-    ``runs/{data}_vagan_{preset}_seed{seed}_size{size}``). Returns the manifest that was written.
+    ``{out}/checkpoints``, or ``runs/{data}_vagan_{preset}_seed{seed}_size{size}`` without ``out``). Returns the
+    manifest that was written.
     """
     from medai_edu import pretrained
 
@@ -410,7 +411,9 @@ def train_and_save_vagan(
         setattr(config, key, value)
     if steps is not None:
         config.gen_steps = int(steps)
-    run_dir = run_dir or f"runs/{data}_vagan_{preset}_seed{seed}_size{config.size}"
+    run_dir = run_dir or str(
+        Path(out) / "checkpoints" if out else f"runs/{data}_vagan_{preset}_seed{seed}_size{config.size}"
+    )
     generator, history = train_vagan(config, out_dir=run_dir, device=device, resume=resume, progress=progress)
     name = f"{data}_vagan"
     pretrained.save_weights(
@@ -429,7 +432,9 @@ def train_and_save_vagan(
     reloaded = pretrained.load_model(name, out, device=next(generator.parameters()).device)
     test = get_dataset(data, "test", size=config.size, seed=config.data_seed, only_label=1)
     metrics = evaluate_ncc(reloaded, test)
+    validation = get_dataset(data, "val", size=config.size, seed=config.data_seed, only_label=1)
     metrics.update(
+        validation=evaluate_ncc(reloaded, validation),  # all diseased validation images
         selected_step=history["best_step"],
         selected_val_wasserstein=history["best_val_wasserstein"],
         selected_val_ncc=history["best_val_ncc"],
