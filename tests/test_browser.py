@@ -1,4 +1,4 @@
-"""The course as users see it: each lesson in JupyterLab and each demo in Voilà, in Debian's Chromium.
+"""The course as users see it: each lesson in JupyterLab, in Debian's Chromium (the Voilà demo: test_demo_browser.py).
 
 Screenshots, the accessibility report and the measured redraw times are written to
 ``test-artifacts/browser/``. Without Chromium or Playwright (``make test`` installs both) these
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import pytest
 from conftest import ROOT
 from notebooks import SOLUTIONS, ids
 
-from medai_edu import demo
 from medai_edu.browser import axe, servers
 from medai_edu.browser import page as browser_page
 
@@ -25,7 +23,6 @@ ARTIFACTS = ROOT / "test-artifacts" / "browser"
 TOKEN = "medai-edu-browser-test-" + uuid.uuid4().hex[:8]
 EXPLORER_CALL = re.compile(r"\bwidgets\.\w+_explorer\(")
 LAB_CONTENT = [f"{browser_page.NOTEBOOK} .jp-OutputArea-output", f"{browser_page.NOTEBOOK} .jp-MarkdownOutput"]
-DEMO_FIRST_FIGURE_S = 15 * 1.5  # design budget 15 s, with the 1.5x allowance for a shared machine
 # Shown by JupyterLab or its extensions, not by the course (reported, not failed): see README.
 LAB_OWN = {"aria-allowed-attr", "aria-input-field-name", "aria-required-children", "region", "landmark-one-main"}
 
@@ -39,12 +36,7 @@ def _explorer_count(notebook: Path) -> int:
 
 
 def _record(name: str, entry: dict) -> None:
-    """Add ``entry`` to ``test-artifacts/browser/<name>.json`` (one key per lesson)."""
-    path = ARTIFACTS / f"{name}.json"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data.update(entry)
-    path.write_text(json.dumps(data, indent=2) + "\n")
+    browser_page.record(ARTIFACTS, name, entry)
 
 
 @pytest.fixture(scope="module")
@@ -66,56 +58,16 @@ def lab(tmp_path_factory):
         yield base, dict(zip(ids(SOLUTIONS), paths)), root / "lab.log"
 
 
-def _wait_for_explorers(page, scope: str, expected: int, timeout: float = 60) -> None:
-    """Until ``expected`` explorers show their figure (widgets render a moment after their cell ran)."""
-    try:
-        page.wait_for_function(
-            f"document.querySelectorAll('{scope} .medai-explorer .medai-figure img').length >= {expected}",
-            timeout=timeout * 1000,
-        )
-    except Exception:
-        shown = browser_page.explorers(page, scope).count()
-        problems = browser_page.widget_problems(page, scope)
-        raise AssertionError(
-            f"{shown} of {expected} explorers on screen after {timeout:.0f} s; widget problems: {problems}"
-        ) from None
-    page.wait_for_timeout(1000)
-
-
-def _change_each_explorer(page, scope: str) -> list[dict]:
-    """One change per explorer; each must bring a new image. Returns what changed and how fast it was painted."""
-    changes = []
-    explorers = browser_page.explorers(page, scope)
-    for index in range(explorers.count()):
-        explorer = explorers.nth(index)
-        explorer.scroll_into_view_if_needed()
-        before = browser_page.image_source(explorer)
-        kind = browser_page.change_control(page, explorer)
-        after = browser_page.wait_new_image(page, explorer, before)
-        assert after != before
-        changes.append({"explorer": index, "control": kind})
-    page.wait_for_timeout(500)  # the recorder notes the paint on the next frames
-    paints = page.evaluate("window.medaiRecorder.paints")
-    for change in changes:
-        latest = [p for p in paints if p["index"] == change["explorer"]][-1]
-        change["input_to_paint_ms"] = round(latest["painted"] - latest["input"]) if latest["input"] else None
-    return changes
+_wait_for_explorers = browser_page.wait_for_explorers
+_change_each_explorer = browser_page.change_each_explorer
 
 
 def _full_screenshots(page, name: str, scope: str) -> list[str]:
-    shots = [str(browser_page.screenshot(page, ARTIFACTS / f"{name}.png", full=False))]
-    explorers = browser_page.explorers(page, scope)
-    for index in range(explorers.count()):
-        path = ARTIFACTS / f"{name}-explorer{index}.png"
-        explorers.nth(index).screenshot(path=str(path))
-        shots.append(str(path))
-    return shots
+    return browser_page.screenshots(page, ARTIFACTS, name, scope)
 
 
 def _check_watch(watch: browser_page.Watch, where: str) -> None:
-    assert not watch.offsite, f"{where}: requests left this machine: {watch.offsite}"
-    assert not watch.page_errors, f"{where}: uncaught errors in the page: {watch.page_errors}"
-    assert not watch.console_errors, f"{where}: console errors: {watch.console_errors}"
+    watch.check(where)
 
 
 @pytest.mark.parametrize("lesson", ids(SOLUTIONS))
@@ -167,70 +119,5 @@ def test_jupyterlab_is_offline(lab, chromium):
         page.wait_for_timeout(3000)  # the news question appeared a few seconds after start-up
         assert page.get_by_text("official Jupyter news").count() == 0
         _check_watch(watch, "JupyterLab")
-    finally:
-        page.context.close()
-
-
-@pytest.fixture(scope="module")
-def voila_demo(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("demo")
-    demo.write_demos(folder)
-    demo.install_template()
-    port = servers.free_port()
-    with servers.voila(demo.voila_command(folder, port), port, folder / "voila.log", folder) as base:
-        yield base, folder
-
-
-def test_demo_lists_the_lessons(voila_demo, chromium):
-    """`make demo` opens on the list of lessons: a plain page, offline, without errors."""
-    base, _ = voila_demo
-    watch = browser_page.Watch()
-    page = browser_page.new_page(chromium, watch)
-    try:
-        page.goto(f"{base}/")
-        page.wait_for_load_state("networkidle")
-        links = " ".join(page.locator("a").all_text_contents())
-        assert all(f"{lesson}.ipynb" in links for lesson in ids(SOLUTIONS)), links
-        browser_page.screenshot(page, ARTIFACTS / "demo-lessons.png", full=False)
-        _check_watch(watch, "the demo's list of lessons")
-    finally:
-        page.context.close()
-
-
-@pytest.mark.parametrize("lesson", ids(SOLUTIONS))
-def test_demo_in_voila(lesson, voila_demo, chromium):
-    base, folder = voila_demo
-    watch = browser_page.Watch()
-    page = browser_page.new_page(chromium, watch, height=1000)
-    try:
-        start = time.monotonic()
-        page.goto(f"{base}/voila/render/{lesson}.ipynb", wait_until="commit")
-        page.locator("#rendered_cells img").first.wait_for(timeout=120_000)
-        first_figure = time.monotonic() - start
-        expected = _explorer_count(folder / f"{lesson}.ipynb")
-        _wait_for_explorers(page, "#rendered_cells", expected, timeout=600)
-        assert not browser_page.widget_problems(page, "body")
-        text = page.inner_text("#rendered_cells")
-        for forbidden in (
-            "BEGIN SOLUTION",
-            "YOUR CODE HERE",
-            "NotImplementedError",
-            "Traceback",
-            "Exercise",
-            "import ",
-        ):
-            assert forbidden not in text, f"{lesson} demo shows {forbidden!r}"
-        assert page.locator("#rendered_cells .jp-InputArea-editor:visible").count() == 0, "the demo shows code"
-        changes = _change_each_explorer(page, "#rendered_cells")
-        assert browser_page.images_without_alt(page, "#rendered_cells") == 0
-        violations = axe.run_axe(page, ["#rendered_cells"])
-        _record("demo-accessibility", {lesson: violations})
-        _record("demo-redraws", {lesson: {"first_figure_s": round(first_figure, 1), "changes": changes}})
-        height = page.evaluate("document.getElementById('rendered_cells').scrollHeight")
-        page.set_viewport_size({"width": 1280, "height": min(int(height) + 50, 12000)})
-        _full_screenshots(page, f"demo-{lesson}", "#rendered_cells")
-        assert first_figure <= DEMO_FIRST_FIGURE_S, f"{lesson} demo: first figure after {first_figure:.1f} s"
-        assert not axe.severe(violations), f"{lesson} demo: accessibility: {axe.summary(axe.severe(violations))}"
-        _check_watch(watch, f"{lesson} demo")
     finally:
         page.context.close()

@@ -75,6 +75,12 @@ class Watch:
 
         context.route(lambda url: not (LOCAL.match(url) or url.startswith(("data:", "blob:", "about:"))), refuse)
 
+    def check(self, where: str) -> None:
+        """Fail, naming ``where``, if the page did any of it."""
+        assert not self.offsite, f"{where}: requests left this machine: {self.offsite}"
+        assert not self.page_errors, f"{where}: uncaught errors in the page: {self.page_errors}"
+        assert not self.console_errors, f"{where}: console errors: {self.console_errors}"
+
 
 def launch(playwright):
     """Debian's Chromium, headless (Playwright's own browser downloads are not possible here)."""
@@ -236,4 +242,63 @@ def images_without_alt(page, scope: str) -> int:
 def screenshot(page, path: Path, full: bool = True) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=full)
+    return path
+
+
+# --- what a course page must show ---------------------------------------------------------------------
+
+
+def wait_for_explorers(page, scope: str, expected: int, timeout: float = 60) -> None:
+    """Until ``expected`` explorers show their figure (widgets render a moment after their cell ran)."""
+    try:
+        page.wait_for_function(
+            f"document.querySelectorAll('{scope} .medai-explorer .medai-figure img').length >= {expected}",
+            timeout=timeout * 1000,
+        )
+    except Exception:
+        shown = explorers(page, scope).count()
+        raise AssertionError(
+            f"{shown} of {expected} explorers on screen after {timeout:.0f} s; "
+            f"widget problems: {widget_problems(page, scope)}"
+        ) from None
+    page.wait_for_timeout(1000)
+
+
+def change_each_explorer(page, scope: str) -> list[dict]:
+    """One change per explorer; each must bring a new image. Returns what changed and how fast it was painted."""
+    changes = []
+    found = explorers(page, scope)
+    for index in range(found.count()):
+        explorer = found.nth(index)
+        explorer.scroll_into_view_if_needed()
+        before = image_source(explorer)
+        kind = change_control(page, explorer)
+        assert wait_new_image(page, explorer, before) != before
+        changes.append({"explorer": index, "control": kind})
+    page.wait_for_timeout(500)  # the recorder notes the paint on the next frames
+    paints = page.evaluate("window.medaiRecorder.paints")
+    for change in changes:
+        latest = [p for p in paints if p["index"] == change["explorer"]][-1]
+        change["input_to_paint_ms"] = round(latest["painted"] - latest["input"]) if latest["input"] else None
+    return changes
+
+
+def screenshots(page, folder: Path, name: str, scope: str) -> list[str]:
+    """The viewport as ``<name>.png`` and each explorer of ``scope`` as ``<name>-explorer<i>.png``."""
+    shots = [str(screenshot(page, folder / f"{name}.png", full=False))]
+    found = explorers(page, scope)
+    for index in range(found.count()):
+        path = folder / f"{name}-explorer{index}.png"
+        found.nth(index).screenshot(path=str(path))
+        shots.append(str(path))
+    return shots
+
+
+def record(folder: Path, name: str, entry: dict) -> Path:
+    """Add ``entry`` to ``<folder>/<name>.json`` (a report that several tests fill, one key each)."""
+    path = folder / f"{name}.json"
+    folder.mkdir(parents=True, exist_ok=True)
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data.update(entry)
+    path.write_text(json.dumps(data, indent=2) + "\n")
     return path
