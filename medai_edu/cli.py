@@ -180,7 +180,9 @@ def _bench(args: argparse.Namespace) -> int:
     suite = importlib.import_module(f"medai_edu.benchmarks.{args.suite}")
     images = args.images or ("all" if args.suite in ("uncertainty", "referral") else "200")
     images = None if images == "all" else int(images)
-    if args.suite in ("toy", "brain"):
+    if args.suite == "brain":
+        result = suite.run(n_images=images, ig_steps=args.ig_steps, device=args.device, weights=args.weights)
+    elif args.suite == "toy":
         result = suite.run(n_images=images, ig_steps=args.ig_steps, device=args.device)
     elif args.suite == "grading":
         result = suite.run(students=args.students or 10, workers=args.workers)
@@ -238,6 +240,12 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     )
     bench.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     bench.add_argument(
+        "--weights",
+        default=None,
+        metavar="DIR",
+        help="brain: a folder with a candidate brain_vagan (from `medai-edu train vagan --out DIR`; default: the shipped one)",
+    )
+    bench.add_argument(
         "--lessons",
         nargs="*",
         default=None,
@@ -272,9 +280,14 @@ def _demo(args: argparse.Namespace) -> int:
     paths = demo.write_demos(demo.DEMO_FOLDER, names)
     demo.install_template()
     target = paths[0] if args.lesson else demo.DEMO_FOLDER
-    page = f"voila/render/{paths[0].name}" if args.lesson else ""
+    lines = [
+        f"  {what}: {url}"
+        for what, url in demo.addresses([p.stem for p in paths], args.ip, args.port, bool(args.lesson)).items()
+    ]
     print(
-        f"Demo of {', '.join(p.stem for p in paths)}: http://{args.ip}:{args.port}/{page}  (Ctrl+C stops it)",
+        "Lecture demo, served on this machine:\n" + "\n".join(lines) + "\n"
+        f"Each page's kernel ends when the page is closed or left; one without a page after "
+        f"{demo.CULL_IDLE_S // 60} idle minutes. Ctrl+C stops the demo.",
         flush=True,
     )
     try:

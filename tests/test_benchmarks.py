@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import matplotlib
+import numpy as np
 import pytest
 
 from medai_edu.benchmarks import toy, uncertainty, widgets
@@ -18,11 +19,23 @@ matplotlib.use("Agg")
 @pytest.mark.parametrize("suite, n_test", [("toy", 2000), ("brain", 600)])
 def test_bench_command_writes_json(tmp_path, suite, n_test):
     out = tmp_path / f"{suite}.json"
-    result = subprocess.run(
-        [sys.executable, "-m", "medai_edu.cli", "bench", suite, "--images", "3", "--ig-steps", "4", "--json", str(out)],
-        capture_output=True,
-        text=True,
-    )
+    command = [sys.executable, "-m", "medai_edu.cli", "bench", suite, "--images", "3", "--ig-steps", "4"]
+    if suite == "brain":  # a candidate generator from another folder (the classifier stays the shipped one)
+        from medai_edu import pretrained
+        from medai_edu.models.vagan import MapGenerator
+
+        config = dict(spatial_dims=2, in_channels=1, widths=[4, 4, 8, 8], output="linear")
+        pretrained.save_weights(
+            MapGenerator(**config),
+            "brain_vagan",
+            kind="vagan_generator",
+            config=config,
+            seed=0,
+            command="test",
+            directory=tmp_path / "candidate",
+        )
+        command += ["--weights", str(tmp_path / "candidate")]
+    result = subprocess.run(command + ["--json", str(out)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(out.read_text())
     assert report["data"]["n_images"] == 3 and report["classifier"]["n_test"] == n_test
@@ -43,6 +56,18 @@ def test_bench_command_writes_json(tmp_path, suite, n_test):
             ), name
     if suite == "brain":
         assert 0.5 <= report["classifier"]["test_auc"] <= 1
+        candidate = json.loads((tmp_path / "candidate" / "brain_vagan.json").read_text())
+        assert report["vagan_weights"]["sha256"] == candidate["sha256"]
+        for part in (report, report["final_test"]):
+            for row in part["methods"].values():  # 95 % bootstrap intervals around each mean
+                assert row["ncc_ci95"][0] <= row["ncc_mean"] <= row["ncc_ci95"][1]
+                low, high = row["hippocampus_window_ncc_ci95"]
+                assert low <= row["hippocampus_window_ncc"] <= high
+                assert f"[{low:.3f}, {high:.3f}]" in result.stdout
+            assert set(part["targets"]) == {"window", "whole_brain"}
+            whole = part["targets"]["whole_brain"]
+            assert whole["vagan"] == pytest.approx(part["methods"]["vagan"]["ncc_mean"])
+            assert whole["lead_ci95"][0] <= whole["vagan"] - whole["best_saliency_ncc"] <= whole["lead_ci95"][1]
     if suite == "toy":  # a final test set drawn with a seed development never used, and both selection rules
         final = report["final_test"]
         assert (
@@ -113,6 +138,24 @@ def test_bench_uncertainty_writes_json_with_targets(tmp_path):
         for v in intervals.values():
             assert v["low"] <= v["high"] and v["excludes_0"] == (v["low"] > 0 or v["high"] < 0) and v["n_cases"] == 2
     assert "load average" in result.stdout and report["machine"]["wall_seconds"] > 0
+
+
+def test_brain_targets_pick_the_best_saliency_map_and_bootstrap_the_lead():
+    from medai_edu.benchmarks import brain
+
+    rng = np.random.default_rng(0)
+    per_image = {
+        "vagan": {"ncc": 0.8 + 0.01 * rng.standard_normal(50), "hippocampus_window_ncc": np.full(50, 0.6)},
+        "guided_backprop": {"ncc": np.full(50, 0.5), "hippocampus_window_ncc": np.full(50, 0.45)},
+        "grad_cam": {"ncc": np.full(50, 0.1), "hippocampus_window_ncc": np.full(50, 0.5)},
+    }
+    result = brain.targets(per_image)
+    whole, window = result["whole_brain"], result["window"]
+    assert whole["best_saliency"] == "guided_backprop" and whole["met"]  # 0.8 >= 0.75 and >= 0.5 + 0.2
+    assert whole["lead_ci95"][0] < 0.3 < whole["lead_ci95"][1]
+    assert window["best_saliency"] == "grad_cam" and not window["met"]  # 0.6 < 0.5 + 0.2
+    assert window["lead_ci95"] == pytest.approx([0.1, 0.1])  # the same lead for every image
+    assert brain.targets(per_image) == result, "the bootstrap is seeded"
 
 
 def test_uncertainty_final_set_is_new_data():
