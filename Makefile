@@ -5,6 +5,7 @@
 # Instructors: make grade LESSON=00_welcome [WORKERS=2]   (autograde a class, each submission isolated)
 # Headless lab (servers, CI, remote machines):  make lab HEADLESS=1 PORT=8888 TOKEN=secret
 # A class on this machine (root): make hub ROSTER=roster.csv [HUB_PORT=8000 IP=127.0.0.1]  (docs/hub.md)
+#   HTTPS: SSL_CERT=fullchain.pem SSL_KEY=privkey.pem; log-in from Moodle/Canvas: LTI=lti.json
 
 PYTHON ?= python3
 VENV   := .venv
@@ -35,13 +36,16 @@ LAB_FLAGS := --ServerApp.root_dir=course --port=$(PORT) --ip=$(IP) $(ROOT_FLAG) 
 
 .PHONY: lab test demo release install browser clean-venv isolation grade constraints hub
 
-# The class JupyterHub (docs/hub.md): JupyterHub, its authenticator and idle culler from PyPI (the
+# The class JupyterHub (docs/hub.md): JupyterHub, the LTI authenticator and idle culler from PyPI (the
 # `hub` extra, pinned in constraints.txt); configurable-http-proxy from npm into the venv, not globally.
 HUB_STAMP := $(VENV)/.medai-edu-hub
 HUB_PROXY := configurable-http-proxy@5.3.0
 HUB_ROOT  ?= /srv/medai-edu
 HUB_PORT  ?= 8000
 ROSTER    ?=
+SSL_CERT  ?=
+SSL_KEY   ?=
+LTI       ?=
 
 LESSON  ?=
 WORKERS ?= 2
@@ -98,10 +102,12 @@ $(HUB_STAMP): $(STAMP)
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/hub-proxy $(HUB_PROXY)
 	touch $@
 
-# As root: the hub's folders, the shared data cache (built once), the roster's accounts, then the hub.
+# As root: the hub's folders, the shared data cache (built once), the roster's accounts (and the students'
+# one-time sign-up codes, the instructor's password), then the hub.
 hub: $(HUB_STAMP) isolation
 	@test "$$(id -u)" = 0 || { echo "make hub runs as root: it creates the students' accounts and starts each server as its user"; exit 2; }
-	$(BIN)/medai-edu hub setup --root $(HUB_ROOT) --ip $(IP) --port $(HUB_PORT)
+	$(BIN)/medai-edu hub setup --root $(HUB_ROOT) --ip $(IP) --port $(HUB_PORT) \
+		$(if $(SSL_CERT),--ssl-cert $(SSL_CERT) --ssl-key $(SSL_KEY),) $(if $(LTI),--lti $(LTI),)
 	@test -f $(HUB_ROOT)/cache/.medai-edu-built || { $(BIN)/medai-edu cache build --into $(HUB_ROOT)/cache --no-progress && \
 		touch $(HUB_ROOT)/cache/.medai-edu-built; }
 	$(if $(ROSTER),$(BIN)/medai-edu hub add-users $(ROSTER) --root $(HUB_ROOT),)

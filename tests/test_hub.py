@@ -1,22 +1,29 @@
 """The class hub end to end, in Chromium: an instructor and two students on a real JupyterHub.
 
 The hub is the one ``make hub`` runs (deploy/hub/jupyterhub_config.py, medai_edu/hub/), started on a
-free loopback port with test-only settings: the dummy authenticator (one test password) and three
-test-only local accounts (unique ``mdt...`` names, removed afterwards). The instructor releases lesson
-00 from the formgrader; two students fetch it from the Assignments list, answer two exercises (one
+free loopback port, with test-only local accounts (unique ``mdt...`` names, removed afterwards) made by
+``medai-edu hub add-users``: the instructor logs in with the password it generated, each student signs
+up with the one-time code from the sheet it wrote. Before that, nobody can claim another student's
+name or the instructor's, and a used or foreign code is refused. The instructor releases lesson 00
+from the formgrader; two students fetch it from the Assignments list, answer two exercises (one
 student right, one wrong) and submit; the instructor collects in the formgrader, autogrades with
 ``medai-edu grade`` (the isolated grader) in a JupyterLab terminal and releases feedback; each student
-fetches the feedback and sees the expected score. Needs root (accounts, cgroups) and Chromium.
+fetches the feedback and sees the expected score. A student added while the hub runs gets in at once;
+removed, they are out at once, their server stops and their files stay. Needs root and Chromium.
 """
 
 from __future__ import annotations
 
+import csv
+import datetime
+import ipaddress
 import json
 import os
 import pwd
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -28,15 +35,17 @@ from test_browser import chromium  # noqa: F401 - the same Chromium fixture as t
 
 from medai_edu.browser import page as browser_page
 from medai_edu.browser.servers import free_port
-from medai_edu.hub import launch, limits, roster
+from medai_edu.hub import config, launch, limits, roster, sheets
+from medai_edu.hub.accounts import Accounts, SignupError
 from medai_edu.hub.lessons import copy_missing_lessons
-from medai_edu.hub.settings import HubError, HubSettings
+from medai_edu.hub.settings import HubError, HubSettings, check_certificate
 
 ARTIFACTS = ROOT / "test-artifacts" / "hub"
 LESSON = "00_welcome"
-PASSWORD = "test-only-" + uuid.uuid4().hex[:12]
 PREFIX = "mdt" + uuid.uuid4().hex[:5]
-INSTRUCTOR, RIGHT, WRONG = f"{PREFIX}i", f"{PREFIX}a", f"{PREFIX}b"
+INSTRUCTOR, RIGHT, WRONG, LATE = f"{PREFIX}i", f"{PREFIX}a", f"{PREFIX}b", f"{PREFIX}c"
+PASSWORDS = {name: "test-only-" + uuid.uuid4().hex[:12] for name in (RIGHT, WRONG, LATE)}  # what students choose
+CLI = [str(Path(sys.executable).parent / "medai-edu"), "hub"]
 # Two exercises: the right student answers both correctly, the wrong student answers both wrongly.
 ANSWERS = {
     RIGHT: {
@@ -77,53 +86,157 @@ missing = _why_not()
 needs_hub = pytest.mark.skipif(missing is not None, reason=str(missing))
 
 
-@pytest.fixture(scope="module")
-def hub():
-    """The class hub on free loopback ports with test users; accounts and folders removed afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix="medai-hub-test-"))
-    os.chmod(folder, 0o755)  # students must reach the installed course below it
+def install_course(folder: Path) -> Path:
+    """A copy of the course as `make hub` serves it (lessons, solutions, nbgrader config) under ``folder``."""
     course = folder / "installed"
     course.mkdir()
     for name in ("course", "solutions"):
         shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copy2(ROOT / "nbgrader_config.py", course)
-    (folder / "roster.csv").write_text(f"username,role\n{INSTRUCTOR},instructor\n{RIGHT},student\n{WRONG},student\n")
-    settings = HubSettings(
-        root=folder / "srv",
-        course=course,
-        authenticator="dummy",
-        dummy_password=PASSWORD,
-        port=free_port(),
-        hub_port=free_port(),
-        proxy_api_port=free_port(),
-        mem_limit="2G",
-        cpu_limit=1.0,
+    return course
+
+
+def hub_cli(settings: HubSettings, *argv: str) -> str:
+    """``medai-edu hub ARGV --root ...`` as the instructor's IT would run it; its output."""
+    done = subprocess.run([*CLI, *argv, "--root", str(settings.root)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"medai-edu hub {' '.join(argv)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def _codes(folder: Path) -> dict[str, str]:
+    """The codes from the newest sheet ``add-users`` wrote (the CSV beside the printable slips)."""
+    newest = max(folder.glob("codes-*.csv"), key=lambda p: p.stat().st_mtime)
+    with newest.open() as handle:
+        return {row["username"]: row["code"] for row in csv.DictReader(handle)}
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 valid for a day, and its key (mode 600), as `openssl req -x509` makes one."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    cert, private = folder / "hub.crt", folder / "hub.key"
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    private.touch(mode=0o600)
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+    )
+    return cert, private
+
+
+@pytest.fixture(scope="module")
+def hub():
+    """The class hub on free loopback ports with test users; accounts and folders removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="medai-hub-test-"))
+    os.chmod(folder, 0o755)  # students must reach the installed course below it
+    (folder / "roster.csv").write_text(
+        f"username,role,name\n{INSTRUCTOR},instructor,Dr Test\n{RIGHT},student,Ann Right\n{WRONG},student,Ben Wrong\n"
     )
     try:
+        settings = HubSettings(
+            root=folder / "srv",
+            course=install_course(folder),
+            port=free_port(),
+            hub_port=free_port(),
+            proxy_api_port=free_port(),
+            mem_limit="2G",
+            cpu_limit=1.0,
+        )
         launch.prepare(settings)
-        roster.add_users(settings, folder / "roster.csv")
-        launch.prepare(settings)  # role configs now know the instructor's course folder
+        output = hub_cli(settings, "add-users", str(folder / "roster.csv"), "--codes-dir", str(folder / "codes"))
+        password = re.search(r"password .*:\n  (\S+)", output).group(1)
+        settings = HubSettings.load(settings.path)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with launch.running_hub(settings, ARTIFACTS / "hub.log", timeout=120) as base:
-            yield base, settings
+            yield base, settings, {INSTRUCTOR: password, **_codes(folder / "codes")}, folder
     finally:
-        roster.remove_users([INSTRUCTOR, RIGHT, WRONG])
+        roster.delete_accounts([INSTRUCTOR, RIGHT, WRONG, LATE])
         shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- what a user does -------------------------------------------------------------------------------
 
 
-def _log_in(browser, base: str, user: str, watch: browser_page.Watch):
+def _new_page(browser, watch: browser_page.Watch):
     page = browser_page.new_page(browser, watch)
     page.set_default_timeout(120_000)  # a page of a busy hub on 2 loaded cores
+    return page
+
+
+def _submit_log_in(page, base: str, user: str, password: str) -> None:
     page.goto(f"{base}/hub/login")
     page.fill("#username_input", user)
-    page.fill("#password_input", PASSWORD)
+    page.fill("#password_input", password)
     page.click("#login_submit")
+
+
+def _submit_sign_up(page, base: str, user: str, code: str, password: str) -> None:
+    page.goto(f"{base}/hub/signup")
+    page.fill("#username_input", user)
+    page.fill("#code_input", code)
+    page.fill("#password_input", password)
+    page.fill("#password_repeat_input", password)
+    page.click("#signup_submit")
+
+
+def _in_lab(page, user: str):
     page.wait_for_url(f"**/user/{user}/lab**", timeout=TIMEOUT_MS)
     page.wait_for_selector(".jp-DirListing-item", timeout=TIMEOUT_MS)
     return page
+
+
+def _log_in(browser, base: str, user: str, password: str, watch: browser_page.Watch):
+    page = _new_page(browser, watch)
+    _submit_log_in(page, base, user, password)
+    return _in_lab(page, user)
+
+
+def _sign_up(browser, base: str, user: str, code: str, watch: browser_page.Watch):
+    page = _new_page(browser, watch)
+    _submit_sign_up(page, base, user, code, PASSWORDS[user])
+    return _in_lab(page, user)
+
+
+def _refused(page, base: str, error: str, expected: str) -> None:
+    """The page shows ``error`` saying ``expected``, and this browser has no hub session."""
+    shown = page.locator(error)
+    shown.wait_for()
+    assert expected in shown.inner_text(), shown.inner_text()
+    assert page.request.get(f"{base}/hub/api/user").status == 403, "a refused attempt left a hub session"
+
+
+def _assert_no_claims(page, base: str, codes: dict[str, str]) -> None:
+    """Nobody takes another's name with their own code, nor the instructor's; no first login claims a name."""
+    for user, code, why in [
+        (WRONG, codes[RIGHT], "another student's name with one's own code"),
+        (RIGHT, codes[WRONG], "a foreign code (another student's slip)"),
+        (INSTRUCTOR, codes[RIGHT], "the instructor's name"),
+    ]:
+        _submit_sign_up(page, base, user, code, "a-new-password-" + why[:3])
+        _refused(page, base, "#signup_error", f"This is not the sign-up code of '{user}'")
+    for user in (INSTRUCTOR, WRONG):  # a first login sets no password: there is none to claim
+        _submit_log_in(page, base, user, "first-login-claims-this")
+        _refused(page, base, ".login_error", "Invalid username or password")
 
 
 def _formgrader(page, base: str, user: str, column: str) -> str:
@@ -251,16 +364,18 @@ def _as_user(user: str, *argv: str) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 @needs_hub
 def test_a_class_on_the_hub(hub, chromium):  # noqa: F811 - the fixture imported from test_browser
-    base, settings = hub
+    base, settings, credentials, _ = hub
     started = time.monotonic()
     watch = browser_page.Watch()
-    teacher = _log_in(chromium, base, INSTRUCTOR, watch)
+    door = _new_page(chromium, watch)  # someone at the login page who holds no session
+    _assert_no_claims(door, base, credentials)
+    teacher = _log_in(chromium, base, INSTRUCTOR, credentials[INSTRUCTOR], watch)
     _formgrader(teacher, base, INSTRUCTOR, "release")
     assert (settings.exchange / settings.course_id / "outbound" / LESSON / f"{LESSON}.ipynb").exists()
 
     students = {}
     for user, answers in ANSWERS.items():
-        page = _assignments(_log_in(chromium, base, user, watch))
+        page = _assignments(_sign_up(chromium, base, user, credentials[user], watch))
         _click_in_list(page, "released_assignments_list", "Fetch")
         page.locator("#fetched_assignments_list .list_item", has_text=LESSON).first.wait_for()
         assert (Path(pwd.getpwnam(user).pw_dir) / LESSON / f"{LESSON}.ipynb").exists()
@@ -271,6 +386,8 @@ def test_a_class_on_the_hub(hub, chromium):  # noqa: F811 - the fixture imported
         _click_in_list(page, "fetched_assignments_list", "Submit")
         page.locator("#submitted_assignments_list .list_item", has_text=LESSON).first.wait_for(timeout=TIMEOUT_MS)
         students[user] = page
+    _submit_sign_up(door, base, RIGHT, credentials[RIGHT], "a-second-password")
+    _refused(door, base, "#signup_error", "This code has already been used")
 
     _formgrader(teacher, base, INSTRUCTOR, "collect")
     course = settings.instructor_course(Path(pwd.getpwnam(INSTRUCTOR).pw_dir))
@@ -302,6 +419,35 @@ def test_a_class_on_the_hub(hub, chromium):  # noqa: F811 - the fixture imported
     # refused and formulas show as TeX. Nothing else may leave the machine.
     others = [url for url in watch.offsite if not url.startswith(FEEDBACK_MATHJAX)]
     assert not others, f"feedback pages reached off this machine: {others[:5]}"
+
+
+@pytest.mark.slow
+@needs_hub
+def test_students_join_and_leave_while_the_hub_runs(hub, chromium):  # noqa: F811 - the fixture from test_browser
+    """Added: their code works at once. Removed: out at once, server stopped, files kept. No restart."""
+    base, settings, _, folder = hub
+    watch = browser_page.Watch()
+    (folder / "late.csv").write_text(f"username,role\n{INSTRUCTOR},instructor\n{LATE},student\n")
+    output = hub_cli(settings, "add-users", str(folder / "late.csv"), "--codes-dir", str(folder / "late-codes"))
+    assert "password (shown once" not in output, "the instructor's password was set again"
+    codes = _codes(folder / "late-codes")
+    assert set(codes) == {LATE}, f"codes were issued again for students who have them: {sorted(codes)}"
+    page = _sign_up(chromium, base, LATE, codes[LATE], watch)
+    home = Path(pwd.getpwnam(LATE).pw_dir)
+    assert (home / "lessons" / "00_welcome").is_dir()
+
+    output = hub_cli(settings, "remove-users", LATE)
+    assert "their servers are stopped" in output, output
+    deadline = time.monotonic() + 30
+    while subprocess.run(["pgrep", "-u", LATE, "-f", "jupyterhub-singleuser"], capture_output=True).returncode == 0:
+        assert time.monotonic() < deadline, f"{LATE}'s server still runs 30 s after the removal"
+        time.sleep(1)
+    assert page.request.get(f"{base}/hub/api/user").status == 403, "the removed student's session still works"
+    page.goto(f"{base}/user/{LATE}/lab")
+    page.wait_for_url("**/hub/login**")
+    _submit_log_in(page, base, LATE, PASSWORDS[LATE])
+    _refused(page, base, ".login_error", "Invalid username or password")
+    assert (home / "lessons" / "00_welcome").is_dir(), "the removed student's files are gone"
 
 
 def _assert_privacy(base: str, settings: HubSettings, page, course: Path) -> None:
@@ -412,13 +558,18 @@ def test_lessons_are_copied_once_and_work_is_never_overwritten(tmp_path):
 
 
 def test_settings_round_trip_and_refuse_unknown_keys(tmp_path):
-    settings = HubSettings(root=tmp_path, instructor="ann", students=["bob"], mem_limit="1G")
+    settings = HubSettings(root=tmp_path, instructor="ann", mem_limit="1G", code_days=7)
     loaded = HubSettings.load(settings.save())
-    assert (loaded.instructor, loaded.students, loaded.mem_limit, loaded.root) == ("ann", ["bob"], "1G", tmp_path)
+    assert (loaded.instructor, loaded.code_days, loaded.mem_limit, loaded.root) == ("ann", 7, "1G", tmp_path)
     data = json.loads(settings.path.read_text())
     settings.path.write_text(json.dumps({**data, "memory": "2G"}))
     with pytest.raises(HubError, match=r"unknown settings \['memory'\]"):
         HubSettings.load(settings.path)
+    # A hub set up before sign-up codes: first-use passwords are gone; the login becomes codes.
+    settings.path.write_text(json.dumps({**data, "authenticator": "firstuse", "students": ["bob"]}))
+    assert HubSettings.load(settings.path).authenticator == "codes"
+    with pytest.raises(HubError, match="one was given"):
+        HubSettings(root=tmp_path, ssl_cert="/etc/cert.pem")
     with pytest.raises(HubError, match="user name 'Ann'"):
         HubSettings(root=tmp_path, instructor="Ann")
     with pytest.raises(ValueError, match="expected a size such as 2G"):
@@ -464,3 +615,108 @@ def test_a_python_in_a_closed_folder_is_reached_through_a_private_mount_namespac
             launch.hub_command(HubSettings(python=str(closed / "venv" / "bin" / "python")))
         closed.chmod(0o755)
         assert launch.hub_command(HubSettings(python=str(closed / "pyenv" / "bin" / "python")))[0] != "unshare"
+
+
+# --- who may log in, without a hub --------------------------------------------------------------------
+
+
+def test_a_sign_up_code_works_once_only_for_its_name_until_it_expires(tmp_path):
+    accounts = Accounts(tmp_path / "accounts.sqlite")
+    accounts.add("ann", "instructor")
+    for name in ("bob", "cid"):
+        accounts.add(name, "student")
+    bob, cid = accounts.issue_code("bob", days=14), accounts.issue_code("cid", days=14)
+    for name, code in [("cid", bob), ("ann", bob), ("nobody", bob), ("bob", "AAAA-BBBB-CCCC")]:
+        with pytest.raises(SignupError, match=f"not the sign-up code of '{name}'"):
+            accounts.redeem(name, code, "long-enough-password")
+    with pytest.raises(SignupError, match="at least 8 characters"):
+        accounts.redeem("bob", bob, "short")
+    accounts.redeem("bob", bob.lower().replace("-", " "), "bobs-password")  # typed from the slip, loosely
+    assert accounts.check_password("bob", "bobs-password") and not accounts.check_password("bob", "wrong-password")
+    with pytest.raises(SignupError, match="already been used"):
+        accounts.redeem("bob", bob, "another-password")
+    assert accounts.check_password("bob", "bobs-password"), "a refused second use changed the password"
+    with pytest.raises(SignupError, match="expired on"):
+        accounts.redeem("cid", cid, "cids-password", now=time.time() + 15 * 86400)
+    again = accounts.issue_code("cid", days=14)  # re-issued: the earlier code is worthless
+    with pytest.raises(SignupError, match="not the sign-up code"):
+        accounts.redeem("cid", cid, "cids-password")
+    accounts.redeem("cid", again, "cids-password")
+    with pytest.raises(HubError, match="ann is the instructor"):
+        accounts.issue_code("ann", days=14)  # the instructor's password is set at set-up, never by a code
+    stored = (tmp_path / "accounts.sqlite").read_bytes()
+    for secret in (bob, again, "bobs-password", "cids-password"):
+        assert secret.replace("-", "").encode() not in stored and secret.encode() not in stored, "a secret in clear"
+    assert stored.count(b"scrypt$") >= 4
+
+
+def test_a_removed_student_is_out_and_can_be_added_again(tmp_path):
+    accounts = Accounts(tmp_path / "accounts.sqlite")
+    accounts.add("bob", "student", "Bob B")
+    accounts.redeem("bob", accounts.issue_code("bob", days=1), "bobs-password")
+    accounts.remove("bob")
+    assert not accounts.allowed("bob") and not accounts.check_password("bob", "bobs-password")
+    with pytest.raises(HubError, match="not on the roster"):
+        accounts.issue_code("bob", days=1)
+    accounts.add("bob", "student")
+    member = accounts.member("bob")
+    assert accounts.allowed("bob") and not member.has_password and member.display == "Bob B"
+    accounts.bind_platform("bob", "https://lms.example anna-42")
+    accounts.bind_platform("bob", "https://lms.example anna-42")
+    with pytest.raises(HubError, match="belongs to another user of the learning platform"):
+        accounts.bind_platform("bob", "https://lms.example someone-else")
+
+
+def test_code_sheets_escape_names_and_stay_private(tmp_path):
+    accounts = Accounts(tmp_path / "accounts.sqlite")
+    accounts.add("bob", "student", '<img src=x onerror="alert(1)">')
+    code = accounts.issue_code("bob", days=14)
+    table, sheet = sheets.write_codes(tmp_path / "codes", {"bob": code}, accounts, "https://hub.example.org")
+    page = sheet.read_text()
+    assert "<img" not in page and "&lt;img src=x" in page and code in page
+    assert "https://hub.example.org/hub/signup" in page
+    assert table.read_text().splitlines()[1].startswith("bob,")
+    for path in (table, sheet):
+        assert path.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "codes").stat().st_mode & 0o777 == 0o700
+
+
+def test_certificate_checks(tmp_path):
+    cert, key = self_signed(tmp_path)
+    check_certificate(str(cert), str(key))
+    other_cert, other_key = self_signed(tmp_path / "other")
+    with pytest.raises(HubError, match="are not a certificate and its private key"):
+        check_certificate(str(cert), str(other_key))
+    key.chmod(0o644)
+    with pytest.raises(HubError, match="readable by other users: run `chmod 600"):
+        check_certificate(str(cert), str(key))
+    with pytest.raises(HubError, match="does not exist"):
+        check_certificate(str(tmp_path / "missing.pem"), str(key))
+
+
+def test_the_hub_config_for_codes_lti_and_https(tmp_path):
+    from traitlets.config import Config
+
+    block = {
+        "issuer": "https://moodle.example.edu",
+        "client_id": "abc",
+        "deployment_id": ["1", "2"],
+        "key_set_url": "https://moodle.example.edu/mod/lti/certs.php",
+        "authorize_url": "https://moodle.example.edu/mod/lti/auth.php",
+    }
+    c = Config()
+    config.apply(c, HubSettings(root=tmp_path / "a", instructor="ann"))
+    assert c.JupyterHub.authenticator_class == "medai_edu.hub.auth.CodeAuthenticator"
+    assert c.JupyterHub.bind_url.startswith("http://") and "ssl_cert" not in c.JupyterHub
+    assert c.Authenticator.admin_users == {"ann"} and c.Authenticator.delete_invalid_users is True
+    c = Config()
+    https = {"ssl_cert": "/etc/hub/cert.pem", "ssl_key": "/etc/hub/key.pem"}
+    config.apply(c, HubSettings(root=tmp_path / "b", instructor="ann", authenticator="lti", lti=block, **https))
+    assert c.JupyterHub.authenticator_class == "medai_edu.hub.auth.PlatformAuthenticator"
+    assert c.PlatformAuthenticator.client_id == {"abc"} and c.PlatformAuthenticator.deployment_ids == ["1", "2"]
+    assert c.PlatformAuthenticator.jwks_endpoint == block["key_set_url"]
+    assert c.PlatformAuthenticator.username_key == "custom_username"
+    assert c.JupyterHub.bind_url.startswith("https://") and c.JupyterHub.ssl_key == "/etc/hub/key.pem"
+    assert c.JupyterHub.cookie_options == {"SameSite": "None", "Secure": True}  # the platform posts back cross-site
+    with pytest.raises(HubError, match=r"missing \['key_set_url'\] and unknown \['jwks'\]"):
+        HubSettings(authenticator="lti", lti={**{k: v for k, v in block.items() if k != "key_set_url"}, "jwks": "x"})

@@ -1,6 +1,6 @@
 """`medai-edu bench hub`: a class arriving at once on the class hub (loopback only, bounded).
 
-N simulated students (test-only local accounts, the dummy authenticator) ask the hub's REST API for
+N simulated students (test-only local accounts, made users by the hub's REST API) ask the hub's REST API for
 their servers at the same moment. As soon as a student's server is ready, a notebook session on the
 lesson is opened in it (as JupyterLab does) and the lesson's code cells run in lecture mode through
 the kernel's websocket. Measured per student, from the moment all the requests went out: the server
@@ -297,12 +297,9 @@ def measure(n: int = 20, lesson: str = "00_welcome", timeout: float = 900, log_d
     settings = HubSettings(
         root=folder / "srv",
         course=course,
-        authenticator="dummy",
-        dummy_password=secrets.token_hex(8),
         port=free_port(),
         hub_port=free_port(),
         proxy_api_port=free_port(),
-        students=names,
         load_test_token=secrets.token_hex(32),
         cull_timeout=3600,
     )
@@ -318,7 +315,7 @@ def measure(n: int = 20, lesson: str = "00_welcome", timeout: float = 900, log_d
         for student in result.per_student:
             student.peak_rss_mb = memory.peak[student.name] / 2**20
     finally:
-        roster.remove_users(names)
+        roster.delete_accounts(names)
         shutil.rmtree(folder, ignore_errors=True)
     result.load_after = load_average()
     return result

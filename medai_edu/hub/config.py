@@ -1,15 +1,16 @@
 """JupyterHub's configuration for a class, from :class:`~medai_edu.hub.settings.HubSettings`.
 
 ``deploy/hub/jupyterhub_config.py`` calls :func:`apply`; a test or load test starts the same hub with
-other settings (a dummy authenticator, test users, another port).
+other settings (test users, other ports, a test certificate, a stand-in learning platform).
 """
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
-from medai_edu.hub.settings import HubSettings
+from medai_edu.hub.settings import LTI_USERNAME_CLAIM, HubSettings
+
+TEMPLATES = Path(__file__).with_name("templates")  # the login page's sign-up link, the sign-up page
 
 
 def spawner_environment(settings: HubSettings) -> dict[str, str]:
@@ -37,15 +38,28 @@ def _per_user_environment(settings: HubSettings):
 
 
 def _authenticator(c, settings: HubSettings) -> None:
-    if settings.authenticator == "dummy":  # tests and load tests only: one shared password
-        c.JupyterHub.authenticator_class = "dummy"
-        c.DummyAuthenticator.password = settings.dummy_password
-    else:  # first login sets the password; only roster names may log in
-        c.JupyterHub.authenticator_class = "firstuseauthenticator.FirstUseAuthenticator"
-        c.FirstUseAuthenticator.create_users = False
-        c.FirstUseAuthenticator.dbm_path = str(settings.state / "passwords.dbm")
-        c.FirstUseAuthenticator.min_password_length = 8
-    c.Authenticator.allowed_users = set(settings.users)
+    """Sign-up codes and passwords, or LTI 1.3 launches; either way the account store says who is in."""
+    if settings.authenticator == "lti":
+        lti = settings.lti
+        c.JupyterHub.authenticator_class = "medai_edu.hub.auth.PlatformAuthenticator"
+        c.PlatformAuthenticator.issuer = lti["issuer"]
+        c.PlatformAuthenticator.client_id = set(lti["client_id"])
+        c.PlatformAuthenticator.deployment_ids = lti["deployment_id"]
+        c.PlatformAuthenticator.jwks_endpoint = lti["key_set_url"]
+        c.PlatformAuthenticator.authorize_url = lti["authorize_url"]
+        c.PlatformAuthenticator.username_key = lti.get("username_claim", LTI_USERNAME_CLAIM)
+        c.LTI13LaunchValidator.time_leeway = 10  # seconds of clock difference between platform and hub
+        if settings.url.startswith("https://"):  # the platform posts the launch back cross-site: cookies must go
+            c.JupyterHub.cookie_options = {"SameSite": "None", "Secure": True}
+    else:
+        c.JupyterHub.authenticator_class = "medai_edu.hub.auth.CodeAuthenticator"
+        c.JupyterHub.template_vars = {"medai_signup": True}
+    c.JupyterHub.template_paths = [str(TEMPLATES)]
+    c.Authenticator.accounts_db = str(settings.accounts_db)
+    c.Authenticator.instructor = settings.instructor
+    c.Authenticator.any_allow_config = True  # the account store is the allow-list (check_allowed)
+    c.Authenticator.auth_refresh_age = 60  # a removed student's session ends within a minute
+    c.Authenticator.delete_invalid_users = True  # students removed while the hub was down are forgotten
     c.Authenticator.admin_users = {settings.instructor} if settings.instructor else set()
 
 
@@ -71,6 +85,14 @@ def _idle_culler(c, settings: HubSettings) -> None:
     ]
 
 
+def _roster_service(c, settings: HubSettings) -> None:
+    """`medai-edu hub remove-users`: a token (root only, in the state folder) that stops and forgets users."""
+    c.JupyterHub.services.append({"name": "roster", "api_token": settings.secret("roster_token")})
+    c.JupyterHub.load_roles.append(
+        {"name": "roster", "scopes": ["admin:users", "admin:servers", "list:users"], "services": ["roster"]}
+    )
+
+
 def _load_test_service(c, settings: HubSettings) -> None:
     """`medai-edu bench hub`: a service whose token creates users, starts their servers and runs kernels."""
     if not settings.load_test_token:
@@ -87,16 +109,19 @@ def _load_test_service(c, settings: HubSettings) -> None:
 
 def apply(c, settings: HubSettings) -> None:
     """Set JupyterHub's config object ``c`` for this class."""
-    c.JupyterHub.bind_url = f"http://{settings.ip}:{settings.port}/"
+    c.JupyterHub.bind_url = f"{'https' if settings.ssl_cert else 'http'}://{settings.ip}:{settings.port}/"
+    if settings.ssl_cert:  # the proxy serves HTTPS; the hub and servers behind it stay on 127.0.0.1
+        c.JupyterHub.ssl_cert = settings.ssl_cert
+        c.JupyterHub.ssl_key = settings.ssl_key
     c.JupyterHub.hub_ip = "127.0.0.1"
-    c.JupyterHub.hub_port = settings.hub_port or settings.port + 1
+    c.JupyterHub.hub_port = settings.api_port
     c.ConfigurableHTTPProxy.command = [settings.proxy]
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.proxy_api_port or settings.port + 2}"
     c.JupyterHub.db_url = f"sqlite:///{settings.state / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = str(settings.state / "jupyterhub_cookie_secret")
     c.JupyterHub.pid_file = str(settings.state / "jupyterhub.pid")
     c.ConfigurableHTTPProxy.pid_file = str(settings.state / "proxy.pid")
-    c.ConfigurableHTTPProxy.auth_token = _proxy_token(settings)
+    c.ConfigurableHTTPProxy.auth_token = settings.secret("proxy_token")  # a restarted hub finds its proxy
     _authenticator(c, settings)
     c.JupyterHub.spawner_class = "medai_edu.hub.spawner.CourseSpawner"
     c.Spawner.cmd = [str(Path(settings.python).parent / "jupyterhub-singleuser")]
@@ -111,13 +136,5 @@ def apply(c, settings: HubSettings) -> None:
     c.Spawner.http_timeout = 300
     c.CourseSpawner.lessons_source = str(settings.course / "course")
     _idle_culler(c, settings)
+    _roster_service(c, settings)
     _load_test_service(c, settings)
-
-
-def _proxy_token(settings: HubSettings) -> str:
-    """A token shared by hub and proxy, kept in the state folder (mode 600) so a restarted hub finds its proxy."""
-    path = settings.state / "proxy_token"
-    if not path.exists():
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_hex(32))
-    return path.read_text().strip()

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from medai_edu.hub.settings import REPO, SETTINGS_ENV, HubError, HubSettings
+from medai_edu.hub.settings import REPO, SETTINGS_ENV, HubError, HubSettings, check_certificate
 
 CONFIG_FILE = REPO / "deploy" / "hub" / "jupyterhub_config.py"
 # Files of the installed course that only the instructor (and root) may read: solutions and hidden
@@ -101,6 +101,8 @@ def prepare(settings: HubSettings) -> HubSettings:
     settings.shared_cache.mkdir(exist_ok=True)
     os.chmod(settings.shared_cache, 0o755)
     protect_course(settings)
+    if settings.ssl_cert:
+        check_certificate(settings.ssl_cert, settings.ssl_key)
     home = None
     if settings.instructor:
         import pwd
@@ -147,7 +149,13 @@ def hub_environment(settings: HubSettings) -> dict[str, str]:
 
 def run(settings: HubSettings) -> int:
     """Run the hub in the foreground until Ctrl+C (``make hub``)."""
-    print(f"JupyterHub for {settings.course_id}: http://{settings.ip}:{settings.port}/  (Ctrl+C stops it)", flush=True)
+    print(f"JupyterHub for {settings.course_id}: {settings.url}/  (Ctrl+C stops it)", flush=True)
+    if not settings.ssl_cert and settings.ip not in ("127.0.0.1", "localhost"):
+        print(
+            "Warning: plain HTTP on a network address: passwords cross the network readable. Give a certificate "
+            "(make hub SSL_CERT=... SSL_KEY=..., docs/hub.md 'HTTPS') or put a TLS proxy in front.",
+            flush=True,
+        )
     try:
         return subprocess.call(hub_command(settings), cwd=settings.state, env=hub_environment(settings))
     except KeyboardInterrupt:
@@ -159,11 +167,11 @@ def running_hub(settings: HubSettings, log: Path, timeout: float = 120) -> Itera
     """The hub started in the background (tests, load tests); yields its base URL and stops it after."""
     from medai_edu.browser.servers import _serve
 
-    base = f"http://{settings.ip}:{settings.port}"
+    health = f"http://127.0.0.1:{settings.api_port}/hub/health"  # the hub itself: plain HTTP on loopback
     env = {SETTINGS_ENV: str(settings.path)}
     try:
-        with _serve(hub_command(settings), f"{base}/hub/health", log, settings.state, env, timeout):
-            yield base
+        with _serve(hub_command(settings), health, log, settings.state, env, timeout):
+            yield settings.url
     finally:
         stop_orphaned_proxy(settings)
 

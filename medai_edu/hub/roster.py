@@ -1,20 +1,27 @@
 """The class roster: local accounts for every student and the instructor, and the instructor's course folder.
 
 A roster is a CSV file with a header row and the columns ``username`` and ``role`` (``student`` or
-``instructor``; exactly one instructor per hub). Other columns (names, e-mail) are ignored.
+``instructor``; exactly one instructor per hub), and optionally ``name`` (printed on the sign-up
+slips). Other columns (e-mail, ...) are ignored. Adding and removing people takes effect at once:
+the hub reads the account store (:mod:`.accounts`) at every login, and a removed student's server
+is stopped through the hub's REST API.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import pwd
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from medai_edu.hub.accounts import Accounts, new_password
 from medai_edu.hub.limits import remove_user as remove_cgroups
 from medai_edu.hub.settings import USERNAME, HubError, HubSettings
 
@@ -28,6 +35,16 @@ COURSE_FILES = ("solutions", "course", "nbgrader_config.py", "gradebook.db")
 class Member:
     username: str
     role: str
+    name: str = ""  # the person's name, for the sign-up slips
+
+
+@dataclass
+class Added:
+    """What ``add-users`` made; the secrets here exist nowhere else in clear (shown once)."""
+
+    members: list[Member]
+    codes: dict[str, str] = field(default_factory=dict)  # student -> one-time sign-up code
+    instructor_password: str = ""  # generated when the instructor had none yet
 
 
 def read_roster(path: Path) -> list[Member]:
@@ -52,7 +69,7 @@ def read_roster(path: Path) -> list[Member]:
         if name in seen:
             raise HubError(f"roster {path}, line {number}: {name} is listed twice")
         seen.add(name)
-        members.append(Member(name, role))
+        members.append(Member(name, role, (row.get("name") or "").strip()))
     return members
 
 
@@ -119,8 +136,11 @@ def set_up_instructor_course(settings: HubSettings, account: pwd.struct_passwd) 
     return target
 
 
-def add_users(settings: HubSettings, roster: Path) -> list[Member]:
-    """Create the roster's accounts, the instructor's course folder and the allow-list (saved settings)."""
+def add_users(settings: HubSettings, roster: Path) -> Added:
+    """Create the roster's accounts and the instructor's course folder; put them in the account store.
+
+    With sign-up codes: each student without a password or a valid code gets a new code, and the
+    instructor, if they have no password yet, a generated one. Nothing needs the hub restarted."""
     members = read_roster(roster)
     instructor = _instructor_of(settings, members)
     existing = {a.pw_name: a.pw_uid for a in pwd.getpwall()}
@@ -130,8 +150,6 @@ def add_users(settings: HubSettings, roster: Path) -> list[Member]:
     for member in members:
         ensure_account(member.username)
     settings.instructor = instructor
-    students = [m.username for m in members if m.role == "student"]
-    settings.students = sorted(set(settings.students) | set(students) - {instructor})
     account = pwd.getpwnam(instructor)
     set_up_instructor_course(settings, account)
     course_exchange = settings.exchange / settings.course_id
@@ -139,11 +157,73 @@ def add_users(settings: HubSettings, roster: Path) -> list[Member]:
         course_exchange.mkdir(mode=0o755, exist_ok=True)
         os.chown(course_exchange, account.pw_uid, account.pw_gid)
     settings.save()
-    return members
+    accounts = Accounts(settings.accounts_db)
+    added = Added(members)
+    for member in members:
+        role = "instructor" if member.username == instructor else "student"
+        accounts.add(member.username, role, member.name)
+        known = accounts.member(member.username)
+        if settings.authenticator != "codes" or known.has_password:
+            continue
+        if role == "instructor":
+            added.instructor_password = new_password()
+            accounts.set_password(instructor, added.instructor_password)
+        elif not known.has_live_code():
+            added.codes[member.username] = accounts.issue_code(member.username, settings.code_days)
+    return added
 
 
-def remove_users(names: list[str]) -> None:
-    """Delete the accounts and their homes (tests and load tests clean up with this)."""
+def reissue_codes(settings: HubSettings, names: list[str]) -> dict[str, str]:
+    """New one-time codes for students (a lost slip, a forgotten password); their earlier codes stop working."""
+    accounts = Accounts(settings.accounts_db)
+    return {name: accounts.issue_code(name, settings.code_days) for name in _on_roster(accounts, names)}
+
+
+def _on_roster(accounts: Accounts, names: list[str]) -> list[str]:
+    unknown = [name for name in names if not accounts.allowed(name)]
+    if unknown:
+        raise HubError(f"not on the roster: {unknown}; expected names added with `medai-edu hub add-users`")
+    return names
+
+
+def remove_students(settings: HubSettings, names: list[str]) -> bool:
+    """Take students off the roster at once: they can no longer log in, their server stops, their files stay.
+
+    Returns whether the running hub stopped their servers; when the hub is not running, it forgets them
+    at its next start."""
+    accounts = Accounts(settings.accounts_db)
+    if settings.instructor in names:
+        raise HubError(f"{settings.instructor} is the instructor: the hub needs one (name another in a roster first)")
+    for name in _on_roster(accounts, names):
+        accounts.remove(name)
+    return all([_forget_in_hub(settings, name) for name in names])
+
+
+def _forget_in_hub(settings: HubSettings, name: str, timeout: float = 120) -> bool:
+    """Stop the user's server and delete them from the running hub (their session ends); False if no hub runs."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{settings.api_port}/hub/api/users/{name}",
+        method="DELETE",
+        headers={"Authorization": f"token {settings.secret('roster_token')}"},
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=timeout):
+                return True
+        except urllib.error.HTTPError as error:
+            if error.code == 404:  # the hub never saw them, or has forgotten them already
+                return True
+            message = json.loads(error.read() or b"{}").get("message", "")
+            if error.code != 400 or "stopping" not in message or time.monotonic() > deadline:
+                raise HubError(f"the hub did not remove {name}: HTTP {error.code} {message}") from None
+            time.sleep(1)  # the server is still stopping
+        except urllib.error.URLError:
+            return False  # no hub running
+
+
+def delete_accounts(names: list[str]) -> None:
+    """Delete the local accounts and their homes (tests and load tests clean up their test accounts)."""
     for name in names:
         try:
             pwd.getpwnam(name)
