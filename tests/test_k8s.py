@@ -57,6 +57,7 @@ CHART_KEYS = {
     "cull.every",
     "cull.maxAge",
     "cull.users",
+    "custom.*",
 }
 
 
@@ -236,3 +237,67 @@ def test_python_in_the_values_compiles(values):
         compile(code, name, "exec")
     config = values["hub"]["extraConfig"]["medai-edu.py"]
     assert "c.KubeSpawner.uid = _uid" in config and "10000 + spawner.user.id" in config  # one uid per student
+
+
+LTI_BLOCK = {
+    "issuer": "https://moodle.example.edu",
+    "client_id": "tool-7",
+    "deployment_id": ["3"],
+    "key_set_url": "https://moodle.example.edu/mod/lti/certs.php",
+    "authorize_url": "https://moodle.example.edu/mod/lti/auth.php",
+}
+
+
+def _lti_config(values: dict, block: dict):
+    """Run hub.extraConfig's LTI part as the chart's hub does, with ``block`` as custom.lti."""
+    from traitlets.config import Config
+
+    c = Config()
+    exec(values["hub"]["extraConfig"]["medai-edu-lti.py"], {"c": c, "get_config": lambda key, default=None: block})
+    return c
+
+
+def test_login_is_the_learning_platform_not_first_use_passwords(values):
+    text = (K8S / "values.yaml").read_text().lower()
+    assert "firstuse" not in text and "first-use" not in text
+    assert (
+        values["hub"]["config"]["JupyterHub"]["authenticator_class"] == "ltiauthenticator.lti13.auth.LTI13Authenticator"
+    )
+    assert set(values["custom"]["lti"]) >= {"issuer", "client_id", "deployment_id", "key_set_url", "authorize_url"}
+    with pytest.raises(SystemExit, match="set custom.lti"):  # the committed placeholders let nobody in
+        _lti_config(values, values["custom"]["lti"])
+    c = _lti_config(values, LTI_BLOCK)
+    assert c.LTI13Authenticator.client_id == {"tool-7"} and c.LTI13Authenticator.username_key == "custom_username"
+    assert c.LTI13Authenticator.jwks_endpoint == LTI_BLOCK["key_set_url"]
+    assert c.JupyterHub.cookie_options == {"SameSite": "None", "Secure": True}
+
+
+def test_the_cluster_maps_platform_roles_as_the_single_machine_hub_does(values):
+    from tornado import web
+
+    from medai_edu.hub import lti
+
+    hook = _lti_config(values, LTI_BLOCK).Authenticator.post_auth_hook
+    cases = [
+        [lti.INSTRUCTOR],
+        [lti.INSTRUCTOR + "#TeachingAssistant"],
+        [lti.LEARNER, "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Student"],
+        [lti.LEARNER + "#Instructor"],
+        [lti.MEMBERSHIP + "Mentor"],
+        [],
+    ]
+    for roles in cases:
+        claims = {lti.ROLES: roles, lti.DEPLOYMENT: "3"}
+        try:
+            expected = lti.role_of(claims)
+        except lti.LaunchRefused:
+            expected = None
+        if expected is None:
+            with pytest.raises(web.HTTPError) as refused:
+                hook(None, None, {"name": "x", "admin": None, "auth_state": claims})
+            assert refused.value.status_code == 403
+        else:
+            model = hook(None, None, {"name": "x", "admin": None, "auth_state": claims})
+            assert model["admin"] is (expected == "instructor"), roles
+    with pytest.raises(web.HTTPError, match="another deployment"):
+        hook(None, None, {"name": "x", "admin": None, "auth_state": {lti.ROLES: [lti.LEARNER], lti.DEPLOYMENT: "9"}})
