@@ -10,8 +10,10 @@ the instructor are refused; the learner cannot reach any formgrader. Needs root 
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
+import re
 import shutil
 import ssl
 import subprocess
@@ -22,6 +24,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from test_browser import chromium  # noqa: F401 - the same Chromium fixture as the browser tests
 from test_hub import ARTIFACTS, TIMEOUT_MS, install_course, missing, self_signed
 
@@ -29,7 +32,7 @@ from medai_edu.browser import page as browser_page
 from medai_edu.browser.servers import free_port
 from medai_edu.hub import launch, lti, roster
 from medai_edu.hub.lti import LaunchRefused
-from medai_edu.hub.settings import HubSettings
+from medai_edu.hub.settings import HubSettings, check_lti
 
 PREFIX = "mdt" + uuid.uuid4().hex[:5]
 INSTRUCTOR, LEARNER, LATECOMER = f"{PREFIX}i", f"{PREFIX}l", f"{PREFIX}m"
@@ -198,3 +201,12 @@ def test_https_with_the_given_certificate_and_a_page_for_direct_visitors(platfor
     with pytest.raises(urllib.error.HTTPError) as opened:  # someone opens the hub, not the platform
         urllib.request.urlopen(f"{base}/hub/lti13/oauth_login", context=trusted, timeout=30)
     assert opened.value.code == 400 and b"from your learning platform" in opened.value.read()
+
+
+def test_the_documented_lti_block_is_the_template_and_the_hub_accepts_it():
+    docs = (ROOT / "docs" / "hub.md").read_text()
+    block = json.loads(re.search(r"```json\n(\{.*?\})\n```", docs, re.S).group(1))
+    template = json.loads((ROOT / "deploy" / "hub" / "lti.example.json").read_text())
+    assert block == template, "docs/hub.md's LTI block and deploy/hub/lti.example.json differ"
+    checked = check_lti(template)
+    assert checked["client_id"] == [template["client_id"]] and checked["deployment_id"] == ["3"]
