@@ -12,6 +12,7 @@ never gets a code: their password is set at set-up (``medai-edu hub add-users`` 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -71,8 +72,15 @@ def hash_secret(secret: str) -> str:
     return f"scrypt${SCRYPT['n']}${SCRYPT['r']}${SCRYPT['p']}${b64(salt).decode()}${b64(digest).decode()}"
 
 
+@functools.cache
+def _nobody() -> str:
+    return hash_secret(secrets.token_hex(16))
+
+
 def verify_secret(secret: str, stored: str | None) -> bool:
+    """Whether ``secret`` matches the hash ``stored``; as slow when nothing is stored (no name probing by time)."""
     if not stored:
+        verify_secret(secret, _nobody())
         return False
     try:
         kind, n, r, p, salt, digest = stored.split("$")
@@ -198,7 +206,7 @@ class Accounts:
             raise SignupError(f"Choose a password of at least {MIN_PASSWORD} characters.")
         with self._db(write=True) as db:
             row = db.execute("SELECT * FROM members WHERE name = ? AND removed = 0", (name,)).fetchone()
-            if row is None or not verify_secret(normalize_code(code), row["code"]):
+            if not verify_secret(normalize_code(code), row["code"] if row else None):
                 raise SignupError(
                     f"This is not the sign-up code of {name!r}. A code works only with the user name printed "
                     "beside it: check both, or ask your instructor."
@@ -227,7 +235,7 @@ class Accounts:
     def check_password(self, name: str, password: str) -> bool:
         with self._db() as db:
             row = db.execute("SELECT password FROM members WHERE name = ? AND removed = 0", (name,)).fetchone()
-        return row is not None and verify_secret(password, row["password"])
+        return verify_secret(password, row["password"] if row else None)
 
     def bind_platform(self, name: str, identity: str) -> None:
         """Tie ``name`` to one platform user (LTI issuer and subject); another platform user is refused."""

@@ -48,8 +48,8 @@ def _write_codes(settings: HubSettings, codes: dict[str, str], folder: str | Non
     owner = None if folder else (account.pw_uid, account.pw_gid)
     table, sheet = sheets.write_codes(target, codes, Accounts(settings.accounts_db), settings.url, owner)
     print(
-        f"One-time sign-up codes for {len(codes)} students (valid {settings.code_days} days), for the instructor "
-        f"to hand out:\n  {sheet}  (printable slips)\n  {table}"
+        f"One-time sign-up codes for {len(codes)} student{'s' * (len(codes) != 1)} (valid {settings.code_days} days), "
+        f"for the instructor to hand out:\n  {sheet}  (printable slips)\n  {table}"
     )
 
 
