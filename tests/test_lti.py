@@ -77,6 +77,32 @@ def test_deployment_user_name_and_account_name_rules():
     assert len(lti.account_name("x" * 80)) == 31
 
 
+def test_a_learner_account_is_only_ever_for_one_platform_user(tmp_path):
+    pytest.importorskip("ltiauthenticator", reason="the hub extra is not installed: run `make test`")
+    from medai_edu.hub.accounts import Accounts
+    from medai_edu.hub.auth import PlatformAuthenticator
+    from medai_edu.hub.settings import HubError
+
+    accounts = Accounts(tmp_path / "accounts.sqlite")
+    accounts.add("ann", "instructor")
+    accounts.add("bob", "student")
+    hub = PlatformAuthenticator(accounts_db=str(accounts.path), instructor="ann")
+    hub._admit_learner("bob", "https://lms.example 17")
+    hub._admit_learner("bob", "https://lms.example 17")  # the same platform user again
+    with pytest.raises(HubError, match="belongs to another user of the learning platform"):
+        hub._admit_learner("bob", "https://lms.example 18")
+    with pytest.raises(LaunchRefused, match="instructor account"):
+        hub._admit_learner("ann", "https://lms.example 19")
+    with pytest.raises(LaunchRefused, match="did not make"):
+        hub._admit_learner("daemon", "https://lms.example 20")  # an account on the machine, not the hub's
+    accounts.remove("bob")
+    with pytest.raises(LaunchRefused, match="removed you"):
+        hub._admit_learner("bob", "https://lms.example 17")
+    assert not hub.check_allowed("bob")
+    with pytest.raises(ValueError, match="removed from the roster"):  # the hub forgets them at its next start
+        hub.add_user(type("User", (), {"name": "bob"})())
+
+
 # --- the hub over HTTPS, with the stand-in platform -------------------------------------------------
 
 
