@@ -41,12 +41,8 @@ def _record(name: str, entry: dict) -> None:
 
 @pytest.fixture(scope="module")
 def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = browser_page.launch(playwright)
+    with browser_page.chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,8 @@ import re
 import shutil
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,10 +66,14 @@ class Watch:
     page_errors: list[str] = field(default_factory=list)
     offsite: list[str] = field(default_factory=list)
 
-    def attach(self, context, page) -> None:
+    def attach(self, context, page, refuse_offsite: bool = True) -> None:
+        """Listen to ``page``; ``refuse_offsite`` also stops requests off this machine (Playwright's request
+        interception: with it on, Chromium drops a page's last requests when the page is left for about:blank)."""
         page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: self.page_errors.append(str(e)))
         page.on("websocket", lambda ws: None if LOCAL.match(ws.url) else self.offsite.append(ws.url))
+        if not refuse_offsite:
+            return
 
         def refuse(route) -> None:
             self.offsite.append(route.request.url)
@@ -87,10 +93,24 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
 
 
-def new_page(browser, watch: Watch, width: int = 1280, height: int = 900):
+@contextmanager
+def chromium() -> Iterator:
+    """Debian's Chromium, started and closed again (Playwright's sync API)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(browser, watch: Watch, width: int = 1280, height: int = 900, refuse_offsite: bool = True):
+    """A page in a fresh browser context (no cookies), watched (see :meth:`Watch.attach`)."""
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
-    watch.attach(context, page)
+    watch.attach(context, page, refuse_offsite)
     page.add_init_script(RECORDER)
     return page
 
@@ -302,3 +322,51 @@ def record(folder: Path, name: str, entry: dict) -> Path:
     data.update(entry)
     path.write_text(json.dumps(data, indent=2) + "\n")
     return path
+
+
+# What a projected page shows, measured in the page: text sizes, control sizes, figure placement.
+_PRESENTATION = """scope => {
+  const root = document.querySelector(scope);
+  const visible = e => e.offsetParent !== null && e.getClientRects().length > 0;
+  const px = e => parseFloat(getComputedStyle(e).fontSize);
+  const text = Array.from(root.querySelectorAll('.jp-RenderedMarkdown p, .jp-RenderedMarkdown li'))
+    .filter(visible);
+  const controls = Array.from(root.querySelectorAll(
+    '.medai-explorer .widget-label, .medai-explorer .widget-readout, .medai-explorer select, .medai-explorer button'))
+    .filter(visible).filter(e => e.textContent.trim());
+  const canvas = document.createElement('canvas').getContext('2d');
+  const textWidth = (e, s) => { const c = getComputedStyle(e); canvas.font = `${c.fontSize} ${c.fontFamily}`;
+                                return canvas.measureText(s).width; };
+  const cut = [];
+  for (const e of controls) {
+    if (e.tagName === 'SELECT') {
+      const longest = Math.max(...Array.from(e.options).map(o => textWidth(e, o.textContent)));
+      if (longest + 28 > e.clientWidth) cut.push(`dropdown '${e.options[e.selectedIndex]?.textContent}' (${Math.round(longest)} px of text in ${e.clientWidth} px)`);
+    } else if (e.scrollWidth > e.clientWidth + 1) cut.push(`'${e.textContent.trim()}' (${e.scrollWidth} px in ${e.clientWidth} px)`);
+  }
+  const column = (root.firstElementChild || root).getBoundingClientRect();  // the content column
+  const figures = Array.from(root.querySelectorAll('.jp-OutputArea-output img')).filter(visible).map(img => {
+    const box = img.getBoundingClientRect();
+    const scale = Math.min(box.width / img.naturalWidth, box.height / img.naturalHeight);
+    const w = img.naturalWidth * scale, h = img.naturalHeight * scale;  // drawn size (object-fit: contain)
+    const left = box.left + (box.width - w) / 2 - column.left, right = column.right - (box.left + (box.width + w) / 2);
+    return {width: Math.round(w), height: Math.round(h), off_centre: Math.round(Math.abs(left - right) / 2),
+            width_share: +(w / column.width).toFixed(2), height_share: +(h / window.innerHeight).toFixed(2)};
+  });
+  return {
+    viewport: [window.innerWidth, window.innerHeight],
+    text_px: text.length ? Math.min(...text.map(px)) : null,
+    control_text_px: controls.length ? Math.min(...controls.map(px)) : null,
+    slider_tracks_px: Array.from(root.querySelectorAll('.medai-explorer .noUi-target')).filter(visible)
+      .map(e => Math.round(e.getBoundingClientRect().width)),
+    cut_off: cut,
+    figures,
+  };
+}"""
+
+
+def presentation(page, scope: str) -> dict:
+    """How ``scope`` presents on this viewport: the smallest text and control text (px), each slider's
+    track width, labels and dropdowns whose text is cut off, and each figure's drawn size and placement
+    (``off_centre``: px from the column's centre; ``width_share`` of the column, ``height_share`` of the window)."""
+    return page.evaluate(_PRESENTATION, scope)

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -84,9 +85,31 @@ def jupyter_lab(root: Path, token: str, log: Path, timeout: float = 120) -> Iter
         yield base
 
 
+@dataclass
+class Server:
+    """A server this harness started: its address, its process and its log."""
+
+    base: str
+    process: subprocess.Popen
+    log: Path
+
+    def kernels(self) -> set[int]:
+        """The process ids of the kernels the server runs now (its descendants running ipykernel)."""
+        import psutil
+
+        found = set()
+        for child in psutil.Process(self.process.pid).children(recursive=True):
+            try:
+                if "ipykernel_launcher" in child.cmdline():
+                    found.add(child.pid)
+            except psutil.NoSuchProcess:
+                pass  # ended while we looked
+        return found
+
+
 @contextmanager
-def voila(command: list[str], port: int, log: Path, cwd: Path, timeout: float = 120) -> Iterator[str]:
-    """Voilà started with ``command`` (see :func:`medai_edu.demo.voila_command`); yields its base URL."""
+def voila(command: list[str], port: int, log: Path, cwd: Path, timeout: float = 120) -> Iterator[Server]:
+    """Voilà started with ``command`` on ``port`` (:func:`medai_edu.demo.voila_command`, or ``make demo``)."""
     base = f"http://127.0.0.1:{port}"
-    with _serve(command, f"{base}/voila/static/favicon.ico", log, cwd, None, timeout):
-        yield base
+    with _serve(command, f"{base}/voila/static/favicon.ico", log, cwd, None, timeout) as process:
+        yield Server(base, process, log)
