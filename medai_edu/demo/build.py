@@ -2,7 +2,7 @@
 
 Voilà hides the code; the code a figure needs runs with its printed output silenced, and the
 figure cells themselves print nothing either (their prints and warnings are captured, their
-figures and explorers shown). Exercises, answers, self-checks, coding instructions and cells that
+figures and explorers shown); progress bars are switched off (:func:`.kernel.console_progress`). Exercises, answers, self-checks, coding instructions and cells that
 train models are left out; the prose is cleaned by :mod:`medai_edu.demo.prose`.
 """
 
@@ -153,9 +153,9 @@ def demo_notebook(lesson_notebook: dict, name: str) -> dict:
         _markdown(
             f"# {heading}\n\n*Lecture demo: the lesson's figures and explorers. "
             "The full lesson, with its exercises, is in the course's notebooks.*"
-        )
+        ),
+        _code(HIDDEN + "from medai_edu.demo.kernel import console_progress\n\nconsole_progress()"),
     ]
-    out.append(_code(HIDDEN + "from medai_edu.demo.kernel import console_progress\n\nconsole_progress()"))
     last_heading = None
     for i in sorted(_needed(cells, shown)):
         code = source(cells[i])

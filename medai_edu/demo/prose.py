@@ -86,7 +86,7 @@ def _clean_paragraph(text: str, sections: dict[int, int], figures: dict[int, int
     parts = sentences(text[label.end() :] if label else text)
     kept = [clean_sentence(s, sections, figures) for s in parts]
     opening = next((i for i, s in enumerate(parts) if not s.endswith("?")), None)
-    if opening is None or kept[opening] is None and label:
+    if opening is None or (label and kept[opening] is None):
         return None  # a labelled paragraph is about what its opening sentence says
     left = [s for s in kept if s is not None]
     if all(s.endswith("?") for s in left):
