@@ -16,6 +16,8 @@ KERNEL := medai-edu
 # Offline-friendly JupyterLab: no extension manager, news or update checks reaching out.
 LAB_CONFIG := jupyter-config/medai-edu.json
 LAB_SETTINGS := jupyter-config/overrides.json
+# The formgrader's manual-grading page forbids inline script (a Jupyter server extension, issue 24).
+FORMGRADER_CSP := jupyter-config/instructor/jupyter_server_config.d/medai-edu-formgrader-csp.json
 # Browser tests: Playwright drives Debian's Chromium (Playwright's own browser downloads are not
 # possible everywhere); axe-core checks accessibility. Pinned.
 BROWSER_STAMP := $(VENV)/.medai-edu-browser
@@ -57,7 +59,7 @@ INSTALL_BWRAP := if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; t
 install: $(STAMP)
 
 # Re-runs only when the package definition changes; a second `make` installs nothing.
-$(STAMP): pyproject.toml constraints.txt $(LAB_CONFIG) $(LAB_SETTINGS)
+$(STAMP): pyproject.toml constraints.txt $(LAB_CONFIG) $(LAB_SETTINGS) $(FORMGRADER_CSP)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e . "$(TORCH)"
@@ -69,6 +71,8 @@ $(STAMP): pyproject.toml constraints.txt $(LAB_CONFIG) $(LAB_SETTINGS)
 	install -d $(VENV)/etc/jupyter $(VENV)/share/jupyter/lab/settings  # two steps: the one-step flag is GNU-only, and macOS runs this too
 	install -m 644 $(LAB_CONFIG) $(VENV)/etc/jupyter/jupyter_lab_config.json
 	install -m 644 $(LAB_SETTINGS) $(VENV)/share/jupyter/lab/settings/overrides.json
+	install -d $(VENV)/etc/jupyter/jupyter_server_config.d
+	install -m 644 $(FORMGRADER_CSP) $(VENV)/etc/jupyter/jupyter_server_config.d/medai-edu-formgrader-csp.json
 	touch $@
 
 $(BINDER_STAMP): binder/environment.yml $(STAMP)
