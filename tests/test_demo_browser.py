@@ -108,6 +108,12 @@ def culling(tmp_path_factory):
         yield Demo(server, {"00_welcome": f"{server.base}/"}, folder)
 
 
+def _new_page(chromium, watch: browser_page.Watch):
+    """A page in a fresh browser (no cookies) at 1280 x 720. Every page here is left as a user leaves it,
+    so requests off this machine are noted, not stopped (stopping them would drop the page's last request)."""
+    return browser_page.new_page(chromium, watch, 1280, 720, refuse_offsite=False)
+
+
 def _open_lesson(page, address: str) -> float:
     """Open a lesson's demo; returns the seconds until its first figure was on screen."""
     start = time.monotonic()
@@ -124,10 +130,13 @@ def _close_tab(page) -> None:
 
 
 def _leave(page, server: servers.Server, before: set[int]) -> None:
-    """Close the tab and the browser; wait until the kernels its pages started have ended (the next test counts)."""
-    _close_tab(page)
-    page.context.close()
-    _wait_for_end(server, server.kernels() - before, KERNEL_WAIT_S)
+    """Close the tab, wait until the kernels its pages started have ended (the next test counts them), then
+    close the browser (closing it at once can cancel the page's last request, as quitting a browser may)."""
+    try:
+        _close_tab(page)
+        _wait_for_end(server, server.kernels() - before, KERNEL_WAIT_S)
+    finally:
+        page.context.close()
 
 
 def test_make_demo_prints_each_address(all_lessons, one_lesson):
@@ -143,7 +152,7 @@ def test_lesson_list(all_lessons, chromium):
     """The printed list address: each lesson's title and clinical question, opened in the same tab;
     ``lang``, a favicon, no axe-core violation, no console error."""
     watch = browser_page.Watch()
-    page = browser_page.new_page(chromium, watch, 1280, 720)
+    page = _new_page(chromium, watch)
     before = all_lessons.server.kernels()
     try:
         page.goto(all_lessons.addresses["list of lessons"])
@@ -214,7 +223,7 @@ def test_demo_lesson(lesson, all_lessons, chromium):
     sentence pointing at hidden things; continuous numbering; alt texts as attributes; axe-clean; and
     readable on a projector (1280 x 720 and 1920 x 1080)."""
     watch = browser_page.Watch()
-    page = browser_page.new_page(chromium, watch, 1280, 720)
+    page = _new_page(chromium, watch)
     before = all_lessons.server.kernels()
     try:
         first_figure = _open_lesson(page, all_lessons.addresses[lesson])
@@ -320,8 +329,7 @@ def test_leaving_a_demo_page_ends_its_kernel(way, request, chromium):
     server = served.server
     before = server.kernels()
     watch = browser_page.Watch()
-    # A fresh browser (no cookies), as a user's: Playwright's request interception would drop the page's last request.
-    page = browser_page.new_page(chromium, watch, 1280, 720, refuse_offsite=False)
+    page = _new_page(chromium, watch)
     try:
         if enter == "list":
             page.goto(served.addresses["list of lessons"])

@@ -67,25 +67,25 @@ class Watch:
     offsite: list[str] = field(default_factory=list)
 
     def attach(self, context, page, refuse_offsite: bool = True) -> None:
-        """Listen to ``page``; ``refuse_offsite`` also stops requests off this machine (Playwright's request
-        interception: with it on, Chromium drops a page's last requests when the page is left for about:blank)."""
+        """Listen to ``page`` and note every request of ``context`` that leaves this machine; ``refuse_offsite``
+        also stops them. Refusing needs Playwright's request interception, and with it on Chromium drops
+        the last request of a page being left (Voilà's kernel shutdown): pages whose leaving is tested note only."""
         page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: self.page_errors.append(str(e)))
-        page.on("websocket", lambda ws: None if LOCAL.match(ws.url) else self.offsite.append(ws.url))
-        if not refuse_offsite:
-            return
-
-        def refuse(route) -> None:
-            self.offsite.append(route.request.url)
-            route.abort()
-
-        context.route(lambda url: not (LOCAL.match(url) or url.startswith(("data:", "blob:", "about:"))), refuse)
+        page.on("websocket", lambda ws: None if _local(ws.url) else self.offsite.append(ws.url))
+        context.on("request", lambda request: None if _local(request.url) else self.offsite.append(request.url))
+        if refuse_offsite:
+            context.route(lambda url: not _local(url), lambda route: route.abort())
 
     def check(self, where: str) -> None:
         """Fail, naming ``where``, if the page did any of it."""
         assert not self.offsite, f"{where}: requests left this machine: {self.offsite}"
         assert not self.page_errors, f"{where}: uncaught errors in the page: {self.page_errors}"
         assert not self.console_errors, f"{where}: console errors: {self.console_errors}"
+
+
+def _local(url: str) -> bool:
+    return bool(LOCAL.match(url)) or url.startswith(("data:", "blob:", "about:"))
 
 
 def launch(playwright):
