@@ -23,8 +23,9 @@ c.ClearSolutions.code_stub = {
 }
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Feedback never shows hidden tests, also when you run `nbgrader generate_feedback` yourself
-# (after manual grading); `medai-edu grade` uses the same steps.
-from medai_edu.grading.nbgrader_steps import feedback_preprocessors  # noqa: E402
+# Feedback never shows hidden tests, and its page runs no script (a Content-Security-Policy), also
+# when you run `nbgrader generate_feedback` yourself (after manual grading); `medai-edu grade` uses
+# the same settings.
+from medai_edu.grading.nbgrader_steps import feedback_settings  # noqa: E402
 
-c.GenerateFeedback.preprocessors = feedback_preprocessors()
+feedback_settings(c)

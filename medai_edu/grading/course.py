@@ -1,14 +1,17 @@
 """``medai-edu grade LESSON``: grade every submission of a lesson, isolated, in parallel.
 
-1. Each ``submitted/<student>/<lesson>/`` is read; an unreadable or missing notebook is replaced
-   by the unanswered release version (so the student still appears, with 0 and the reason).
-2. Each notebook is rebuilt on the instructor's notebook (:mod:`.plan`) and run in its own
-   sandbox (:mod:`.execute`), several students at a time.
+1. Each ``submitted/<student>/<lesson>/`` is read; an unreadable, oversized or missing notebook is
+   replaced by the unanswered release version (so the student still appears, with 0 and the reason).
+2. Each notebook is rebuilt on the instructor's notebook (:mod:`.plan`), cleaned of anything
+   active (:mod:`.sanitize`), and run: the student's cells in a sandbox, the tests in the judge
+   (:mod:`.execute`), several students at a time. The judge decides which tests passed.
 3. nbgrader's ``autograde`` (with the recorded outputs), ``generate_feedback`` (without hidden
-   tests) and ``export`` run once for the whole class.
+   tests) and ``export`` run for the whole class; a student nbgrader could not process is retried
+   alone, then with a plain copy of their graded notebook, and otherwise reported.
 4. The table and the CSV add what nbgrader does not record: each student's status and reasons.
-Before any student, the model solution runs the same way: it warms the data cache and must
-earn every point, or grading stops.
+
+Every step is guarded per student: whatever one submission does, everybody else is graded.
+Before any student, the model solution runs the same way: it must earn every point, or grading stops.
 """
 
 from __future__ import annotations
@@ -16,20 +19,24 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import shutil
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from medai_edu.grading import execute, plan, sandbox
+from medai_edu.grading import confine, execute, plan, sandbox, sanitize
 from medai_edu.grading.nbgrader_steps import run_step
 from medai_edu.release import tool_env
 
 WORK_DIR = ".grading"
 REFERENCE_CELL_TIMEOUT = 900.0  # seconds per cell for the model solution (it may build the data cache)
+MAX_NOTEBOOK_BYTES = 20 << 20  # a submitted notebook larger than this is not read
+STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
 
 
 class GradingError(RuntimeError):
@@ -81,7 +88,8 @@ class Options:
     workers: int = 2
     cell_timeout: float | None = None  # default: nbgrader_config's Execute.timeout
     unisolated: bool = False  # run without bubblewrap (refused unless asked for)
-    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+    limits: confine.Limits = field(default_factory=confine.Limits)
+    use_cgroups: bool = True  # False: whole-sandbox limits by rlimits and a watchdog even where cgroups work
 
 
 @dataclass
@@ -92,11 +100,13 @@ class Submission:
     notebook: str
     status: str = "graded"  # graded | repaired | partly graded | not run
     reasons: list[str] = field(default_factory=list)
-    cpu_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # its sandboxes and its judge session
+    sandbox_cpu_seconds: float = 0.0
     wall_seconds: float = 0.0
     scores: dict[str, tuple[float, float]] = field(default_factory=dict)  # exercise -> (score, max)
     autograded: set[str] = field(default_factory=set)  # exercises graded by tests (the rest by hand)
     manual_pending: bool = False
+    decided: dict[str, float] = field(default_factory=dict)  # test grade_id -> points, as the judge decided
 
     @property
     def auto_score(self) -> tuple[float, float]:
@@ -134,23 +144,69 @@ def _read_submission(
     """(notebook to grade, reasons, usable); an unusable one is the unanswered release version."""
     path = folder / f"{name}.ipynb"
     reasons = []
-    if not path.is_file():
-        others = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+    if not path.is_file() or path.is_symlink():
+        others = sorted(p for p in folder.glob("*.ipynb") if p.is_file() and not p.is_symlink())
         if len(others) != 1:
-            found = ", ".join(p.name for p in others) or "no notebook"
+            found = ", ".join(_label(p.name) for p in others) or "no notebook"
             return release, [f"notebook {name}.ipynb missing (found: {found})"], False
-        reasons.append(f"graded {others[0].name} in place of the missing {name}.ipynb")
+        reasons.append(f"graded {_label(others[0].name)} in place of the missing {name}.ipynb")
         path = others[0]
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        return release, [f"{_label(path.name)} is {size / 2**20:.0f} MB, more than the grader reads (20 MB)"], False
     try:
-        return nbformat.read(path, as_version=4), reasons, True
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            notebook = nbformat.reads(path.read_bytes().decode("utf-8", "replace"), as_version=4)
+        if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+            raise ValueError("no list of cells")
+        return notebook, reasons, True
     except Exception as error:  # noqa: BLE001 - any unreadable file is reported, never fatal
-        return release, [f"{path.name} is not a valid notebook ({type(error).__name__}: {str(error)[:120]})"], False
+        why = sanitize.strings(f"{type(error).__name__}: {str(error)[:120]}")
+        return release, [f"{_label(path.name)} is not a valid notebook ({why})"], False
+
+
+def _label(text: str) -> str:
+    """A file name from a submission, safe to print: no control characters, at most 60 characters."""
+    return "".join(ch if ch.isprintable() else "?" for ch in sanitize.strings(text))[:60]
+
+
+def _timestamp(folder: Path, notes: list[str]) -> str | None:
+    """The submission's timestamp.txt if it holds a date nbgrader can use, else None (with a note)."""
+    path = folder / "timestamp.txt"
+    if not path.is_file() or path.is_symlink():
+        return None
+    from nbgrader.utils import parse_utc
+
+    try:
+        if path.stat().st_size > 200:
+            raise ValueError("too long")
+        text = path.read_bytes().decode("utf-8").strip()
+        when = parse_utc(text)
+        if not 2000 <= when.year <= 2200:
+            raise ValueError("not a plausible year")
+        return text
+    except Exception:  # noqa: BLE001 - whatever is wrong with it, it is ignored with a note
+        notes.append("timestamp.txt is not a date: ignored (graded as on time)")
+        return None
+
+
+def _secret(folder: Path) -> str | None:
+    """submission_secret.txt (nbgrader's release_feedback needs it) when it looks like one."""
+    path = folder / "submission_secret.txt"
+    if path.is_file() and not path.is_symlink() and path.stat().st_size <= 200:
+        text = path.read_bytes().decode("ascii", "replace").strip()
+        if re.fullmatch(r"[A-Za-z0-9_=+/-]{1,200}", text):
+            return text
+    return None
 
 
 def _copy_plain_files(src: Path, dest: Path, budget: int = 20 << 20) -> None:
-    """The submission's other regular files (no links), up to ``budget`` bytes, for its sandbox."""
+    """The submission's other regular files (no links), up to ``budget`` bytes and 1,000 files, for its sandbox."""
     dest.mkdir(parents=True, exist_ok=True)
-    for path in sorted(src.rglob("*")):
+    for count, path in enumerate(sorted(src.rglob("*"))):
+        if count > 1000 or budget <= 0:
+            break
         if path.is_symlink() or not path.is_file() or path.suffix == ".ipynb":
             continue
         size = path.stat().st_size
@@ -172,37 +228,90 @@ def _status(submission: Submission, usable: bool, problems: list[str], refused: 
         submission.status = "repaired"
 
 
+def _clean(graded: plan.Plan, notes: list[str]) -> None:
+    """Sanitise the graded notebook in place: the student's text as inert HTML, every string writable."""
+    for cell, planned in zip(graded.notebook.cells, graded.cells):
+        if planned.from_student and cell.cell_type == "markdown":
+            cell.source = sanitize.markdown(cell.source, cell.pop("attachments", None), notes)
+        cell.pop("attachments", None)
+    graded.notebook = sanitize.strings(graded.notebook)
+
+
 def _grade_one(
-    layout: Layout, lesson: str, student: str, release_path: Path, work: Path, settings: execute.RunSettings
+    layout: Layout,
+    lesson: str,
+    student: str,
+    release_path: Path,
+    work: Path,
+    settings: execute.RunSettings,
+    judge: execute.JudgeServer,
 ) -> Submission:
+    """One student's notebook, every step guarded: a failure is this student's reason, never the class's."""
+    name = release_path.stem
+    result = Submission(student, name)
+    try:
+        _grade_steps(layout, lesson, student, release_path, work, settings, judge, result)
+    except Exception as error:  # noqa: BLE001 - the student stays in the class with 0 and the reason
+        result.status = "not run"
+        result.reasons.append(
+            f"the grader could not process this submission ({type(error).__name__}: {str(error)[:200]})"
+        )
+        _write_unanswered(layout, lesson, student, release_path, work)
+    return result
+
+
+def _write_unanswered(layout: Layout, lesson: str, student: str, release_path: Path, work: Path) -> None:
+    """The unanswered release notebook in the student's place (so nbgrader still records them, with 0)."""
+    out = work / "submitted" / student / lesson
+    out.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nbformat.read(release_path, as_version=4), out / release_path.name)
+    (work / "outputs" / student / f"{release_path.stem}.json").unlink(missing_ok=True)
+
+
+def _grade_steps(layout, lesson, student, release_path, work, settings, judge, result: Submission) -> None:
     name = release_path.stem
     source = nbformat.read(layout.source / lesson / release_path.name, as_version=4)
     release = nbformat.read(release_path, as_version=4)
     folder = layout.submitted / student / lesson
     submitted, reasons, usable = _read_submission(folder, name, release)
-    result = Submission(student, name, reasons=reasons)
+    result.reasons += reasons
     try:
         graded = plan.build(source, release, submitted)
     except Exception as error:  # noqa: BLE001 - a notebook the plan cannot read is graded unanswered
         graded, usable = plan.build(source, release, release), False
-        result.reasons.append(f"the notebook's structure could not be read ({type(error).__name__}: {error})")
+        result.reasons.append(
+            f"the notebook's structure could not be read ({type(error).__name__}: {str(error)[:120]})"
+        )
+    _clean(graded, graded.notes)
     out = work / "submitted" / student / lesson
     out.mkdir(parents=True, exist_ok=True)
     nbformat.write(graded.notebook, out / f"{name}.ipynb")
-    for kept in ("timestamp.txt", "submission_secret.txt"):  # the secret: nbgrader's release_feedback needs it
-        if (folder / kept).is_file():
-            shutil.copyfile(folder / kept, out / kept)
+    if (stamp := _timestamp(folder, graded.notes)) is not None:
+        (out / "timestamp.txt").write_text(stamp)
+    if (secret := _secret(folder)) is not None:
+        (out / "submission_secret.txt").write_text(secret)
     files = work / "files" / student
-    if folder.is_dir():
+    if folder.is_dir() and usable:
         _copy_plain_files(folder, files)
     else:
         files.mkdir(parents=True, exist_ok=True)
-    run = execute.run(graded.cells, graded.imports, files, work / "runs" / student / name, settings)
-    result.cpu_seconds, result.wall_seconds = run.cpu_seconds, run.wall_seconds
+    run = execute.run(graded, files, work / "runs" / student / name, settings, judge)
+    result.cpu_seconds = run.sandbox_cpu_seconds + run.judge_cpu_seconds
+    result.sandbox_cpu_seconds, result.wall_seconds = run.sandbox_cpu_seconds, run.wall_seconds
+    result.decided = _decided(graded, run)
     _write_outputs(work / "outputs" / student / f"{name}.json", graded, run)
     refused = [f"{c.grade_id}: {c.refused}" for c in graded.cells if c.refused]
     _status(result, usable, run.problems, refused, graded.notes)
-    return result
+
+
+def _decided(graded: plan.Plan, run: execute.RunResult) -> dict[str, float]:
+    """Each test's points as the judge decided (the release's points for a pass, else 0)."""
+    points = {}
+    for cell, planned in zip(graded.notebook.cells, graded.cells):
+        if planned.kind == "test":
+            most = float(plan.nbgrader_meta(cell).get("points") or 0)
+            points[planned.grade_id] = most if run.passed.get(planned.grade_id) else 0.0
+    return points
 
 
 def _write_outputs(path: Path, graded: plan.Plan, run: execute.RunResult) -> None:
@@ -213,11 +322,15 @@ def _write_outputs(path: Path, graded: plan.Plan, run: execute.RunResult) -> Non
 
 def _reference_run(
     layout: Layout, lesson: str, release_path: Path, work: Path, settings: execute.RunSettings
-) -> execute.RunResult:
-    """Run the model solution (warms the data and matplotlib caches). Fails loudly if a test fails."""
+) -> tuple[execute.JudgeServer, execute.RunResult]:
+    """Start the notebook's judge and run the model solution through it; fails loudly if a test fails."""
     source = nbformat.read(layout.source / lesson / release_path.name, as_version=4)
     release = nbformat.read(release_path, as_version=4)
     graded = plan.build(source, release, _answered(source, release))
+    try:
+        judge = execute.JudgeServer(graded.judge_steps(), work / "judge" / release_path.stem, settings)
+    except RuntimeError as error:
+        raise GradingError(f"{lesson}: {error}") from None
     (work / "reference-files").mkdir(parents=True, exist_ok=True)
     # Trusted code: it may generate the data cache on a fresh machine, so it gets room to do so.
     reference = execute.RunSettings(
@@ -225,23 +338,20 @@ def _reference_run(
             **settings.__dict__,
             "cache_writable": True,
             "cell_timeout": max(settings.cell_timeout, REFERENCE_CELL_TIMEOUT),
-            "limits": sandbox.Limits(**{**settings.limits.__dict__, "file_bytes": 8 << 30, "cpu_seconds": 3600}),
+            "limits": confine.Limits(**{**settings.limits.__dict__, "file_bytes": 8 << 30, "cpu_seconds": 3600}),
         }
     )
     run_dir = work / "runs" / "_model_solution" / release_path.stem
-    run = execute.run(graded.cells, graded.imports, work / "reference-files", run_dir, reference)
-    failed = [
-        c.grade_id
-        for i, c in enumerate(graded.cells)
-        if c.kind == "test" and any(o["output_type"] == "error" for o in run.outputs.get(i, []))
-    ]
+    run = execute.run(graded, work / "reference-files", run_dir, reference, judge)
+    failed = [gid for gid, passed in run.passed.items() if not passed]
     if failed or run.problems:
+        judge.close()
         details = {c.grade_id: run.outputs.get(i) for i, c in enumerate(graded.cells) if c.grade_id in failed}
         raise GradingError(
             f"the model solution of {lesson} fails in the grader ({', '.join(failed) or run.problems}); "
-            f"nothing was graded. Outputs: {json.dumps(details)[:2000]}"
+            f"nothing was graded. Outputs: {json.dumps(details)[:3000]}"
         )
-    return run
+    return judge, run
 
 
 def _ensure_assignment(layout: Layout, lesson: str, work: Path) -> None:
@@ -292,37 +402,51 @@ def grade(
             f"Grading refuses to run student code unisolated: {problem}. Pass --unisolated to grade anyway, "
             "with student code running as you, with your files and network."
         )
-    class_list = students(layout, lesson)
-    if not class_list:
+    everyone = students(layout, lesson)
+    if not everyone:
         raise GradingError(f"no submissions in {layout.submitted}/<student>/{lesson}/")
+    class_list = [s for s in everyone if STUDENT_ID.fullmatch(s)]
     work = layout.root / WORK_DIR / lesson
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     _ensure_assignment(layout, lesson, work)
-    cache = _cache_dir()
+    confine.remove_stale()
     settings = execute.RunSettings(
         cell_timeout=options.cell_timeout or layout.cell_timeout,
         limits=options.limits,
         isolated=not options.unisolated,
-        cache=cache,
+        cache=_cache_dir(),
+        use_cgroups=options.use_cgroups,
     )
     notebooks = _release_notebooks(layout, lesson)
+    judges: dict[str, execute.JudgeServer] = {}
     began = time.perf_counter()
-    for path in notebooks:
-        log(f"Model solution of {path.stem}: running it in the grader (warms the data cache) ...")
-        reference = _reference_run(layout, lesson, path, work, settings)
-        settings.mpl_template = work / "runs" / "_model_solution" / path.stem / "home" / ".matplotlib"
-        timings["model_solution_cpu"] = timings.get("model_solution_cpu", 0.0) + reference.cpu_seconds
-    timings["model_solution"] = time.perf_counter() - began
-    log(f"Grading {len(class_list)} submission(s) of {lesson} with {options.workers} worker(s) ...")
-    jobs = [(s, p) for s in class_list for p in notebooks]
-    with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
-        results = list(pool.map(lambda job: _grade_one(layout, lesson, job[0], job[1], work, settings), jobs))
+    try:
+        for path in notebooks:
+            log(f"Model solution of {path.stem}: running it in the grader (warms the data cache) ...")
+            judges[path.stem], reference = _reference_run(layout, lesson, path, work, settings)
+            settings.mpl_template = work / "runs" / "_model_solution" / path.stem / "try-0" / "home" / ".matplotlib"
+            timings["model_solution_cpu"] = timings.get("model_solution_cpu", 0.0) + reference.sandbox_cpu_seconds
+        timings["model_solution"] = time.perf_counter() - began
+        log(f"Grading {len(class_list)} submission(s) of {lesson} with {options.workers} worker(s) ...")
+        jobs = [(s, p) for s in class_list for p in notebooks]
+        with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
+            results = list(
+                pool.map(lambda j: _grade_one(layout, lesson, j[0], j[1], work, settings, judges[j[1].stem]), jobs)
+            )
+    finally:
+        for judge in judges.values():
+            judge.close()
+            timings["model_solution_cpu"] = timings.get("model_solution_cpu", 0.0) + judge.cpu_seconds
     timings["submissions"] = time.perf_counter() - began - timings["model_solution"]
     log(f"Ran {len(jobs)} notebook(s) in {timings['submissions']:.0f} s; nbgrader autograde, feedback, export ...")
-    _nbgrader_steps(layout, lesson, work, timings)
+    _nbgrader_steps(layout, lesson, work, results, timings)
     timings["nbgrader"] = time.perf_counter() - began - timings["model_solution"] - timings["submissions"]
     _read_scores(layout, lesson, results)
+    for odd in sorted(set(everyone) - set(class_list)):
+        results.append(
+            Submission(_label(odd), "", status="not run", reasons=["the folder name is not a usable student id"])
+        )
     return results
 
 
@@ -334,20 +458,60 @@ def _cache_dir() -> Path:
     return path
 
 
-def _nbgrader_steps(layout: Layout, lesson: str, work: Path, timings: dict[str, float]) -> None:
+def _nbgrader_steps(
+    layout: Layout, lesson: str, work: Path, results: list[Submission], timings: dict[str, float]
+) -> None:
+    """nbgrader's autograde, feedback and export for the class; whoever nbgrader could not process is
+    retried alone, then (autograde) with a plain copy of their graded notebook, else reported."""
     submitted = f"--CourseDirectory.submitted_directory={work / 'submitted'}"
     config = {"AttachOutputs": {"outputs_dir": str(work / "outputs")}}
     steps = [
-        ("autograde", [lesson, "--force", submitted], config),
-        ("generate_feedback", [lesson, "--force"], {}),
-        ("export", [f"--CsvExportPlugin.to={work / 'nbgrader-export.csv'}"], {}),
+        ("autograde", [lesson, "--force", submitted], config, lambda r: _autograded(layout, lesson, r)),
+        ("generate_feedback", [lesson, "--force"], {}, lambda r: _feedback(layout, lesson, r).is_file()),
     ]
-    for step, args, extra in steps:
+    for result in results:  # so that nothing left from an earlier run counts as done
+        shutil.rmtree(layout.autograded / result.student / lesson, ignore_errors=True)
+        shutil.rmtree(layout.feedback / result.student / lesson, ignore_errors=True)
+    for step, args, extra, done in steps:
         began = time.perf_counter()
-        done = run_step(step, args, layout.root, extra)
+        run = run_step(step, args, layout.root, extra)
+        missing = [r for r in results if r.notebook and not done(r)]
+        for result in missing:
+            retry = run_step(step, [*args, f"--student={result.student}"], layout.root, extra)
+            if not done(result) and step == "autograde":
+                _plain_copy(work / "submitted" / result.student / lesson / f"{result.notebook}.ipynb")
+                result.reasons.append("nbgrader could not process the graded notebook: graded a copy without its text")
+                retry = run_step(step, [*args, f"--student={result.student}"], layout.root, extra)
+            if not done(result):
+                why = (retry.stderr or run.stderr).strip().splitlines()[-1:] or ["no message"]
+                result.reasons.append(f"nbgrader {step} failed for this student: {sanitize.strings(why[0])[:200]}")
+                result.status = "not run" if step == "autograde" else result.status
         timings[f"nbgrader {step}"] = time.perf_counter() - began
-        if done.returncode:
-            raise GradingError(f"nbgrader {step} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    began = time.perf_counter()
+    export = run_step("export", [f"--CsvExportPlugin.to={work / 'nbgrader-export.csv'}"], layout.root, {})
+    timings["nbgrader export"] = time.perf_counter() - began
+    if export.returncode:
+        for result in results:
+            result.reasons.append("nbgrader export failed (grades are in this table and the gradebook)")
+
+
+def _plain_copy(path: Path) -> None:
+    """The graded notebook with the student's text and code replaced by a note (outputs and scores stay)."""
+    notebook = nbformat.read(path, as_version=4)
+    note = "(not shown: nbgrader could not process this notebook as it was handed in)"
+    for cell in notebook.cells:
+        meta = plan.nbgrader_meta(cell)
+        if meta.get("solution") or cell.get("id", "").startswith("added-"):
+            cell.source = f"# {note}" if cell.cell_type == "code" else note
+    nbformat.write(notebook, path)
+
+
+def _autograded(layout: Layout, lesson: str, result: Submission) -> bool:
+    return (layout.autograded / result.student / lesson / f"{result.notebook}.ipynb").is_file()
+
+
+def _feedback(layout: Layout, lesson: str, result: Submission) -> Path:
+    return layout.feedback / result.student / lesson / f"{result.notebook}.html"
 
 
 def _grade_order(layout: Layout, lesson: str, notebook: str) -> dict[str, int]:
@@ -370,7 +534,13 @@ def _read_scores(layout: Layout, lesson: str, results: list[Submission]) -> None
                 continue
             order = _grade_order(layout, lesson, result.notebook)
             for grade in sorted(notebook.grades, key=lambda g: order.get(g.name, len(order))):
-                score = grade.manual_score if grade.manual_score is not None else grade.auto_score
+                decided = result.decided.get(grade.name)
+                if decided is not None and grade.auto_score is not None and abs(decided - grade.auto_score) > 1e-9:
+                    result.reasons.append(
+                        f"{grade.name}: nbgrader recorded {grade.auto_score:g}, the judge {decided:g}"
+                    )
+                automatic = decided if decided is not None else grade.auto_score
+                score = grade.manual_score if grade.manual_score is not None else automatic
                 result.manual_pending |= bool(grade.needs_manual_grade)
                 result.scores[grade.name] = (float(score or 0), float(grade.max_score))
                 if grade.cell.cell_type == "code":

@@ -3,7 +3,8 @@
 ``Autograde`` runs with :class:`AttachOutputs` where nbgrader's ``Execute`` would be: the cells
 were already executed in the sandbox, so nbgrader only attaches their outputs and then scores,
 saves and checks as usual. Feedback is generated with ``ClearHiddenTests`` so that students
-never see hidden tests. Each step runs as ``python -m medai_edu.grading.nbgrader_steps STEP ...``
+never see hidden tests, from a template whose Content-Security-Policy lets no script run
+(``templates/medai_feedback``). Each step runs as ``python -m medai_edu.grading.nbgrader_steps STEP ...``
 in a subprocess with the virtual environment's scripts on PATH (nbgrader calls ``alembic``).
 """
 
@@ -18,6 +19,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from medai_edu.release import tool_env
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 class AttachOutputs(NbGraderPreprocessor):
@@ -86,9 +89,14 @@ def _resolve(names: list[str]) -> list[type]:
     return [getattr(importlib.import_module(n.rsplit(".", 1)[0]), n.rsplit(".", 1)[1]) for n in names]
 
 
-def feedback_preprocessors() -> list[type]:
-    """nbgrader's feedback steps with the hidden tests removed (nbgrader_config.py uses these too)."""
-    return _resolve(FEEDBACK_PREPROCESSORS)
+def feedback_settings(config) -> None:
+    """Feedback without hidden tests, on a page that runs no script (nbgrader_config.py uses this too)."""
+    from nbgrader.server_extensions.formgrader import handlers
+
+    config.GenerateFeedback.preprocessors = _resolve(FEEDBACK_PREPROCESSORS)
+    config.GenerateFeedback.HTMLExporter.template_name = "medai_feedback"
+    config.GenerateFeedback.HTMLExporter.template_file = "medai_feedback.html.j2"
+    config.GenerateFeedback.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), handlers.template_path]
 
 
 def _main(step: str, config_json: str, *args: str) -> int:
@@ -99,7 +107,7 @@ def _main(step: str, config_json: str, *args: str) -> int:
     if step == "autograde":
         extra.Autograde.autograde_preprocessors = _resolve(AUTOGRADE_PREPROCESSORS)
     if step == "generate_feedback":
-        extra.GenerateFeedback.preprocessors = feedback_preprocessors()
+        feedback_settings(extra)
     app = NbGraderApp()
     app.initialize([step, *args])
     app.subapp.config.merge(extra)

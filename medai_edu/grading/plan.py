@@ -17,21 +17,23 @@ from dataclasses import dataclass, field
 import nbformat
 from nbformat import NotebookNode
 
-from medai_edu.grading import slicing
+from medai_edu.grading import plain, slicing
 
 HIDDEN_BEGIN = "BEGIN HIDDEN TESTS"
 
 
 @dataclass
 class PlannedCell:
-    """What the runner does with one cell of the graded notebook."""
+    """What happens to one cell of the graded notebook."""
 
     kind: str  # "lesson" (trusted lesson code), "answer" (student code), "test", "text" (nothing to run)
     grade_id: str | None = None
-    run: str = ""  # the Python to execute ("" = nothing)
-    binds: list[str] = field(default_factory=list)  # lesson names this cell binds (restored before tests)
+    run: str = ""  # what the sandbox runs: lesson statements the answers need, or the student's source
+    judge: str = ""  # lesson statements the tests need (run by the judge), or a test's visible part
+    hidden: str | None = None  # a test's hidden part (run by the judge, its output never shown)
+    reads: list[str] = field(default_factory=list)  # the student's names the judge reads here
     refused: str | None = None  # why this test is not run (it then scores 0)
-    hidden_from: int | None = None  # first line (1-based) of the hidden tests in ``run``
+    from_student: bool = False  # its text and attachments come from the student (sanitised before use)
 
 
 @dataclass
@@ -39,13 +41,50 @@ class Plan:
     notebook: NotebookNode  # handed to nbgrader as the student's submission
     cells: list[PlannedCell]  # one per cell of ``notebook``
     notes: list[str]  # what was repaired or refused, in words for the instructor
-    imports: list[str]  # modules the runner imports before any student code
+
+    def judge_steps(self) -> list[dict]:
+        """The judge's job: lesson statements and tests in notebook order (the same for every student)."""
+        steps = []
+        for i, cell in enumerate(self.cells):
+            if cell.kind == "lesson" and cell.judge:
+                steps.append({"kind": "lesson", "cell": i, "source": cell.judge, "needs": cell.reads})
+            elif cell.kind == "test":
+                steps.append(
+                    {
+                        "kind": "test",
+                        "grade_id": cell.grade_id,
+                        "visible": cell.judge,
+                        "hidden": cell.hidden,
+                        "reads": cell.reads,
+                    }
+                )
+        return steps
 
 
 def nbgrader_meta(cell: NotebookNode) -> dict:
     """A cell's nbgrader metadata ({} for an ordinary cell)."""
-    meta = cell.get("metadata", {}).get("nbgrader")
+    metadata = cell.get("metadata")
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
     return meta if isinstance(meta, dict) else {}
+
+
+def text(value) -> str:
+    """A cell's source as one string, whatever a hand-edited notebook holds there."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(part, str) for part in value):
+        return "".join(value)
+    return ""
+
+
+def _student_cell(cell: NotebookNode, source: str) -> NotebookNode:
+    """A fresh cell with the student's source (and, for text, their attachments, checked later)."""
+    if cell.get("cell_type") == "code":
+        return nbformat.v4.new_code_cell(source)
+    fresh = nbformat.v4.new_markdown_cell(source)
+    if isinstance(cell.get("attachments"), dict):
+        fresh["attachments"] = cell["attachments"]
+    return fresh
 
 
 def grade_id(cell: NotebookNode) -> str | None:
@@ -64,25 +103,38 @@ def to_python(source: str) -> str:
         return source
 
 
-def _imports(source: str) -> set[str]:
+def split_test(source: str) -> tuple[str, str | None]:
+    """A test cell's visible part and hidden part (from the ``BEGIN HIDDEN TESTS`` line on).
+
+    When the two parts do not compile on their own (the marker inside a block), the whole cell
+    counts as hidden: nothing it prints is shown.
+    """
+    lines = source.splitlines(True)
+    start = next((i for i, line in enumerate(lines) if HIDDEN_BEGIN in line), None)
+    if start is None:
+        return source, None
+    visible, hidden = "".join(lines[:start]), "".join(lines[start:])
     try:
-        tree = ast.parse(source)
+        compile(visible, "<visible>", "exec")
+        compile(hidden, "<hidden>", "exec")
     except SyntaxError:
-        return set()
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.add(node.module)
-    return found
+        return "", source
+    return visible, hidden
 
 
-def _hidden_from(source: str) -> int | None:
-    for number, line in enumerate(source.splitlines(), 1):
-        if HIDDEN_BEGIN in line:
-            return number
-    return None
+def answer_names(source: NotebookNode) -> set[str]:
+    """Names the model solution's answer cells bind (not by import): what tests read from the student."""
+    names: set[str] = set()
+    for cell in source.cells:
+        if cell.cell_type == "code" and nbgrader_meta(cell).get("solution"):
+            try:
+                tree = ast.parse(to_python(cell.source))
+            except SyntaxError:
+                continue
+            for node in tree.body:
+                if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                    names |= slicing.names_bound(node)
+    return names
 
 
 def _linked_tests(release: NotebookNode) -> dict[str, str]:
@@ -109,6 +161,8 @@ def build(source: NotebookNode, release: NotebookNode, submitted: NotebookNode) 
     notes: list[str] = []
     by_gid: dict[str, int] = {}
     by_id: dict[str, int] = {}
+    if not isinstance(submitted.get("cells"), list) or not all(isinstance(c, dict) for c in submitted.cells):
+        raise ValueError("the notebook has no list of cells")
     for j, cell in enumerate(submitted.cells):
         gid = grade_id(cell)
         if gid and gid not in by_gid:
@@ -137,19 +191,21 @@ def build(source: NotebookNode, release: NotebookNode, submitted: NotebookNode) 
             elif theirs is None:
                 notes.append(f"answer cell {gid} missing: graded unanswered")
             else:
-                if theirs.cell_type != rel.cell_type or nbgrader_meta(theirs) != meta:
+                if theirs.get("cell_type") != rel.cell_type or nbgrader_meta(theirs) != meta:
                     refused.setdefault(links.get(gid) or "", f"the metadata of answer cell {gid} was changed")
-                cell.source = theirs.source if isinstance(theirs.source, str) else "".join(theirs.source)
+                cell.source = text(theirs.get("source"))
+                if rel.cell_type == "markdown" and isinstance(theirs.get("attachments"), dict):
+                    cell["attachments"] = theirs["attachments"]
         elif gid and meta.get("grade"):
             if theirs is None:
                 refused[gid] = "test cell deleted"
-            elif theirs.source != rel.source:
+            elif text(theirs.get("source")) != rel.source:
                 refused[gid] = "test cell edited"
-            elif theirs.cell_type != rel.cell_type or nbgrader_meta(theirs) != meta:
+            elif theirs.get("cell_type") != rel.cell_type or nbgrader_meta(theirs) != meta:
                 refused[gid] = "test cell metadata changed"
-        elif gid and (theirs is None or theirs.source != rel.source or nbgrader_meta(theirs) != meta):
+        elif gid and (theirs is None or text(theirs.get("source")) != rel.source or nbgrader_meta(theirs) != meta):
             notes.append(f"read-only cell {gid} was changed or deleted: restored")
-        elif not gid and theirs is not None and theirs.source != rel.source:
+        elif not gid and theirs is not None and text(theirs.get("source")) != rel.source:
             edited_lesson_cells.append(str(i + 1))
         cells.append(cell)
     if edited_lesson_cells:
@@ -166,11 +222,7 @@ def build(source: NotebookNode, release: NotebookNode, submitted: NotebookNode) 
         if j in matched:
             anchor = matched[j]
             continue
-        extra = (
-            nbformat.v4.new_code_cell(cell.source)
-            if cell.cell_type == "code"
-            else nbformat.v4.new_markdown_cell(cell.source)
-        )
+        extra = _student_cell(cell, text(cell.get("source")))
         extra["id"] = f"added-{j}"
         if nbgrader_meta(cell):
             notes.append(
@@ -192,49 +244,62 @@ def build(source: NotebookNode, release: NotebookNode, submitted: NotebookNode) 
         for extra in added.get(i, []):
             notebook.cells.append(extra)
             origin.append(None)
-    planned = _planned(notebook, origin, source, refused)
-    return Plan(notebook, planned, notes, runner_imports(planned))
+    return Plan(notebook, _planned(notebook, origin, source, refused), notes)
+
+
+def _names_used(student_source: str) -> set[str]:
+    """Names a student's cell uses: parsed when it is short Python, else every identifier-like word."""
+    if len(student_source) <= 100_000:
+        try:
+            return slicing.names_used(ast.parse(student_source))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            pass
+    return slicing.identifiers(student_source)
 
 
 def _planned(
     notebook: NotebookNode, origin: list[int | None], source: NotebookNode, refused: dict[str, str]
 ) -> list[PlannedCell]:
+    """Each cell's part: the sandbox runs answers and the lesson statements they need; the judge runs
+    tests and the lesson statements those need. Decided from the sources alone (the student's by a
+    conservative scan for names: no parser or IPython runs on student code here)."""
+    answers = answer_names(source)
     planned: list[PlannedCell] = []
-    lesson_statements: list[list[slicing.Statement]] = []
-    uses: list[set[str]] = []
+    lesson: list[list[slicing.Statement]] = []
+    answer_uses: list[set[str]] = []
+    test_uses: list[set[str]] = []
     for cell, i in zip(notebook.cells, origin):
         meta, gid = nbgrader_meta(cell), grade_id(cell)
         statements: list[slicing.Statement] = []
-        used: set[str] = set()
+        uses_a: set[str] = set()
+        uses_t: set[str] = set()
         if cell.cell_type != "code":
-            item = PlannedCell("text", gid)
+            item = PlannedCell("text", gid, from_student=i is None or bool(meta.get("solution")))
         elif i is None or meta.get("solution"):
-            item = PlannedCell("answer", gid, to_python(cell.source))
-            used = slicing.cell_names(item.run)[1]
+            item = PlannedCell("answer", gid, run=plain.clean_text(cell.source), from_student=True)
+            uses_a = _names_used(cell.source)
         elif meta.get("grade"):
-            run = source.cells[i].source
-            item = PlannedCell("test", gid, run, refused=refused.get(gid), hidden_from=_hidden_from(run))
-            used = slicing.cell_names(run)[1]
+            test = to_python(source.cells[i].source)
+            visible, hidden = split_test(test)
+            uses_t = slicing.cell_names(test)[1] or slicing.identifiers(test)
+            item = PlannedCell(
+                "test", gid, judge=visible, hidden=hidden, reads=sorted(uses_t & answers), refused=refused.get(gid)
+            )
         else:
             item = PlannedCell("lesson", gid)
             try:
                 statements = slicing.statements(to_python(source.cells[i].source))
             except SyntaxError:
-                item.run = to_python(source.cells[i].source)  # the runner reports it
+                item.run = item.judge = to_python(source.cells[i].source)  # reported when it runs
         planned.append(item)
-        lesson_statements.append(statements)
-        uses.append(used)
-    for item, kept in zip(planned, slicing.select(lesson_statements, uses)):
-        if item.kind == "lesson" and kept:
-            item.run = "\n".join(s.source.rstrip() for s in kept) + "\n"
-            item.binds = sorted(set().union(*(s.binds for s in kept)))
+        lesson.append(statements)
+        answer_uses.append(uses_a)
+        test_uses.append(uses_t - answers)
+    for item, for_answers, for_tests in zip(
+        planned, slicing.select(lesson, answer_uses), slicing.select(lesson, test_uses)
+    ):
+        if item.kind == "lesson" and (for_answers or for_tests):
+            item.run = "".join(s.source.rstrip() + "\n" for s in for_answers)
+            item.judge = "".join(s.source.rstrip() + "\n" for s in for_tests)
+            item.reads = sorted(set().union(*(s.uses for s in for_tests)) & answers) if for_tests else []
     return planned
-
-
-def runner_imports(cells: list[PlannedCell]) -> list[str]:
-    """Modules the lesson and test code import: the runner imports (and protects) them first."""
-    found = {"numpy", "medai_edu.checks"}
-    for item in cells:
-        if item.kind in ("lesson", "test"):
-            found |= _imports(item.run)
-    return sorted(found)

@@ -1,4 +1,9 @@
-"""The class table (printed) and CSV of a grading run."""
+"""The class table (printed) and CSV of a grading run.
+
+Cells hold text a submission influenced (file names in reasons): each is one line of at most
+``CELL_LIMIT`` printable characters, and a cell a spreadsheet would read as a formula starts
+with an apostrophe.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,13 @@ import csv
 from pathlib import Path
 
 from medai_edu.grading.course import Submission
+
+CELL_LIMIT = 1_000
+
+
+def _cell(text: str) -> str:
+    text = "".join(ch if ch.isprintable() else " " for ch in text)[:CELL_LIMIT]
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def _exercises(results: list[Submission]) -> list[str]:
@@ -28,7 +40,7 @@ def rows(results: list[Submission]) -> tuple[list[str], list[list[str]]]:
             + ("; " if r.reasons and r.manual_pending else "")
             + ("manual grading pending" if r.manual_pending else "")
         )
-        table.append([r.student, r.notebook, *cells, f"{total:g}", f"{most:g}", r.status, reason])
+        table.append([_cell(c) for c in (r.student, r.notebook, *cells, f"{total:g}", f"{most:g}", r.status, reason)])
     return header, table
 
 

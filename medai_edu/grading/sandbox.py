@@ -4,31 +4,31 @@ Why bubblewrap: it needs no daemon and no configuration, runs unprivileged where
 namespaces are allowed (and as root), and gives each run, in one command, its own network
 namespace (only a loopback device: nothing outside can be reached), its own PID, IPC and UTS
 namespaces, a filesystem built from an empty root, an unprivileged user (``nobody``) with no
-capabilities, and a new session. The process is killed with its parent. cgroups would also
-meter memory, but they need a delegated hierarchy that containers and CI machines often lack,
-so memory, CPU time, file size and core dumps are limited with ``setrlimit`` instead, inherited
-by everything the submission starts.
+capabilities, and a new session. The process is killed with its parent. Memory, process count
+and CPU time are limited for the whole sandbox (:mod:`.confine`).
 
 What the submission sees: the system's read-only ``/usr`` (and ``/lib*``, ``/bin``; a ``/etc`` with
 only the loader cache, the time zone and a one-line ``passwd`` and ``group`` of its own), the Python
 installation and the course's virtual environment and library (read-only), the lesson data
-cache (read-only), its own copy of its submission folder (writable, its working directory and
-``$HOME``), a private ``/tmp`` and the job file. Not ``solutions/``, not the gradebook, not other
+cache (read-only), the job file and a read-only copy of its submission's other files, which the
+runner copies into its working folder (``$HOME``). The working folder, ``/tmp`` and ``/dev/shm``
+are private tmpfs mounts of a fixed size. Not ``solutions/``, not the gradebook, not other
 submissions, not the instructor's home or the course folder.
 """
 
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+
+from medai_edu.grading.confine import Limits
 
 HOME = "/home/student"
 JOB_DIR = "/grader"
+FILES_DIR = "/grader-files"  # the submission's other files, read-only (the runner copies them home)
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime")
 # The machine's /etc/passwd and /etc/group would list its accounts: the sandbox gets its own.
@@ -37,14 +37,6 @@ IDENTITY = {"passwd": "nobody:x:65534:65534:student:/home/student:/usr/sbin/nolo
 
 class IsolationUnavailable(RuntimeError):
     """Bubblewrap is missing or cannot create namespaces here."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    memory_bytes: int = 4 << 30  # address space per process: a 20 GB allocation fails with MemoryError
-    cpu_seconds: int = 900  # CPU time of the whole run (all restarts are new processes)
-    file_bytes: int = 64 << 20  # largest file the submission may write
-    open_files: int = 256
 
 
 def bwrap_problem() -> str | None:
@@ -70,8 +62,22 @@ def _readable_paths(extra: list[Path]) -> list[str]:
     return sorted(p for p in paths if p and os.path.exists(p))
 
 
-def command(argv: list[str], home: Path, job_dir: Path, readable: list[Path], writable: list[Path] = ()) -> list[str]:
-    """The bwrap command line that runs ``argv`` isolated (see the module's docstring)."""
+def command(
+    argv: list[str],
+    home: Path | None,
+    job_dir: Path,
+    readable: list[Path],
+    writable: list[Path] = (),
+    limits: Limits | None = None,
+    files: Path | None = None,
+) -> list[str]:
+    """The bwrap command line that runs ``argv`` isolated (see the module's docstring).
+
+    ``home``: a folder bound as the working folder (the instructor's own reference run, whose
+    caches are kept); ``None`` gives a private tmpfs of ``limits.disk_bytes``, into which the
+    runner copies ``files``.
+    """
+    size = str((limits or Limits()).disk_bytes)
     args = [
         "bwrap",
         "--unshare-all",
@@ -89,6 +95,14 @@ def command(argv: list[str], home: Path, job_dir: Path, readable: list[Path], wr
         "/proc",
         "--dev",
         "/dev",
+        "--size",
+        size,
+        "--tmpfs",
+        "/dev/shm",
+        "--size",
+        size,
+        "--perms",
+        "1777",
         "--tmpfs",
         "/tmp",
     ]  # first: later binds may lie under /tmp
@@ -107,22 +121,11 @@ def command(argv: list[str], home: Path, job_dir: Path, readable: list[Path], wr
         args += ["--ro-bind", path, path]
     for path in writable:
         args += ["--bind", str(path), str(path)]
-    args += ["--bind", str(home), HOME, "--ro-bind", str(job_dir), JOB_DIR, "--chdir", HOME]
+    if home is None:
+        args += ["--size", size, "--perms", "0700", "--tmpfs", HOME]
+    else:
+        args += ["--bind", str(home), HOME]
+    if files is not None:
+        args += ["--ro-bind", str(files), FILES_DIR]
+    args += ["--ro-bind", str(job_dir), JOB_DIR, "--chdir", HOME]
     return args + argv
-
-
-def limiter(limits: Limits):
-    """A ``preexec_fn`` that applies the limits to the child (and everything it starts)."""
-
-    def apply() -> None:
-        for kind, value in (
-            (resource.RLIMIT_AS, limits.memory_bytes),
-            (resource.RLIMIT_FSIZE, limits.file_bytes),
-            (resource.RLIMIT_CORE, 0),
-            (resource.RLIMIT_NOFILE, limits.open_files),
-        ):
-            resource.setrlimit(kind, (value, value))
-        # SIGXCPU at the soft limit, SIGKILL a little later if it is ignored.
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
-
-    return apply

@@ -1,19 +1,19 @@
 """Which lesson statements grading needs: those whose names answers and tests use.
 
-Lesson cells also draw figures, open widgets and check the machine; none of that decides a
-grade. Grading runs, from the lesson's own (trusted) cells, only the top-level statements that
-bind a name that a later answer or test uses (transitively), plus calls whose result is not
-displayed (they may fill caches). Everything is decided from the source, before any student
-code runs.
+Lesson cells also draw figures, open widgets, check the machine and show tables; none of that
+decides a grade. Grading runs, from the lesson's own (trusted) cells, only the top-level
+statements that bind a name that a later answer or test uses (transitively), and the lesson's
+start (quick mode, seeds). Everything is decided from the source, before any student code runs:
+the sandbox gets what the answers need, the judge what the tests need.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
+import re
 from dataclasses import dataclass, field
 
-# Calls that only show something: never needed for a grade.
-DISPLAY_ONLY = frozenset({"viz", "widgets", "print", "display", "check_machine", "plt"})
 # Statements kept whatever they bind: the lesson's start (quick mode, seeds).
 ALWAYS = ("notebook.start(",)
 
@@ -23,7 +23,6 @@ class Statement:
     source: str
     binds: set[str] = field(default_factory=set)
     uses: set[str] = field(default_factory=set)
-    display_only: bool = False
 
 
 def names_used(tree: ast.AST) -> set[str]:
@@ -44,28 +43,32 @@ def names_bound(node: ast.stmt) -> set[str]:
     return bound
 
 
-def _root(expr: ast.expr) -> str | None:
-    while isinstance(expr, (ast.Attribute, ast.Call, ast.Subscript)):
-        expr = expr.func if isinstance(expr, ast.Call) else expr.value
-    return expr.id if isinstance(expr, ast.Name) else None
-
-
 def statements(source: str) -> list[Statement]:
-    """The top-level statements of a cell (plain Python) with what they bind and use."""
+    """The top-level statements of a cell (plain Python) with what they bind and use.
+
+    An import of several names becomes one statement per name, so that only the modules that
+    are needed are imported (``from medai_edu import checks, viz`` need not load matplotlib).
+    """
     result = []
     for node in ast.parse(source).body:
-        display_only = isinstance(node, ast.Expr) and (
-            not isinstance(node.value, ast.Call) or _root(node.value) in DISPLAY_ONLY
-        )
-        result.append(
-            Statement(
-                ast.get_source_segment(source, node, padded=True) or "",
-                names_bound(node),
-                names_used(node),
-                display_only,
-            )
-        )
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and len(node.names) > 1:
+            for alias in node.names:
+                single = copy.copy(node)
+                single.names = [alias]
+                result.append(Statement(ast.unparse(single), names_bound(single), set()))
+            continue
+        segment = ast.get_source_segment(source, node, padded=True) or ""
+        result.append(Statement(segment, names_bound(node), names_used(node)))
     return result
+
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def identifiers(source: str) -> set[str]:
+    """Every identifier-like word in ``source``: a safe over-approximation of the names a cell uses,
+    whatever it contains (IPython magics, syntax errors), found without parsing it."""
+    return set(IDENTIFIER.findall(source))
 
 
 def cell_names(source: str) -> tuple[set[str], set[str]]:
@@ -90,11 +93,7 @@ def select(trusted: list[list[Statement]], later_uses: list[set[str]]) -> list[l
     for i in range(len(trusted) - 1, -1, -1):
         needed |= later_uses[i]
         for statement in reversed(trusted[i]):
-            keep = (
-                (statement.binds & needed)
-                or (not statement.binds and not statement.display_only)
-                or any(marker in statement.source for marker in ALWAYS)
-            )
+            keep = (statement.binds & needed) or any(marker in statement.source for marker in ALWAYS)
             if keep:
                 kept[i].insert(0, statement)
                 needed |= statement.uses
