@@ -1,5 +1,5 @@
 # medai-edu — two commands for everyone:
-#   make lab    set up (once) and open the course in JupyterLab
+#   make lab    set up (once) and open the course in JupyterLab (as a student sees it; INSTRUCTOR=1: with nbgrader's tools)
 #   make test   set up (once) and run the whole test suite (browser tests included)
 #   make demo   code-free demo of the lessons for lectures (Voilà), offline
 # Instructors: make grade LESSON=00_welcome [WORKERS=2]   (autograde a class, each submission isolated)
@@ -117,8 +117,11 @@ hub: $(HUB_STAMP) isolation
 	$(if $(ROSTER),$(BIN)/medai-edu hub add-users $(ROSTER) --root $(HUB_ROOT),)
 	$(BIN)/medai-edu hub start --root $(HUB_ROOT)
 
+# Students' JupyterLab: nbgrader's instructor tools switched off (jupyter-config/student, medai_edu/lab.py);
+# INSTRUCTOR=1 keeps them (Create Assignment, Validate, formgrader).
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(LAB_FLAGS)
+	$(if $(INSTRUCTOR),,JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config/student$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}") \
+		$(BIN)/jupyter lab $(LAB_FLAGS)
 
 # Installs bubblewrap when it is missing (as root, with apt-get); otherwise says how.
 isolation:
@@ -137,8 +140,9 @@ demo: $(STAMP)
 	$(BIN)/medai-edu demo $(LESSON) --port $(if $(filter 8888,$(PORT)),8866,$(PORT)) --ip $(IP) $(if $(HEADLESS),--no-browser,)
 
 # Regenerate the student notebooks in course/ from the instructor notebooks in solutions/.
+# PROGRAMMERS=1: the optional "For programmers" exercises earn points too (default: the core path only).
 release: $(STAMP)
-	$(BIN)/python -m medai_edu.release
+	$(BIN)/python -m medai_edu.release $(if $(filter 1,$(PROGRAMMERS)),--programmers,)
 
 # Refresh constraints.txt from the installed set-up, after `make test` passed with it (torch stays
 # pinned by TORCH above: its local build tag differs between platforms).

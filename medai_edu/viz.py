@@ -153,10 +153,10 @@ def plot_attribution(
     if signed:
         limit = float(np.abs(attribution_map).max()) or 1.0
         shown = axes[1].imshow(attribution_map, cmap="RdBu_r", vmin=-limit, vmax=limit)
-        label = "disease effect (red = brighter)"
+        label = "disease effect (red = brighter)\nscale of this image"
     else:
         shown = axes[1].imshow(attribution_map, cmap="viridis")
-        label = "importance for 'diseased'"
+        label = "importance for 'diseased'\nscale of this image"
     _colour_bar(fig, shown, axes[1], label)
     _picture(axes[1], METHOD_LABELS.get(method, method))
     if top_fraction:
@@ -297,7 +297,8 @@ def plot_brain_map(
 
 # Lesson 3: outlines of several raters and of a model's samples.
 SEGMENT_COLOURS = {1: ORANGE, 2: BLUE}  # lesion core, oedema rim
-DISAGREEMENT_MAX = 0.67  # largest disagreement of 6 raters (or samples) over 3 labels: a 2-2-2 split
+#: largest disagreement of 6 raters (or samples) over 3 labels, in percent: a 2-2-2 split (4 of 6 differ)
+DISAGREEMENT_MAX = 100 * 4 / 6
 
 
 def _segment_panel(ax, image: np.ndarray, labels: np.ndarray | None, title: str, opacity: float = 0.45) -> None:
@@ -319,9 +320,25 @@ def _segment_legend(fig: Figure) -> None:
     fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False)
 
 
-def _share_panel(ax, fig: Figure, share: np.ndarray, title: str, label: str | None, vmax: float = 1.0) -> None:
-    """A map of shares in [0, vmax] (cividis) with a colour bar, unless ``label`` is None (a shared bar follows)."""
-    shown = ax.imshow(share, cmap="cividis", vmin=0, vmax=vmax, interpolation="nearest")
+def _share_panel(
+    ax,
+    fig: Figure,
+    share: np.ndarray,
+    title: str,
+    label: str | None,
+    vmax: float = 100.0,
+    scan: np.ndarray | None = None,
+) -> None:
+    """A map of shares (fractions, shown in percent from 0 to ``vmax``; cividis) with a colour bar, unless
+    ``label`` is None (a shared bar follows). With ``scan``, the map is laid over the scan, see-through
+    where the share is 0, so the scan stays visible beneath it."""
+    percent = 100 * np.asarray(share, dtype=float)
+    if scan is not None:
+        ax.imshow(scan, cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
+        percent = np.ma.masked_where(percent <= 0, percent)
+    shown = ax.imshow(
+        percent, cmap="cividis", vmin=0, vmax=vmax, alpha=0.8 if scan is not None else None, interpolation="nearest"
+    )
     if label is not None:
         _colour_bar(fig, shown, ax, label)
     _picture(ax, title)
@@ -331,7 +348,7 @@ def plot_raters(image: np.ndarray, masks: np.ndarray, disagreement: np.ndarray, 
     """The scan, each rater's outline (core orange, rim blue) and the raters' disagreement map."""
     fig, axes = _subplots(2, 4, figsize=(11, 5.6))
     _segment_panel(axes[0, 0], image, None, "Scan")
-    _share_panel(axes[1, 0], fig, disagreement, "Disagreement", "share of raters who differ", DISAGREEMENT_MAX)
+    _share_panel(axes[1, 0], fig, disagreement, "Disagreement", "% of raters who differ", DISAGREEMENT_MAX)
     for r, ax in enumerate([*axes[0, 1:], *axes[1, 1:]]):
         _segment_panel(ax, image, masks[r], f"Rater {r + 1}: {styles[r]}")
     _segment_legend(fig)
@@ -343,25 +360,25 @@ def plot_single_answer(image: np.ndarray, labels: np.ndarray, disagreement: np.n
     """A deterministic network's one outline next to the raters' disagreement."""
     fig, axes = _subplots(1, 2, figsize=(7.4, 3.6))
     _segment_panel(axes[0], image, labels, "U-Net: its one answer")
-    _share_panel(
-        axes[1], fig, disagreement, "Where the raters disagree", "share of raters who differ", DISAGREEMENT_MAX
-    )
+    _share_panel(axes[1], fig, disagreement, "Where the raters disagree", "% of raters who differ", DISAGREEMENT_MAX)
     _segment_legend(fig)
     fig.subplots_adjust(left=0.01, right=0.9, bottom=0.1, top=0.9, wspace=0.2)
     return fig
 
 
 def plot_samples(image: np.ndarray, samples: np.ndarray, masks: np.ndarray, title: str) -> Figure:
-    """The newest sampled outline, how often all samples so far call a pixel lesion, the same for the raters."""
+    """The newest sampled outline, how often all samples so far call a pixel lesion, the same for the raters
+    (both shares laid over the scan)."""
     fig, axes = _subplots(1, 3, figsize=(11, 3.7))
-    _segment_panel(axes[0], image, samples[-1], f"{title}\nsample {len(samples)}")
-    _share_panel(axes[1], fig, (samples > 0).mean(0), f"Overlay of all {len(samples)} samples", None)
+    _segment_panel(axes[0], image, samples[-1], f"{title}\noutline {len(samples)} of this case and levels")
+    _share_panel(axes[1], fig, (samples > 0).mean(0), f"Overlay of all {len(samples)} outlines", None, scan=image)
     _share_panel(
         axes[2],
         fig,
         (masks > 0).mean(0),
         f"Overlay of the {len(masks)} raters",
-        "share calling the pixel lesion\n(core or rim), both overlays",
+        "% calling the pixel lesion\n(core or rim), both overlays",
+        scan=image,
     )
     _segment_legend(fig)
     fig.subplots_adjust(left=0.01, right=0.93, bottom=0.1, top=0.86, wspace=0.2)
@@ -379,25 +396,27 @@ def plot_disagreement_pair(
         fig,
         predicted,
         f"{title}\n(NCC with raters {score:.2f})",
-        "share of samples that differ",
+        "% of samples that differ",
         DISAGREEMENT_MAX,
     )
-    _share_panel(axes[2], fig, raters, "Raters", "share of raters who differ", DISAGREEMENT_MAX)
+    _share_panel(axes[2], fig, raters, "Raters", "% of raters who differ", DISAGREEMENT_MAX)
     fig.subplots_adjust(left=0.01, right=0.93, bottom=0.03, top=0.86, wspace=0.45)
     return fig
 
 
 def plot_robustness(image: np.ndarray, samples: np.ndarray, disagreement: np.ndarray, caption: str) -> Figure:
-    """A shifted scan, how often the model's samples call each pixel lesion, and where they disagree."""
+    """A shifted scan, how often the model's samples call each pixel lesion, and where they disagree (both
+    laid over the scan)."""
     fig, axes = _subplots(1, 3, figsize=(11, 3.6))
     _segment_panel(axes[0], image, None, caption)
-    _share_panel(axes[1], fig, (samples > 0).mean(0), f"Overlay of {len(samples)} samples", None)
+    _share_panel(axes[1], fig, (samples > 0).mean(0), f"Overlay of {len(samples)} samples", None, scan=image)
     _share_panel(
         axes[2],
         fig,
         disagreement,
-        f"Samples' disagreement: {disagreement.mean():.3f} on average",
-        "share of samples: calling it lesion\n(middle), differing (right)",
+        f"Samples' disagreement: {100 * disagreement.mean():.1f} % on average",
+        "% of samples: calling it lesion\n(middle), differing (right)",
+        scan=image,
     )
     fig.subplots_adjust(left=0.01, right=0.93, bottom=0.03, top=0.86, wspace=0.2)
     return fig

@@ -255,6 +255,22 @@ def _explorer(
     return explorer
 
 
+def _note(text: str) -> w.HTML:
+    """A short note under an explorer's controls (what the colours or a counter mean)."""
+    return w.HTML(f'<p class="medai-note" style="margin:2px 0 4px;font-size:0.9em">{text}</p>')
+
+
+def _dropdown_width(labels: list[str]) -> str:
+    """A dropdown wide enough for its longest label (never cut off), with room for its description."""
+    return f"{max(len(label) for label in labels) * 8 + 150}px"
+
+
+PER_IMAGE_SCALE = (
+    "Colours: each map uses its own colour scale (its strongest pixel sets the top of the colour bar), so compare "
+    "where a map is bright, not how bright it is, between images and methods."
+)
+
+
 def ppv_explorer() -> Explorer:
     """Sliders for sensitivity, specificity and prevalence; the PPV curve follows them."""
     style = {"description_width": "110px"}
@@ -294,7 +310,7 @@ def quiz(question: str, options: Mapping[str, str], correct: str, explanations: 
 def attribution_explorer(
     images: np.ndarray, masks: np.ndarray, maps: Mapping[str, np.ndarray], method: str | None = None
 ) -> Explorer:
-    """Pick an image, a method and how many top pixels to outline; see image, map and truth.
+    """Pick an image (counted from 1), a method and how many top pixels to outline; see image, map and truth.
 
     ``maps[method]`` holds precomputed maps ``[N, H, W]`` for the ``N`` images, so moving a
     control only redraws; ``method`` is the one shown first (default: the first in ``maps``).
@@ -304,23 +320,27 @@ def attribution_explorer(
     if method is not None and method not in maps:
         raise ValueError(f"method {method!r} has no maps; choose one of {', '.join(maps)}.")
     style = {"description_width": "130px"}
+    labels = [(viz.METHOD_LABELS.get(m, m), m) for m in maps]
     controls = {
-        "index": w.IntSlider(0, min=0, max=len(images) - 1, description="Image", style=style),
+        "image": w.IntSlider(1, min=1, max=len(images), description="Image", style=style),
         "method": w.Dropdown(
-            options=[(viz.METHOD_LABELS.get(m, m), m) for m in maps],
+            options=labels,
             value=method or next(iter(maps)),
             description="Method",
             style=style,
+            layout=w.Layout(width=_dropdown_width([label for label, _ in labels])),
         ),
         "top_percent": w.IntSlider(5, min=0, max=50, description="Outline top %", style=style),
     }
 
-    def draw(index: int, method: str, top_percent: int) -> Figure:
+    def draw(image: int, method: str, top_percent: int) -> Figure:
+        i = image - 1
         return viz.plot_attribution(
-            images[index], masks[index], maps[method][index], method, top_fraction=top_percent / 100 or None
+            images[i], masks[i], maps[method][i], method, top_fraction=top_percent / 100 or None
         )
 
-    return _explorer(controls, draw, w.VBox([w.HBox([controls["index"], controls["method"]]), controls["top_percent"]]))
+    box = w.VBox([w.HBox([controls["image"], controls["method"]]), controls["top_percent"], _note(PER_IMAGE_SCALE)])
+    return _explorer(controls, draw, box)
 
 
 def brain_map_explorer(
@@ -329,7 +349,8 @@ def brain_map_explorer(
     close_up: Callable[[np.ndarray], tuple[slice, slice]],
     method: str | None = None,
 ) -> Explorer:
-    """Pick a subject, a method and the overlay strength; see the map, a hippocampus close-up, the truth.
+    """Pick a subject (counted from 1), a method and the overlay strength; see the map, a hippocampus
+    close-up, the truth.
 
     ``cases`` holds ``images``, ``effects`` and ``hippocampus`` arrays [N, H, W]; ``maps[method]``
     the precomputed maps; ``close_up(hippocampus_mask)`` gives the close-up window.
@@ -337,29 +358,34 @@ def brain_map_explorer(
     if method is not None and method not in maps:
         raise ValueError(f"method {method!r} has no maps; choose one of {', '.join(maps)}.")
     style = {"description_width": "110px"}
+    labels = [(viz.METHOD_LABELS.get(m, m), m) for m in maps]
     controls = {
-        "index": w.IntSlider(0, min=0, max=len(cases.images) - 1, description="Subject", style=style),
+        "subject": w.IntSlider(1, min=1, max=len(cases.images), description="Subject", style=style),
         "method": w.Dropdown(
-            options=[(viz.METHOD_LABELS.get(m, m), m) for m in maps],
+            options=labels,
             value=method or next(iter(maps)),
             description="Method",
             style=style,
+            layout=w.Layout(width=_dropdown_width([label for label, _ in labels])),
         ),
         "overlay": w.FloatSlider(0.6, min=0.0, max=1.0, step=0.05, description="Overlay strength", style=style),
     }
 
-    def draw(index: int, method: str, overlay: float) -> Figure:
+    def draw(subject: int, method: str, overlay: float) -> Figure:
+        i = subject - 1
         return viz.plot_brain_map(
-            cases.images[index],
-            cases.effects[index],
-            maps[method][index],
+            cases.images[i],
+            cases.effects[i],
+            maps[method][i],
             method,
-            cases.hippocampus[index],
+            cases.hippocampus[i],
             overlay,
-            close_up(cases.hippocampus[index]),
+            close_up(cases.hippocampus[i]),
         )
 
-    return _explorer(controls, draw, w.VBox([w.HBox([controls["index"], controls["method"]]), controls["overlay"]]))
+    note = _note(PER_IMAGE_SCALE + " The close-up has a scale of its own as well.")
+    box = w.VBox([w.HBox([controls["subject"], controls["method"]]), controls["overlay"], note])
+    return _explorer(controls, draw, box)
 
 
 def severity_explorer(subject: Callable[[int, float], dict], subjects: list[int]) -> Explorer:
@@ -378,39 +404,49 @@ def severity_explorer(subject: Callable[[int, float], dict], subjects: list[int]
     def draw(index: int, severity: float) -> Figure:
         return viz.plot_severity(**subject(index, severity))
 
-    return _explorer(controls, draw, w.HBox(list(controls.values())))
+    note = _note(
+        "Colours: the true effect keeps one scale for every subject and severity; VA-GAN's map has its own scale "
+        "for each scan (its strongest pixel sets the top of its colour bar), because its maps are fainter."
+    )
+    return _explorer(controls, draw, w.VBox([w.HBox(list(controls.values())), note]))
 
 
 def sampling_explorer(pool, masks: np.ndarray, levels: list[tuple[str, int | None]], title: str) -> Explorer:
-    """Pick a case and which latent levels vary; press the button to draw another outline.
+    """Pick a case (counted from 1) and which latent levels vary; press the button to draw another outline.
 
     ``pool`` is a :class:`~medai_edu.lessons.uncertainty.SamplePool` over the cases' images;
     ``masks[case]`` are the raters' label maps; ``levels`` the (label, level) choices, the first
     shown at the start (a level may be None, "all levels": the dropdown itself holds positions).
+    Each case and choice of levels keeps its own outlines, and the explorer says so next to its count.
     """
     style = {"description_width": "110px"}
+    labels = [label for label, _ in levels]
     controls = {
-        "case": w.IntSlider(0, min=0, max=len(masks) - 1, description="Case", style=style),
+        "case": w.IntSlider(1, min=1, max=len(masks), description="Case", style=style),
         "choice": w.Dropdown(
-            options=[(label, i) for i, (label, _) in enumerate(levels)],
+            options=[(label, i) for i, label in enumerate(labels)],
             value=0,
             description="Latent levels",
             style=style,
-            layout=w.Layout(width="360px"),
+            layout=w.Layout(width=_dropdown_width(labels)),
         ),
     }
     button = w.Button(
         description="Draw another plausible outline", button_style="primary", layout=w.Layout(width="260px")
     )
+    note = _note(
+        f"Each case and each choice of latent levels keeps its own outlines: changing either shows that "
+        f"combination's outlines, whose count starts at {pool.start}, and coming back shows yours again."
+    )
 
     def draw(case: int, choice: int) -> Figure:
-        return viz.plot_samples(pool.images[case][0], pool.get(case, levels[choice][1]), masks[case], title)
+        return viz.plot_samples(pool.images[case - 1][0], pool.get(case - 1, levels[choice][1]), masks[case - 1], title)
 
     def draw_another(case: int, choice: int) -> None:
-        pool.draw_another(case, levels[choice][1])
+        pool.draw_another(case - 1, levels[choice][1])
 
     return _explorer(
-        controls, draw, w.VBox([w.HBox(list(controls.values())), button]), {button: draw_another}, cache=False
+        controls, draw, w.VBox([w.HBox(list(controls.values())), button, note]), {button: draw_another}, cache=False
     )  # the pool grows: the same controls can show a new figure
 
 

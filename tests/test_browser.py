@@ -117,3 +117,46 @@ def test_jupyterlab_is_offline(lab, chromium):
         _check_watch(watch, "JupyterLab")
     finally:
         page.context.close()
+
+
+def _nbgrader_tools(page) -> dict[str, bool]:
+    """Which nbgrader instructor tools the open lab shows: the Validate button, the Create Assignment panel,
+    and the Formgrader and Course List entries of the Nbgrader menu."""
+    browser_page.menu(page, "Nbgrader")
+    entries = page.locator("#jp-mainmenu-nbgrader .lm-Menu-itemLabel").all_inner_texts()
+    page.keyboard.press("Escape")
+    return {
+        "Validate button": page.locator(f"{browser_page.NOTEBOOK} .validate-button").count() > 0,
+        "Create Assignment panel": page.locator(".lm-TabBar-tab[title='Nbgrader Create Assignment']").count() > 0,
+        "Formgrader menu entry": any(e.strip().startswith("Formgrader") for e in entries),
+        "Course List menu entry": "Course List" in [e.strip() for e in entries],
+        "Assignment List menu entry": "Assignment List" in [e.strip() for e in entries],
+    }
+
+
+def test_a_students_lab_shows_no_nbgrader_instructor_tools(lab, chromium, monkeypatch, tmp_path):
+    """A student's server (the config of `make lab`, Binder and the hub: medai_edu.lab) hides the instructor
+    tools; the instructor's (the `lab` fixture, nbgrader as installed) shows them."""
+    from medai_edu.lab import student_env
+
+    base, paths, log = lab
+    copy = browser_page.fresh_copy(SOLUTIONS[:1], log.parent / "notebooks" / "roles")[0]
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", student_env()["JUPYTER_CONFIG_PATH"])
+    with servers.jupyter_lab(log.parent / "notebooks", TOKEN, tmp_path / "student-lab.log") as student:
+        monkeypatch.delenv("JUPYTER_CONFIG_PATH")
+        seen = {}
+        for role, url in (("student", student), ("instructor", base)):
+            watch = browser_page.Watch()
+            page = browser_page.new_page(chromium, watch)
+            try:
+                browser_page.open_notebook(page, url, TOKEN, f"roles/{copy}", workspace=f"role-{role}")
+                seen[role] = _nbgrader_tools(page)
+                _full_screenshots(page, f"lab-{role}-tools", browser_page.NOTEBOOK)
+            finally:
+                page.context.close()
+                browser_page.shutdown_kernels(url, TOKEN)
+    _record("lab-roles", seen)
+    instructor_only = [tool for tool in seen["instructor"] if tool != "Assignment List menu entry"]
+    assert not [t for t in instructor_only if seen["student"][t]], f"a student sees: {seen['student']}"
+    assert all(seen["instructor"][t] for t in instructor_only), f"the instructor lacks tools: {seen['instructor']}"
+    assert seen["student"]["Assignment List menu entry"], "students keep the Assignment List (fetch and submit)"

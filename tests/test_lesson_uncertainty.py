@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import torch  # noqa: E402
 
 from medai_edu import viz  # noqa: E402
 from medai_edu.data.multirater import disagreement  # noqa: E402
@@ -114,10 +115,24 @@ def test_shift_effects_average_lesion_share_and_disagreement(data, phiseg):
     images = data.field("images")[:2]
     effects = lesson.shift_effects(phiseg, images, 3)
     assert list(effects) == ["none", "noise", "contrast", "blur"]
+    lesion, disagree = lesson.SHIFT_COLUMNS
     for kind, row in effects.items():
-        assert 0 <= row["lesion share"] <= 1 and 0 <= row["mean disagreement"] <= 0.5, kind
+        assert 0 <= row[lesion] <= 100 and 0 <= row[disagree] <= 100 * 4 / 6, kind
     outlines = [lesson.sample_outlines(phiseg, image, 3) for image in images]  # different draws, same kind of number
-    assert np.isclose(effects["none"]["lesion share"], np.mean([(o > 0).mean() for o in outlines]), atol=0.05)
+    assert np.isclose(effects["none"][lesion], 100 * np.mean([(o > 0).mean() for o in outlines]), atol=5)
+
+
+def test_figure_4_is_titled_with_its_own_cases_dncc(data, phiseg):
+    """The title's number is the D_NCC of the case the figure shows, not an average over cases."""
+    from medai_edu.metrics import ncc
+
+    image, masks = data.field("images")[0], data.field("masks")[0]
+    torch.manual_seed(1)
+    fig = lesson.show_disagreement(phiseg, image, masks, 6, "PHiSeg")
+    torch.manual_seed(1)
+    predicted = disagreement(lesson.sample_outlines(phiseg, image, 6))
+    own = float(ncc(predicted[None], disagreement(masks)[None], batch=True)[0])
+    assert f"(NCC with raters {own:.2f})" in fig.axes[1].get_title()
 
 
 def test_reference_benchmark_tables(tmp_path):
@@ -130,7 +145,7 @@ def test_reference_benchmark_tables(tmp_path):
         shipped["models"]["unet"]["final"]["clean"]["dis_ncc_mean"], 3
     )
     differences = lesson.benchmark_differences()
-    assert len(differences) == 3 and list(differences.columns) == ["GED²", "Dice", "D_NCC", "ECE"]
+    assert len(differences) == 3 and list(differences.columns) == ["GED²", "S_NCC", "Dice", "D_NCC", "ECE"]
     interval = shipped["bootstrap"]["dev"]["clean"]["phiseg_l5_vs_phiseg_l1"]["ged"]
     assert differences.iloc[0]["GED²"].startswith(f"{interval['difference']:+.3f} [{interval['low']:+.3f}")
     with pytest.raises(FileNotFoundError, match="medai-edu bench uncertainty"):

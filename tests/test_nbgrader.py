@@ -48,10 +48,19 @@ def test_validate_passes_on_solutions(path):
     assert "Success! Your notebook passes all the tests." in nbgrader("validate", str(path))
 
 
+@pytest.fixture(scope="module")
+def release_with_every_test_graded(tmp_path_factory):
+    """The release with the programmers' tests' points kept (nbgrader counts a 0-point test as passed)."""
+    folder = tmp_path_factory.mktemp("release")
+    return generate(dest=folder / "course", db=folder / "gradebook.db", programmers=True)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", COURSE, ids=ids(COURSE))
-def test_validate_rejects_unanswered_course_version(path):
-    assert "Success! The notebook does not pass any tests." in nbgrader("validate", "--invert", str(path))
+def test_validate_rejects_unanswered_course_version(path, release_with_every_test_graded):
+    unanswered = release_with_every_test_graded / path.parent.name / path.name
+    assert _stable(unanswered)["cells"] != _stable(path)["cells"], "the switch changes the programmers' points"
+    assert "Success! The notebook does not pass any tests." in nbgrader("validate", "--invert", str(unanswered))
 
 
 # Autograding of real, broken and hostile submissions: tests/test_grading.py (`medai-edu grade`).

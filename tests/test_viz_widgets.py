@@ -121,7 +121,9 @@ def test_attribution_explorer_starts_with_the_chosen_method(shown):
     images, masks = np.zeros((2, 8, 8)), np.ones((2, 8, 8))
     box = widgets.attribution_explorer(images, masks, {"grad_cam": masks, "vagan": -masks}, method="vagan")
     assert _title(box, 1) == viz.METHOD_LABELS["vagan"]
-    box.controls["index"].value = 1
+    image = box.controls["image"]
+    assert (image.value, image.min, image.max) == (1, 1, 2), "images are counted from 1"
+    image.value = 2
     box.settle()
     assert box.draws == 2
     with pytest.raises(ValueError, match="no maps; choose one of grad_cam"):
@@ -156,13 +158,18 @@ def test_sampling_explorer_draws_another_outline_per_click(shown):
     box = widgets.sampling_explorer(pool, masks, latent_levels(model), "PHiSeg")
     case, level = box.controls["case"], box.controls["choice"]
     assert level.label == "all levels", "the dropdown starts on its first choice, not blank"
+    assert (case.value, case.min) == (1, 1), "cases are counted from 1"
     button = box.children[0].children[1]
     button.click()
     button.click()
-    assert "sample 4" in _title(box) and len(pool.get(0, None)) == 4
+    box.settle()
+    assert "outline 4 of this case and levels" in _title(box) and len(pool.get(0, None)) == 4
     level.value = len(level.options) - 1  # only the finest level varies: a fresh pool of 2
-    case.value = 1
-    assert "sample 2" in _title(box) and len(pool.get(1, 0)) == 2
+    case.value = 2
+    box.settle()
+    assert "outline 2 of this case and levels" in _title(box) and len(pool.get(1, 0)) == 2
+    note = box.children[0].children[2].value
+    assert "keeps its own outlines" in note and "starts at 2" in note, "the explorer says when its count starts anew"
 
 
 def test_robustness_explorer_moves_through_the_grid(shown):
@@ -220,3 +227,17 @@ def test_tables_have_no_empty_header_cells():
         headers = re.findall(r"<th[^>]*>(.*?)</th>", table_html(table), flags=re.S)
         assert headers and all(h.strip() for h in headers), headers
     assert "<td>U-Net</td>" in table_html(levels) and "<td>1</td>" in table_html(numbered)
+
+
+def test_explorers_show_full_labels_and_say_when_colour_scales_are_per_image(shown):
+    """No dropdown cuts its longest label ('VA-GAN (disease effect)'); explorers whose maps are scaled per image
+    say so under their controls."""
+    images, masks = np.zeros((2, 8, 8)), np.ones((2, 8, 8))
+    maps = {name: masks for name in viz.METHOD_LABELS}
+    box = widgets.attribution_explorer(images, masks, maps, method="vagan")
+    dropdown = box.controls["method"]
+    longest = max(len(label) for label, _ in dropdown.options)
+    assert int(dropdown.layout.width.removesuffix("px")) >= 8 * longest + 150
+    notes = [child.value for child in box.children[0].children if isinstance(child, widgets.w.HTML)]
+    assert any("its own colour scale" in note for note in notes)
+    assert "scale of this image" in " ".join(ax.get_ylabel() for ax in box.last_figure.axes)

@@ -51,7 +51,7 @@ def run(repeats: int = 10) -> dict[str, dict[str, float]]:
     maps = {"grad_cam": cases.masks * 1.0, "vagan": cases.masks - 0.5}
     results["attribution_explorer"] = _time_moves(
         lambda: widgets.attribution_explorer(cases.images, cases.masks, maps),
-        lambda box: _slider_moves(box.controls["index"], [i % 4 for i in range(1, repeats + 1)]),
+        lambda box: _slider_moves(box.controls["image"], [1 + i % 4 for i in range(1, repeats + 1)]),  # from 1
     )
     results.update(_brain_explorers(repeats))
     results.update(_uncertainty_explorers(repeats))
@@ -84,7 +84,7 @@ def _brain_explorers(repeats: int) -> dict[str, dict[str, float]]:
     return {
         "brain_map_explorer": _time_moves(
             lambda: widgets.brain_map_explorer(cases, maps, alzheimer.close_up),
-            lambda box: _slider_moves(box.controls["index"], [i % 4 for i in range(1, repeats + 1)]),
+            lambda box: _slider_moves(box.controls["subject"], [1 + i % 4 for i in range(1, repeats + 1)]),  # from 1
         ),
         "severity_explorer": _time_moves(
             lambda: widgets.severity_explorer(lambda i, s: alzheimer.at_severity(generator, i, s), list(cases.indices)),

@@ -9,7 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from medai_edu import attribution, claims, pretrained
+from medai_edu import attribution, claims, pretrained, viz
+from medai_edu.checks import Choice, Estimate
 from medai_edu.data import get_dataset
 from medai_edu.data.brain import OCCLUSION_PATCH, simulate
 from medai_edu.data.brain import hippocampus_window as close_up  # noqa: F401 (the notebook's close-up)
@@ -102,7 +103,6 @@ def at_severity(generator: nn.Module, index: int, severity: float) -> dict[str, 
     """Subject ``index`` of the cohort re-simulated at ``severity``, with VA-GAN's map of it."""
     subject = simulate(index, severity)
     vagan = attribution.make("vagan", generator).attribute(torch.from_numpy(subject.image)[None, None])[0].numpy()
-    change = 100 * (subject.hippocampus.sum() / subject.hippocampus_without.sum() - 1)
     return dict(
         image=subject.image,
         effect=subject.effect,
@@ -110,8 +110,19 @@ def at_severity(generator: nn.Module, index: int, severity: float) -> dict[str, 
         hippocampus=subject.hippocampus,
         ventricles=subject.ventricles,
         severity=float(severity),
-        volume_change=float(change),
+        volume_change=hippocampal_change(index, severity),
     )
+
+
+def show_subject(generator: nn.Module, index: int, severity: float):
+    """Figure 2's panels for subject ``index`` at ``severity`` (0 = no Alzheimer's change)."""
+    return viz.plot_severity(**at_severity(generator, index, severity))
+
+
+def hippocampal_change(index: int, severity: float) -> float:
+    """The subject's hippocampal area change on the slice at ``severity``, in percent (the explorer's title)."""
+    subject = simulate(index, severity)
+    return float(100 * (subject.hippocampus.sum() / subject.hippocampus_without.sum() - 1))
 
 
 def hippocampus_masks(index: int, severity: float) -> tuple[np.ndarray, np.ndarray]:
@@ -146,15 +157,16 @@ CLAIMS = [
     claims.Claim(
         "vagan_matches_the_whole_effect_best",
         "On all {n} Alzheimer's test subjects of the benchmark, VA-GAN's map matches the true effect with a mean NCC "
-        "of {vagan}; the best saliency method, guided backprop, reaches {guided_backprop}.",
+        "of {vagan}; the best saliency method, [guided backprop](../00_welcome/glossary.md#guided-backprop), reaches "
+        "{guided_backprop}.",
         {**_N, **_scores("ncc_mean")},
         lambda v: v["vagan"] > v["guided_backprop"] and _best_saliency(v) == "guided_backprop",
         _WHOLE,
     ),
     claims.Claim(
         "same_on_the_final_test_set",
-        "On the final test set, drawn with a seed that development never used, the numbers are {vagan} and "
-        "{guided_backprop}.",
+        "On the final test set, made afterwards from a different random [seed](../00_welcome/glossary.md#seed), "
+        "the numbers are {vagan} and {guided_backprop}.",
         _scores("ncc_mean", "final_test."),
         lambda v: v["vagan"] > v["guided_backprop"] and _best_saliency(v) == "guided_backprop",
     ),
@@ -227,4 +239,75 @@ CLAIMS = [
 DEFINITIONS = (
     "means memory or thinking is worse than expected for a person's age",
     "0.5 is guessing, 1.0 is perfect separation",
+    "move the severity slider to 1.00",  # the questions' settings
+    "The cell below shows the first subject at severity 0.8, as Figure 2 did.",
+    "Change `0.8` to `0` and run the cell",
 )
+
+
+def _first_subject() -> int:
+    return int(ad_cases(1).indices[0])
+
+
+#: The core questions of the lesson (no programming): the right answers and the explanations live
+#: here, never in a notebook cell or an error message.
+QUESTIONS = {
+    "severity_zero": Choice(
+        "answer_severity_zero",
+        "B",
+        {
+            "A": "The true effect is empty at severity 0, but VA-GAN's map is not: it sees only the scan, never the "
+            "person's scan without the disease, so it marks what looks 'more AD than MCI' in this anatomy.",
+            "B": "At severity 0 the simulation adds no change, so the true effect is empty; VA-GAN sees only the scan "
+            "and still marks a little where this person's anatomy (for example large ventricles) looks like AD. A "
+            "map is an estimate from one scan, not a measurement of change.",
+            "C": "At severity 0 the simulation adds no Alzheimer's change at all, so the true effect is empty.",
+        },
+    ),
+    "hippocampus": Estimate(
+        "read_hippocampal_change",
+        -38,
+        -34,
+        unit="%",
+        limits=(-100, 100),
+        why="Set the explorer of Section 2 to the first subject and severity 1.00 and read the scan panel's title: "
+        "the hippocampus lost about a third of its area on this slice, which the MTA scale sees as a wider "
+        "temporal horn and choroidal fissure.",
+        mistakes={
+            36: "A loss is a negative change: write the number with its minus sign, as the title shows it.",
+            -30: "That is the change at the explorer's starting severity, 0.80. Move the severity slider to 1.00.",
+        },
+    ),
+    "map": Choice(
+        "answer_map",
+        "A",
+        {
+            "A": "Fluid is dark on T1-weighted MRI: where the ventricles enlarge, dark CSF takes the place of brighter "
+            "tissue at their edges, so the map is blue (darker with the disease) there.",
+            "B": "Shrinking ventricles would put brighter tissue where dark fluid was, and the map would be red "
+            "(brighter with the disease) there, not blue.",
+            "C": "A VA-GAN map is not the classifier's evidence: it shows how the scan must change to look like the "
+            "other group. And what a classifier looks at is not proof of where the disease is.",
+        },
+    ),
+}
+
+
+def _severity_zero_answer() -> str:
+    """The letter the data support for "severity 0": B when the true effect is empty and VA-GAN's map is not."""
+    generator, index = load_generator(), _first_subject()
+    zero, full = at_severity(generator, index, 0.0), at_severity(generator, index, 1.0)
+    vagan_zero, vagan_full = np.abs(zero["vagan_map"]).max(), np.abs(full["vagan_map"]).max()
+    if np.abs(zero["effect"]).max() > 0:
+        return "C"
+    return "B" if vagan_zero > 0.1 * vagan_full else "A"
+
+
+#: where the right answers come from (a test checks each against its question: a number in its range,
+#: a letter equal to the right one)
+ANSWERS = {
+    "severity_zero": claims.Computed(_severity_zero_answer, "true effect and VA-GAN's map at severity 0 vs 1"),
+    "hippocampus": claims.Computed(
+        lambda: hippocampal_change(_first_subject(), 1.0), "first AD test subject's hippocampal change at severity 1"
+    ),
+}

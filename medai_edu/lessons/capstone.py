@@ -17,6 +17,7 @@ from typing import ClassVar
 import numpy as np
 
 from medai_edu import claims, pretrained, referral
+from medai_edu.checks import Choice, Estimate
 from medai_edu.data.brain import LECTURE
 from medai_edu.data.shifts import CONDITIONS, SHIFTS, shift_image
 from medai_edu.lessons import welcome
@@ -216,6 +217,25 @@ def with_quality_check(study: Study, condition: str, threshold: float) -> dict[s
 # --- the notebook's figures and tables ---------------------------------------------------------
 
 
+def team_percent(study: Study, share: float, automation_bias: float = 0.0) -> float:
+    """The team's accuracy (percent) on the clean test cases at a referral share, as the explorer's dot shows it."""
+    return 100 * float(np.interp(share, study.shares, study.curve("clean", automation_bias)))
+
+
+def referred_at_capacity(study: Study, capacity: float) -> dict[str, float]:
+    """Print (and return) the percentage of test scans referred, per condition, at the confidence threshold that
+    refers ``capacity`` percent of the *validation* cases (the reader's workload as planned)."""
+    if not 0 <= capacity < 100:
+        raise ValueError(f"capacity is a percentage of the cases, from 0 to below 100; you gave {capacity!r}.")
+    validation = referral.confidence(study.validation.probabilities(study.temperature))
+    threshold = referral.threshold_for_capacity(validation, capacity / 100)
+    referred = {c: 100 * float(np.mean(study.confidences(c) < threshold)) for c in study.test}
+    print(f"Confidence threshold for a reader who can read {capacity:g} % of the cases: {threshold:.3f}")
+    for condition, share in referred.items():
+        print(f"  test scans {CONDITION_LABELS[condition]:>15}: {share:5.1f} % referred")
+    return referred
+
+
 def quality_scores(study: Study) -> dict[str, np.ndarray]:
     """The quality check's score of every test scan, by condition label."""
     return {CONDITION_LABELS[c]: study.quality.score(study.test[c].images) for c in study.test}
@@ -265,7 +285,7 @@ def quality_table(study: Study):
 
     threshold = operating_threshold(study)
     columns = {CONDITION_LABELS[c]: with_quality_check(study, c, threshold) for c in study.test}
-    return pd.DataFrame(columns).rename(index=QUALITY_ROWS).round(3).rename_axis("Measure")
+    return (100 * pd.DataFrame(columns)).rename(index=QUALITY_ROWS).round(1).rename_axis("Measure (% of test scans)")
 
 
 def reference_benchmark(path: Path = BENCHMARK_FILE):
@@ -277,26 +297,26 @@ def reference_benchmark(path: Path = BENCHMARK_FILE):
     columns = {}
     for condition, row in result["conditions"].items():
         columns[CONDITION_LABELS[condition]] = {
-            "model alone": row["model_accuracy"],
-            "reader alone": row["reader_accuracy"],
-            f"team, {share:.0%} referred": row["team"]["bias_0"][f"share_{_key(share)}"],
-            "same, automation bias 0.5": row["team"]["bias_50"][f"share_{_key(share)}"],
-            "ECE before": row["ece_before"],
-            "ECE after": row["ece_after"],
-            "flagged by quality check": row["quality"]["share_flagged"],
-            "team with quality check": row["quality"]["team_with_check"],
+            "model alone (% right)": round(100 * row["model_accuracy"], 1),
+            "reader alone (% right)": round(100 * row["reader_accuracy"], 1),
+            f"team, {share:.0%} referred (% right)": round(100 * row["team"]["bias_0"][f"share_{_key(share)}"], 1),
+            "same, automation bias 0.5 (% right)": round(100 * row["team"]["bias_50"][f"share_{_key(share)}"], 1),
+            "ECE before": round(row["ece_before"], 3),
+            "ECE after": round(row["ece_after"], 3),
+            "flagged by quality check (%)": round(100 * row["quality"]["share_flagged"], 1),
+            "team with quality check (% right)": round(100 * row["quality"]["team_with_check"], 1),
         }
     data, borderline = result["data"], result["borderline_reader"]
     print(
         f"A reader right on only {borderline['accuracy_on_borderline']:.0%} of borderline cases (same sensitivity and "
-        f"specificity overall): team {borderline['team_at_chosen_share']:.3f} at {share:.0%} referred, clean scans."
+        f"specificity overall): team right in {borderline['team_at_chosen_share']:.1%} at {share:.0%} referred, clean scans."
     )
     print(
         f"Benchmark: {data['n_test']} test cases (accuracies), temperature {result['temperature']:.2f} fitted on "
-        f"{data['n_val']} validation cases; reader sensitivity {result['reader']['sensitivity']:.2f}, "
-        f"specificity {result['reader']['specificity']:.2f}."
+        f"{data['n_val']} validation cases; reader sensitivity {result['reader']['sensitivity']:.0%}, "
+        f"specificity {result['reader']['specificity']:.0%}."
     )
-    return pd.DataFrame(columns).round(3).rename_axis("Measure")  # one column per condition: fits a narrow screen
+    return pd.DataFrame(columns).rename_axis("Measure")  # one column per condition: fits a narrow screen
 
 
 # --- what the lesson's text says, bound to the benchmark (design §5b) ---------------------------
@@ -353,11 +373,12 @@ _READER = {
 CLAIMS = [
     claims.Claim(
         "reader_definition",
-        "Our simulated reader answers AD for a person with Alzheimer's disease with probability {sensitivity} (the "
-        "reader's sensitivity) and MCI for a person with MCI with probability {specificity} (the specificity), each "
-        "case independently of the others and of the model.",
+        "Our simulated reader recognises AD in {sensitivity} of the people with Alzheimer's disease (the reader's "
+        "[sensitivity](../00_welcome/glossary.md#sensitivity)) and MCI in {specificity} of the people with MCI (the "
+        "[specificity](../00_welcome/glossary.md#specificity)), each case independently of the others and of the model.",
         _READER,
         lambda v: 0.5 < v["sensitivity"] < 1 and 0.5 < v["specificity"] < 1,
+        {"sensitivity": _PCT, "specificity": _PCT},
     ),
     claims.Claim(
         "model_and_reader_alone",
@@ -365,6 +386,28 @@ CLAIMS = [
         {**_N, "model": _f("conditions.clean.model_accuracy"), "reader": _f("conditions.clean.reader_accuracy")},
         lambda v: v["model"] > 0.5 and v["reader"] > 0.5,
         {**_WHOLE, "model": "{:.1%}", "reader": "{:.1%}"},
+    ),
+    claims.Claim(
+        "question_setup",
+        "The model alone is right in {model} of the test cases, the reader alone in {reader}.",
+        {"model": _f("conditions.clean.model_accuracy"), "reader": _f("conditions.clean.reader_accuracy")},
+        lambda v: v["model"] > v["reader"] > 0.5,
+        {"model": "{:.1%}", "reader": "{:.1%}"},
+    ),
+    claims.Claim(
+        "explorer_start",
+        "The explorer starts with the model referring its {share} least confident cases to the reader, without "
+        "automation bias.",
+        {"share": _CHOSEN},
+        lambda v: 0 < v["share"] < 1,
+        {"share": _PCT},
+    ),
+    claims.Claim(
+        "question_full_bias",
+        "In the explorer, keep Share referred at {share} and move Automation bias to 1.",
+        {"share": _CHOSEN},
+        lambda v: 0 < v["share"] < 1,
+        {"share": _PCT},
     ),
     claims.Claim(
         "team_beats_both",
@@ -383,8 +426,9 @@ CLAIMS = [
     ),
     claims.Claim(
         "team_minus_model_interval",
-        "The team's gain over the model alone is {difference} percentage points, with a 95 % bootstrap interval "
-        "from {low} to {high}: more than chance on these cases.",
+        "The team's gain over the model alone is {difference} percentage points, with a 95 % "
+        "[bootstrap](../00_welcome/glossary.md#bootstrap) interval (the range in which the gain lies for 95 % of "
+        "random redraws of the test cases) from {low} to {high}: more than chance on these cases.",
         {
             "difference": claims.Computed(lambda: 100 * _f("team_vs_model.difference").read(), "team minus model, pp"),
             "low": claims.Computed(lambda: 100 * _f("team_vs_model.low").read(), "interval low, pp"),
@@ -504,7 +548,8 @@ CLAIMS = [
     ),
     claims.Claim(
         "final_test_set",
-        "On a final test set of {n} new cases, drawn with a seed that development never used, the team reaches "
+        "On a final [test set](../00_welcome/glossary.md#test-set) of {n} new cases, made afterwards from a different random "
+        "[seed](../00_welcome/glossary.md#seed), the team reaches "
         "{team} against {model} for the model alone and {reader} for the reader alone.",
         {
             "n": _f("final_test.n_test"),
@@ -517,8 +562,9 @@ CLAIMS = [
     ),
     claims.Claim(
         "sononet_results",
-        "The paper reports an average F1 score of {f1} for detecting the standard planes in real time, {retrieval} % "
-        "accuracy for retrieving the right frames from recorded videos, and {localisation} % for localising the "
+        "The paper reports an average F1 score of {f1} for detecting the standard planes in real time (a combined "
+        "score of how many planes it found and how many of its detections were right; 1 is perfect), {retrieval} % "
+        "[accuracy](../00_welcome/glossary.md#accuracy) for retrieving the right frames from recorded videos, and {localisation} % for localising the "
         "structure with the saliency-based method.",
         {
             "f1": _quoted(0.798, f"average F1, real-time detection ({_SONONET})"),
@@ -530,7 +576,8 @@ CLAIMS = [
     ),
     claims.Claim(
         "fda_count",
-        "The lecture lists {products} imaging AI products cleared by the FDA by October 2019 (Lesson 0).",
+        "The lecture lists {products} imaging AI products cleared by the [FDA](../00_welcome/glossary.md#FDA) by "
+        "October 2019 (Lesson 0).",
         {"products": _quoted(welcome.FDA_CLEARED_BY_OCTOBER_2019, "FDA-cleared imaging AI products, as in lesson 0")},
         lambda v: v["products"] > 0,
         {"products": "{:d}"},
@@ -558,9 +605,110 @@ CLAIMS = [
 #: sentences the claims test flags that set up a definition or an exercise rather than report a measurement
 DEFINITIONS = (
     "0.5 = a coin toss, 1 = certain",
-    "the reader can read 20 % of the cases",
+    "a reader who can read 20 % of the cases",
+    "for example `read_team_full_bias = 80.5`",  # the answers' formats, not results
+    "for example `read_referred_low_contrast = 12.5`",
+    "(a fraction: 0.3 = 30 %)",
     "when, of all the people given a probability of AD near 0.7, about 70 in 100 have AD",
     'A clinician who reads "probability 0.9" should be able to take it at face value.',
     "The people are sorted into ten bins by their probability (0 to 0.1, 0.1 to 0.2, ...)",
     "without automation bias and with an automation bias of 0.5;",
 )
+
+
+#: The core questions of the lesson (no programming): the right answers and the explanations live
+#: here, never in a notebook cell or an error message.
+QUESTIONS = {
+    "team": Estimate(
+        "predict_team",
+        88,
+        96,
+        unit="%",
+        limits=(0, 100),
+        predicted=True,
+        why="The model refers the cases it is least sure of, and those are the cases it gets wrong most often; an "
+        "independent reader is right on most of them, so the team beats both of its members by a few points.",
+        mistakes={
+            87.3: "That is the model alone. The team keeps the model's answers where it is confident and hands the "
+            "rest to the reader, who is right on many of the cases the model would have got wrong.",
+            82.5: "That is the reader alone. The reader only sees the referred cases; on the others the model's "
+            "confident answers stand, and they are mostly right.",
+            85: "An average of the two would hold if the cases were shared out at random. But the model refers the "
+            "cases it is least sure of, where it errs most: that is where the reader helps.",
+        },
+    ),
+    "full_bias": Estimate(
+        "read_team_full_bias",
+        86.8,
+        87.8,
+        unit="%",
+        limits=(0, 100),
+        why="With an automation bias of 1 the reader takes the model's suggestion every time they disagree, so every "
+        "referred case ends with the model's answer: the team is exactly the model alone.",
+        mistakes={
+            91.9: "That is the team without automation bias. Move the Automation bias slider to 1 and read the black "
+            "dot's value in the legend.",
+            89.6: "That is an automation bias of 0.5. Move the slider all the way to 1.",
+            82.5: "That is the reader alone (the green line). Read the black dot at 40 % referred.",
+        },
+    ),
+    "capacity": Estimate(
+        "read_referred_low_contrast",
+        2.5,
+        4.0,
+        unit="%",
+        limits=(0, 100),
+        why="Even with twice the reader's capacity, almost no lower-contrast scan is referred: the model is confident "
+        "on them, and wrong, so a threshold on confidence never sends them to a human.",
+        mistakes={
+            0.2: "That is the share with a capacity of 20 %. Change the number in the cell to 40 and run it again.",
+            36.2: "That is the share of the scans as trained; the question asks for the lower-contrast scans.",
+            40: "40 % is the capacity you typed in, planned on the validation scans. Read the line for the "
+            "lower-contrast test scans.",
+        },
+    ),
+    "confident_wrong": Choice(
+        "answer_confident_wrong",
+        "B",
+        {
+            "A": "The reader's workload is not the problem under lower contrast: the model refers almost no scans, so "
+            "the reader gets fewer of them, not more.",
+            "B": "Under lower contrast the model is right on about half of the scans, yet confident on almost all of "
+            "them, so almost none is referred: its errors never reach a human. Confidence-based referral cannot catch "
+            "an error the model is confident about; an input-quality check has to look at the scan itself.",
+            "C": "Lower contrast made the model far worse, close to a coin toss, although it became more confident.",
+        },
+    ),
+}
+
+#: where the right answers come from (a test checks each against its question: a number in its range,
+#: a letter equal to the right one)
+ANSWERS = {
+    "team": claims.Computed(
+        lambda: team_percent(load_study(), chosen_share(load_study())), "team at the chosen share, clean test cases"
+    ),
+    "full_bias": claims.Computed(
+        lambda: team_percent(load_study(), chosen_share(load_study()), 1.0), "the same with automation bias 1"
+    ),
+    "capacity": claims.Computed(
+        lambda: referral_at(40)["contrast"], "lower-contrast test scans referred at a 40 % capacity threshold"
+    ),
+    "confident_wrong": claims.Computed(
+        lambda: (
+            "B"
+            if _f("conditions.contrast.quality.share_referred_by_confidence").read() < 0.1
+            and _f("conditions.contrast.model_accuracy").read() < 0.6
+            else "A"
+        ),
+        "lower contrast: share referred by confidence and the model's accuracy (benchmark)",
+    ),
+}
+
+
+def referral_at(capacity: float) -> dict[str, float]:
+    """:func:`referred_at_capacity` of the lesson's study, without printing."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return referred_at_capacity(load_study(), capacity)

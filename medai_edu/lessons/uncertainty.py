@@ -15,7 +15,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from medai_edu import claims, pretrained
+from medai_edu import claims, pretrained, viz
+from medai_edu.checks import Choice, Estimate
 from medai_edu.data.multirater import LESION_KINDS, RATER_STYLES, SIZE, MultiRaterDataset, disagreement
 from medai_edu.data.shifts import CONDITIONS, NO_SHIFT, check_kind, shift_image
 from medai_edu.metrics import ncc
@@ -166,23 +167,35 @@ def level_spread(
     return spread
 
 
+SHIFT_COLUMNS = ("patch marked lesion (%)", "mean disagreement (%)")
+
+
 def shift_effects(
     model: nn.Module, images: np.ndarray, n_samples: int, seed: int = SAMPLING_SEED
 ) -> dict[str, dict[str, float]]:
-    """What the strongest change of each kind does to ``model``'s outlines, averaged over ``images``:
-    the share of the patch its samples mark as lesion and the mean of their disagreement map, for
-    the original scans ('none') and each kind of :data:`STRONGEST_SHIFT`."""
+    """What the strongest change of each kind does to ``model``'s outlines, averaged over ``images``, in
+    percent: the share of the patch its samples mark as lesion and the mean of their disagreement map,
+    for the original scans ('none') and each kind of :data:`STRONGEST_SHIFT`."""
     torch.manual_seed(seed)
     effects = {}
     for kind in tqdm(("none", *STRONGEST_SHIFT), desc="scan changes"):
         samples = [
             sample_outlines(model, image if kind == "none" else shift(image, kind, 1.0), n_samples) for image in images
         ]
+        lesion, disagree = SHIFT_COLUMNS
         effects[kind] = {
-            "lesion share": float(np.mean([(s > 0).mean() for s in samples])),
-            "mean disagreement": float(np.mean([disagreement(s).mean() for s in samples])),
+            lesion: 100 * float(np.mean([(s > 0).mean() for s in samples])),
+            disagree: 100 * float(np.mean([disagreement(s).mean() for s in samples])),
         }
     return effects
+
+
+def show_disagreement(model: nn.Module, image: np.ndarray, masks: np.ndarray, n_samples: int, title: str):
+    """Figure: the model's samples' disagreement map next to the raters', titled with this case's own D_NCC."""
+    predicted = disagreement(sample_outlines(model, image, n_samples))
+    raters = disagreement(masks)
+    score = float(ncc(predicted[None], raters[None], batch=True)[0])
+    return viz.plot_disagreement_pair(image[0], predicted, raters, title, score)
 
 
 #: the benchmark's columns in the lesson's table: (condition, measure key, label)
@@ -227,7 +240,7 @@ def benchmark_differences(path: Path = BENCHMARK_FILE, condition: str = "clean",
             result["measures"][key]: f"{v['difference']:+.3f} [{v['low']:+.3f}, {v['high']:+.3f}]"
             + ("" if v["excludes_0"] else " (n.s.)")
             for key, v in intervals.items()
-            if key in ("ged", "dis_ncc", "ece", "dice")
+            if key in ("ged", "sncc", "dis_ncc", "ece", "dice")
         }
     print(f"Differences on the {condition} scans, 95% intervals; n.s. = the interval includes 0 (not significant).")
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("Comparison")
@@ -284,14 +297,14 @@ _LECTURE = {
 }
 _WHOLE = {"n": "{:d}", "cases": "{:d}"}
 _PIXELS = {f"{size}_{what}": "{:.0f}" for size in ("2x2", "4x4", "8x8", "32x32") for what in ("area", "changed")}
-_SHARE = {f"{kind}_{what}": "{:.1%}" for kind in ("none", *STRONGEST_SHIFT) for what in ("lesion", "disagreement")}
+_SHARE = {f"{kind}_{what}": "{:.1f} %" for kind in ("none", *STRONGEST_SHIFT) for what in ("lesion", "disagreement")}
 
 
 def _effects(*kinds: str) -> dict[str, claims.Computed]:
     return {
         f"{kind}_{what}": _effect(kind, label)
         for kind in kinds
-        for what, label in (("lesion", "lesion share"), ("disagreement", "mean disagreement"))
+        for what, label in zip(("lesion", "disagreement"), SHIFT_COLUMNS)
     }
 
 
@@ -326,7 +339,36 @@ def _load_at_end() -> float:
     return float(claims.Field(BENCHMARK, "machine.load_average_end").read()[0])
 
 
+def _raters_colour_bar_top() -> float:
+    """The top of the colour bar of the raters' disagreement map in Figure 1, as the figure draws it."""
+    masks = np.zeros((len(RATER_NAMES), 4, 4), np.uint8)
+    with viz.offscreen():
+        fig = viz.plot_raters(np.zeros((4, 4)), masks, disagreement(masks), RATER_NAMES)
+    return max(im.get_clim()[1] for ax in fig.axes for im in ax.get_images() if im.colorbar is not None)
+
+
+def _largest_disagreement() -> float:
+    """The largest disagreement (percent) six label maps over three labels can have: a 2-2-2 split."""
+    split = np.array([0, 0, 1, 1, 2, 2], np.uint8)[:, None, None]
+    return 100 * float(disagreement(split).max())
+
+
 CLAIMS = [
+    claims.Claim(
+        "disagreement_scale",
+        "0 % = all six agree; 50 % = three against three; at most {top} %, when the six split two, two and two "
+        "over the three labels (background, core, rim).",
+        {
+            "top": claims.Computed(_largest_disagreement, "largest disagreement of 6 label maps over 3 labels (%)"),
+            "bar": claims.Computed(_raters_colour_bar_top, "top of Figure 1's disagreement colour bar (%)"),
+            "half": claims.Computed(
+                lambda: 100 * float(disagreement(np.array([0, 0, 0, 1, 1, 1], np.uint8)[:, None, None]).max()),
+                "disagreement of a 3-3 split (%)",
+            ),
+        },
+        lambda v: abs(v["top"] - v["bar"]) < 0.5 and abs(v["half"] - 50) < 1e-9,
+        {"top": "{:.0f}"},
+    ),
     claims.Claim(
         "middle_levels_change_the_whole_lesion",
         "Drawn alone, the 4 x 4 and 8 x 8 levels change the lesion's size most: its area varies by {4x4_area} and "
@@ -386,7 +428,7 @@ CLAIMS = [
         "sncc_does_not_separate_one_answer",
         "S_NCC does not separate the two kinds of network: the U-Net, which always draws the same outline, scores "
         "{unet}, as high as five-level PHiSeg's {phiseg_l5} (the difference, {difference}, lies within chance: its "
-        "bootstrap interval runs from {low} to {high}, see below) and higher than the Probabilistic U-Net's "
+        "bootstrap interval in Table 3 runs from {low} to {high}) and higher than the Probabilistic U-Net's "
         "{prob_unet}.",
         {**_models("sncc"), **_interval("phiseg_l5_vs_unet", "sncc")},
         lambda v: not v["excludes_0"] and v["unet"] > v["prob_unet"],
@@ -453,7 +495,7 @@ CLAIMS = [
     ),
     claims.Claim(
         "final_test_set",
-        "On a final test set of {n} new cases, simulated with a seed that development never used, GED² comes out in "
+        "On a final test set of {n} new cases, made afterwards from a different random [seed](../00_welcome/glossary.md#seed), GED² comes out in "
         "the same order: {phiseg_l5} (PHiSeg, five levels), {phiseg_l1} (one level), {prob_unet} (Probabilistic "
         "U-Net), {unet} (U-Net).",
         {**_N_FINAL, **_models("ged", final=True)},
@@ -462,7 +504,7 @@ CLAIMS = [
     ),
     claims.Claim(
         "benchmark_changes_are_milder",
-        "The benchmark applies milder changes than the strongest ones above to all {n} test cases.",
+        "The benchmark applies milder changes than the strongest ones of Table 4 to all {n} test cases.",
         {**_N_BENCH, **{kind: claims.Field(BENCHMARK, f"shifts.{kind}") for kind in STRONGEST_SHIFT}},
         lambda v: (
             v["noise"] < STRONGEST_SHIFT["noise"]
@@ -519,5 +561,94 @@ CLAIMS = [
 #: sentences the claims test flags that define a term or a method rather than report a measurement
 DEFINITIONS = (
     "The middle 95 % of these differences is a",
-    "0.5 = a 3-3 split",
+    "0 % = all six agree",
+    "for example `predict_unet_dncc = 0.5`",  # the answer's format, not a result
+    "recomputes the difference between two models thousands of times",
+    "with the 95 % bootstrap interval in brackets",
 )
+
+
+#: The core questions of the lesson (no programming): the right answers and the explanations live
+#: here, never in a notebook cell or an error message.
+QUESTIONS = {
+    "raters": Choice(
+        "answer_raters",
+        "B",
+        {
+            "A": "In the centre of the lesion the image is clearly abnormal, and all six raters label it the same: "
+            "the disagreement map is dark there.",
+            "B": "The raters agree on the clearly abnormal centre and differ along the border, where the image fades "
+            "from abnormal to normal: the disagreement map is a bright ring around the lesion.",
+            "C": "Far from the lesion every rater labels background: the disagreement map is dark there.",
+        },
+    ),
+    "unet_dncc": Estimate(
+        "predict_unet_dncc",
+        0.0,
+        0.05,
+        limits=(-1, 1),
+        predicted=True,
+        why="The U-Net draws the same outline every time, so its outlines never disagree: its disagreement map is "
+        "empty, and an empty map matches no pattern, so its D_NCC is 0. A single outline cannot show where experts "
+        "would disagree.",
+        mistakes={
+            1: "1 would mean the U-Net's outlines disagree exactly where the raters do, but its outlines never differ "
+            "from each other at all.",
+        },
+    ),
+    "noise": Choice(
+        "answer_noise",
+        "A",
+        {
+            "A": "With strong noise the samples start marking noisy tissue as lesion, and disagree about it: the "
+            "average disagreement in the right panel's title rises several-fold.",
+            "B": "Move the amount from 0 to 1 with Shift = noise and compare the titles: the average disagreement "
+            "changes a lot.",
+            "C": "The samples still differ from each other under noise, more than before: the disagreement does not "
+            "fall to zero.",
+        },
+    ),
+    "safety_net": Choice(
+        "answer_safety_net",
+        "B",
+        {
+            "A": "The scan is not clearer at low contrast, it is harder to read; the model marks less lesion because "
+            "it no longer sees it, and its outlines agree more while they miss it.",
+            "B": "At the lowest contrast the samples mark less lesion and agree more: the model misses the lesion and "
+            "looks surer. Its uncertainty reflects its training raters, not how unusual a scan is, so scans unlike "
+            "the training data need checks of their own.",
+            "C": "Lower contrast made every model worse: in the benchmark, Dice fell far below its value on the "
+            "clean scans.",
+        },
+    ),
+}
+
+
+def _noise_answer(seeds: tuple[int, ...] = (0, 1, 2)) -> str:
+    """The letter the data support for the explorer question: A when the strongest noise multiplies the first
+    case's average disagreement by 2 or more, whatever the seed of the samples."""
+    model, image = _lecture_phiseg(), _lecture_images()[0]
+    ratios = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        before = disagreement(sample_outlines(model, image, N_LECTURE_SAMPLES)).mean()
+        after = disagreement(sample_outlines(model, shift(image, "noise", 1.0), N_LECTURE_SAMPLES)).mean()
+        ratios.append(after / max(before, 1e-9))
+    return "A" if min(ratios) >= 2 else ("C" if max(ratios) == 0 else "B")
+
+
+def _safety_net_answer() -> str:
+    effects = lecture_shift_effects()
+    lesion, disagree = SHIFT_COLUMNS
+    less = effects["contrast"][lesion] < effects["none"][lesion]
+    surer = effects["contrast"][disagree] < effects["none"][disagree]
+    return "B" if less and surer else "A"
+
+
+#: where the right answers come from (a test checks each against its question: a number in its range,
+#: a letter equal to the right one)
+ANSWERS = {
+    "unet_dncc": claims.Field(BENCHMARK, "models.unet.clean.dis_ncc_mean"),
+    "noise": claims.Computed(_noise_answer, "first case: average disagreement, strongest noise vs none"),
+    "safety_net": claims.Computed(_safety_net_answer, "Table 4: lesion share and disagreement, contrast vs none"),
+}
