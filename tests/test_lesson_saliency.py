@@ -88,3 +88,14 @@ def test_reference_benchmark_shows_the_final_test_set(capsys, tmp_path):
 def test_train_it_yourself_is_off_by_default_and_says_the_measured_time(capsys):
     assert lesson.train_small_vagan(0) == (None, None)
     assert f"it took {lesson.MEASURED['train_cell_minutes']:.0f} minutes in our measurement" in capsys.readouterr().out
+
+
+def test_the_training_cell_reports_the_students_own_run(capsys):
+    """What the text says about the student's run is printed from that run: each comparison follows its numbers."""
+    lesson.describe_small_run(0.9, 200, {"val_wasserstein": [0.4, 0.9], "val_ncc": [0.3, 0.5]})
+    out = capsys.readouterr().out
+    assert "NCC 0.900 on 200 diseased test images" in out and "higher than the best saliency method" in out
+    assert "W_val went up from 0.40 to 0.90 and ncc_val from 0.30 to 0.50" in out
+    lesson.describe_small_run(0.1, 200, {"val_wasserstein": [0.9, 0.4], "val_ncc": [0.3, 0.5]})
+    out = capsys.readouterr().out
+    assert "not yet as high as the best saliency method" in out and "W_val went from 0.90 to 0.40" in out
