@@ -153,6 +153,21 @@ class _Active(HTMLParser):
             self.found.append(f"<{self._in}> holding {data[:60]!r}")
 
 
+def _leaks(notebook: str) -> list[str]:
+    """What payloads printed after the leak marker, wherever it could come from a hidden test: not an
+    empty list (nothing was kept) and not a visible check's error (its inputs are public)."""
+    found = []
+    for cell in json.loads(notebook)["cells"] if notebook else []:
+        test = cell.get("metadata", {}).get("nbgrader", {}).get("grade") and cell["cell_type"] == "code"
+        for output in cell.get("outputs", []):
+            if test and output.get("output_type") == "error" and "hidden test" not in output.get("evalue", ""):
+                continue
+            for shown in re.findall(re.escape(LEAK) + r"\s*(.{0,40})", json.dumps(output)):
+                if not shown.startswith("[]"):
+                    found.append(shown)
+    return found
+
+
 def _extra(case, student, root, lesson, watch) -> list[str]:
     """What the case's attack class must never achieve."""
     feedback = root / "feedback" / student / lesson.name / f"{lesson.name}.html"
@@ -160,14 +175,11 @@ def _extra(case, student, root, lesson, watch) -> list[str]:
     html = feedback.read_text(errors="replace") if feedback.is_file() else ""
     notebook = autograded.read_text(errors="replace") if autograded.is_file() else ""
     problems = []
-    if case.check == "no leak":
-        outputs = json.dumps([c.get("outputs", []) for c in json.loads(notebook)["cells"]]) if notebook else ""
-        if LEAK in _visible_text(html) or LEAK in outputs:
-            problems.append("a hidden test's inputs or expected values reached the feedback")
+    if case.check == "no leak" and _leaks(notebook):
+        problems.append(f"a hidden test's inputs or expected values reached the feedback: {_leaks(notebook)[:2]}")
     if case.check == "inert":
-        markdown = (
-            " ".join(c["source"] for c in json.loads(notebook)["cells"] if c["cell_type"] != "code") if notebook else ""
-        )
+        cells = json.loads(notebook)["cells"] if notebook else []
+        markdown = " ".join("".join(c["source"]) for c in cells if c["cell_type"] != "code")
         for where, text in (("feedback", html), ("autograded notebook", markdown)):
             parser = _Active()
             parser.feed(text)

@@ -57,18 +57,19 @@ def _writable(path: Path) -> bool:
 
 
 def _v2_parent() -> Path | None:
+    """A cgroup v2 folder whose children get memory and pids controllers: below the grader's own
+    cgroup (a delegated subtree), else below the root of the hierarchy (root)."""
     if not (CGROUP_ROOT / "cgroup.controllers").exists():
         return None
-    own = _own_cgroup(None)
-    base = CGROUP_ROOT / (own or "/").lstrip("/")
-    parent = base / GROUP
-    try:
-        (base / "cgroup.subtree_control").write_text("+memory +pids")  # refused where base holds processes
-        parent.mkdir(exist_ok=True)
-        (parent / "cgroup.subtree_control").write_text("+memory +pids")
-    except OSError:
-        return None
-    return parent
+    for base in (CGROUP_ROOT / (_own_cgroup(None) or "/").lstrip("/"), CGROUP_ROOT):
+        try:  # the first write is refused where base holds processes (cgroup v2's rule), except at the root
+            (base / "cgroup.subtree_control").write_text("+memory +pids")
+            (base / GROUP).mkdir(exist_ok=True)
+            (base / GROUP / "cgroup.subtree_control").write_text("+memory +pids")
+            return base / GROUP
+        except OSError:
+            continue
+    return None
 
 
 def _v1_parents() -> dict[str, Path] | None:

@@ -106,7 +106,7 @@ class Submission:
     scores: dict[str, tuple[float, float]] = field(default_factory=dict)  # exercise -> (score, max)
     autograded: set[str] = field(default_factory=set)  # exercises graded by tests (the rest by hand)
     manual_pending: bool = False
-    decided: dict[str, float] = field(default_factory=dict)  # test grade_id -> points, as the judge decided
+    passed: dict[str, bool] = field(default_factory=dict)  # test grade_id -> passed, as the judge decided
 
     @property
     def auto_score(self) -> tuple[float, float]:
@@ -154,16 +154,48 @@ def _read_submission(
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_BYTES:
         return release, [f"{_label(path.name)} is {size / 2**20:.0f} MB, more than the grader reads (20 MB)"], False
+    text = path.read_bytes().decode("utf-8", "replace")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            notebook = nbformat.reads(path.read_bytes().decode("utf-8", "replace"), as_version=4)
+            try:
+                notebook = nbformat.reads(text, as_version=4)
+            except Exception as error:  # noqa: BLE001 - valid JSON that nbformat refuses: read what can be read
+                notebook = _lenient(text, error, reasons)
         if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
             raise ValueError("no list of cells")
         return notebook, reasons, True
     except Exception as error:  # noqa: BLE001 - any unreadable file is reported, never fatal
         why = sanitize.strings(f"{type(error).__name__}: {str(error)[:120]}")
         return release, [f"{_label(path.name)} is not a valid notebook ({why})"], False
+
+
+def _lenient(text: str, refused: Exception, reasons: list[str]) -> nbformat.NotebookNode:
+    """A notebook nbformat refused, rebuilt from its JSON: each cell's kind, source, metadata, id and
+    attachments (cells of an unknown kind are left out); everything else is dropped."""
+    data = json.loads(text)
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        raise refused
+    cells, skipped = [], 0
+    for found in data["cells"]:
+        kind = found.get("cell_type") if isinstance(found, dict) else None
+        if kind not in ("code", "markdown", "raw"):
+            skipped += 1
+            continue
+        source = plan.text(found.get("source"))
+        cell = nbformat.v4.new_code_cell(source) if kind == "code" else nbformat.v4.new_markdown_cell(source)
+        if isinstance(found.get("metadata"), dict):
+            cell.metadata = nbformat.from_dict(found["metadata"])
+        if isinstance(found.get("id"), str):
+            cell["id"] = found["id"][:64]
+        if isinstance(found.get("attachments"), dict):
+            cell["attachments"] = found["attachments"]
+        cells.append(cell)
+    reasons.append(
+        "the notebook's format was broken: its cells were read as they are"
+        + (f" ({skipped} of an unknown kind left out)" if skipped else "")
+    )
+    return nbformat.v4.new_notebook(cells=cells)
 
 
 def _label(text: str) -> str:
@@ -298,20 +330,10 @@ def _grade_steps(layout, lesson, student, release_path, work, settings, judge, r
     run = execute.run(graded, files, work / "runs" / student / name, settings, judge)
     result.cpu_seconds = run.sandbox_cpu_seconds + run.judge_cpu_seconds
     result.sandbox_cpu_seconds, result.wall_seconds = run.sandbox_cpu_seconds, run.wall_seconds
-    result.decided = _decided(graded, run)
+    result.passed = dict(run.passed)
     _write_outputs(work / "outputs" / student / f"{name}.json", graded, run)
     refused = [f"{c.grade_id}: {c.refused}" for c in graded.cells if c.refused]
     _status(result, usable, run.problems, refused, graded.notes)
-
-
-def _decided(graded: plan.Plan, run: execute.RunResult) -> dict[str, float]:
-    """Each test's points as the judge decided (the release's points for a pass, else 0)."""
-    points = {}
-    for cell, planned in zip(graded.notebook.cells, graded.cells):
-        if planned.kind == "test":
-            most = float(plan.nbgrader_meta(cell).get("points") or 0)
-            points[planned.grade_id] = most if run.passed.get(planned.grade_id) else 0.0
-    return points
 
 
 def _write_outputs(path: Path, graded: plan.Plan, run: execute.RunResult) -> None:
@@ -534,7 +556,8 @@ def _read_scores(layout: Layout, lesson: str, results: list[Submission]) -> None
                 continue
             order = _grade_order(layout, lesson, result.notebook)
             for grade in sorted(notebook.grades, key=lambda g: order.get(g.name, len(order))):
-                decided = result.decided.get(grade.name)
+                passed = result.passed.get(grade.name)
+                decided = None if passed is None else float(grade.max_score) * passed
                 if decided is not None and grade.auto_score is not None and abs(decided - grade.auto_score) > 1e-9:
                     result.reasons.append(
                         f"{grade.name}: nbgrader recorded {grade.auto_score:g}, the judge {decided:g}"

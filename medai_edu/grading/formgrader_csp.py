@@ -55,12 +55,13 @@ def _exporter(handler):
     if "medai_edu_exporter" not in settings:
         from nbconvert.exporters import HTMLExporter
         from nbgrader.server_extensions.formgrader import handlers
+        from traitlets.config import Config
 
-        exporter = HTMLExporter(config=settings["nbgrader_exporter"].config)
-        exporter.extra_template_basedirs = [str(TEMPLATES), handlers.template_path]
-        exporter.template_name = "medai_formgrade"
-        exporter.template_file = "medai_formgrade.html.j2"
-        settings["medai_edu_exporter"] = exporter
+        config = Config(settings["nbgrader_exporter"].config)
+        config.HTMLExporter.template_name = "medai_formgrade"
+        config.HTMLExporter.template_file = "medai_formgrade.html.j2"
+        config.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), handlers.template_path]
+        settings["medai_edu_exporter"] = HTMLExporter(config=config)
     return settings["medai_edu_exporter"]
 
 

@@ -12,7 +12,8 @@ tag, dtype and shape, and caps depth, sizes and counts. It trusts nothing in wha
 forged message can at most stand for a plain value the student could have computed. Strings come
 back with lone surrogates replaced (they cannot be written as UTF-8).
 
-Encoded forms: JSON scalars and lists as themselves; ``{"tuple": [...]}``, ``{"dict": [[k, v], ...]}``,
+Encoded forms: JSON scalars and lists as themselves; ``{"ellipsis": true}`` (an unanswered ``name = ...``),
+``{"tuple": [...]}``, ``{"dict": [[k, v], ...]}``,
 ``{"array": {...}}``, ``{"tensor": {...}}`` (dtype, shape, base64 bytes, requires_grad) and
 ``{"function": handle, "name": ...}`` for a callable the sandbox keeps (only :func:`describe` makes those).
 """
@@ -34,7 +35,9 @@ DTYPES = frozenset(
     for kind in ("i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8", "c8", "c16")
     for order in "<>"
 ) | {"|b1", "|i1", "|u1"}
-FORMS = frozenset(map(frozenset, ({"float"}, {"tuple"}, {"dict"}, {"array"}, {"tensor"}, {"function", "name"})))
+FORMS = frozenset(
+    map(frozenset, ({"float"}, {"tuple"}, {"dict"}, {"array"}, {"tensor"}, {"function", "name"}, {"ellipsis"}))
+)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -96,6 +99,8 @@ def encode(value: Any, budget: _Budget | None = None, depth: int = 0) -> Any:
     if depth > MAX_DEPTH:
         raise NotPlain(f"nested more than {MAX_DEPTH} levels deep")
     kind = type(value)
+    if value is Ellipsis:  # an unanswered `name = ...`: the checks say what to write
+        return {"ellipsis": True}
     if value is None or kind is bool or kind is int:
         if kind is int and value.bit_length() > 4000:
             raise NotPlain("an integer with more than 1,200 digits")
@@ -165,6 +170,8 @@ def decode(data: Any, budget: _Budget | None = None, depth: int = 0, functions=N
         return [decode(item, budget, depth + 1) for item in data]
     if kind is not dict or frozenset(data) not in FORMS:
         raise ValueError("not an encoded value")
+    if "ellipsis" in data:
+        return Ellipsis
     if "float" in data:
         text = data["float"]
         if text not in ("nan", "inf", "-inf"):
