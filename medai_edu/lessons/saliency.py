@@ -183,66 +183,18 @@ def reference_benchmark(path: Path = BENCHMARK_FILE):
     return table.sort_values("NCC mean", ascending=False).round(3).rename_axis("Method")
 
 
-#: runs of the train-it-yourself cell with different seeds (``measure_small_runs``): the range a
-#: student's own run falls in, which the lesson quotes instead of one run of ours
-SMALL_RUNS_FILE = Path(__file__).with_name("small_vagan_runs.json")
-SMALL_RUN_STEPS = 60  # TRAIN_STEPS the lesson asks for
-
-
-def _small_config(steps: int, seed: int | None = None, quick: bool = False):
+def _small_config(steps: int, quick: bool = False):
+    """The train-it-yourself run: VA-GAN's "quick" preset for ``steps`` generator steps (``quick``: tiny)."""
     import dataclasses
 
     from medai_edu.training.vagan import PRESETS, VAGANConfig
 
     config = dataclasses.replace(VAGANConfig(**PRESETS["quick"]), gen_steps=int(steps))
-    if seed is not None:
-        config = dataclasses.replace(config, seed=int(seed))
     if quick:
         config = dataclasses.replace(
             config, warmup_critic_steps=1, critic_steps=1, n_val=8, val_every=1, select_after=0
         )
     return config
-
-
-def measure_small_runs(seeds: list[int], steps: int = SMALL_RUN_STEPS, path: Path | None = SMALL_RUNS_FILE) -> dict:
-    """Train the train-it-yourself VA-GAN once per seed and record what a student sees: the test NCC,
-    the validation Wasserstein estimates and NCC beside the progress bar, the time and the load.
-
-    Written to ``path`` (JSON); the lesson's claims quote its range. Hours on a busy 2-core machine.
-    """
-    import json
-    import os
-    import time
-
-    from medai_edu.training.vagan import evaluate_ncc, train_vagan
-
-    runs = []
-    for seed in seeds:
-        config = _small_config(steps, seed)
-        load_before = list(os.getloadavg())
-        began = time.time()
-        generator, history = train_vagan(config, progress=False)
-        test = ToyBoxDataset("test", size=config.size, only_label=1)
-        scores = evaluate_ncc(generator, test, limit=200)
-        runs.append(
-            {
-                "seed": seed,
-                "test_ncc_mean": scores["ncc_mean"],
-                "test_images": scores["n_images"],
-                "val_steps": history["step"],
-                "val_wasserstein": history["val_wasserstein"],
-                "val_ncc": history["val_ncc"],
-                "seconds": time.time() - began,
-                "load_average_before": load_before,
-                "load_average_after": list(os.getloadavg()),
-                "torch_threads": torch.get_num_threads(),
-            }
-        )
-        print(f"seed {seed}: test NCC {scores['ncc_mean']:.3f}, W_val {history['val_wasserstein']}", flush=True)
-        result = {"steps": steps, "preset": "quick", "runs": runs}
-        if path is not None:
-            Path(path).write_text(json.dumps(result, indent=1) + "\n")
-    return result
 
 
 def train_small_vagan(steps: int, quick: bool = False, progress: bool = True):
@@ -269,7 +221,7 @@ def train_small_vagan(steps: int, quick: bool = False, progress: bool = True):
     generator, history = train_vagan(config, progress=progress)
     test = ToyBoxDataset("test", size=config.size, only_label=1)
     scores = evaluate_ncc(generator, test, limit=16 if quick else 200)
-    describe_small_run(scores["ncc_mean"], scores["n_images"], history)
+    describe_small_run(scores["ncc_mean"], scores["n_images"], history, steps)
     row = {
         "generator steps": steps,
         "minutes": round(history["seconds"] / 60, 1),
@@ -280,22 +232,21 @@ def train_small_vagan(steps: int, quick: bool = False, progress: bool = True):
     return generator, pd.DataFrame([row], index=["your VA-GAN"])
 
 
-def describe_small_run(ncc_mean: float, n_images: int, history: dict) -> None:
+def describe_small_run(ncc_mean: float, n_images: int, history: dict, steps: int = 60) -> None:
     """Print what the student's own training run reached, each comparison decided by its numbers."""
     best, shipped = _best_saliency(), claims.Field(BENCHMARK, "methods.vagan.ncc_mean").read()
-    steps = claims.Field(MANIFEST, "training.gen_steps").read()
-    print(
-        f"Your VA-GAN's maps: NCC {ncc_mean:.3f} on {n_images} diseased test images. {_small_runs_sentence()}".strip()
-    )
+    course_steps = claims.Field(MANIFEST, "training.gen_steps").read()
+    print(f"Your VA-GAN's maps: NCC {ncc_mean:.3f} on {n_images} diseased test images.")
     claims.say(
         "That is higher than the best saliency method's NCC in the benchmark ({best:.3f}): your short run already "
         "matches the whole disease better than any saliency map did.",
-        "That is not yet as high as the best saliency method's NCC in the benchmark ({best:.3f}): 60 steps are a "
-        "start, not a trained model.",
+        "That is not yet as high as the best saliency method's NCC in the benchmark ({best:.3f}): {steps} steps are "
+        "a start, not a trained model.",
         ncc_mean > best,
         best=best,
+        steps=steps,
     )
-    print(f"The course's generator, trained for {steps:,} steps on full-size images, reaches {shipped:.3f}.")
+    print(f"The course's generator, trained for {course_steps:,} steps on full-size images, reaches {shipped:.3f}.")
     w, n = history["val_wasserstein"], history["val_ncc"]
     if len(w) >= 2:
         claims.say(
@@ -308,34 +259,6 @@ def describe_small_run(ncc_mean: float, n_images: int, history: dict) -> None:
             n0=n[0],
             n1=n[-1],
         )
-
-
-def small_runs(path: Path = SMALL_RUNS_FILE) -> dict:
-    """The shipped runs of the train-it-yourself cell with different seeds (:func:`measure_small_runs`)."""
-    import json
-
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: run medai_edu.lessons.saliency.measure_small_runs (hours).")
-    return json.loads(path.read_text())
-
-
-def _small_runs_sentence() -> str:
-    """What the shipped runs with other seeds reached, for the training cell's printout ('' before they ship)."""
-    if not SMALL_RUNS_FILE.is_file():
-        return ""
-    lo, hi = small_runs_range()
-    return f"Our {len(small_runs()['runs'])} runs of this cell with other seeds reached {lo:.3f} to {hi:.3f}. "
-
-
-def small_runs_range() -> tuple[float, float]:
-    """The lowest and highest test NCC of the shipped small runs."""
-    values = [run["test_ncc_mean"] for run in small_runs()["runs"]]
-    return min(values), max(values)
-
-
-def _small_runs_w_rose() -> int:
-    """In how many shipped small runs the validation Wasserstein estimate ended higher than at its first check."""
-    return sum(run["val_wasserstein"][-1] > run["val_wasserstein"][0] for run in small_runs()["runs"])
 
 
 # --- what the lesson's figures and tables show, measured (for CLAIMS) --------------------------
