@@ -36,7 +36,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_FLAGS := --ServerApp.root_dir=course --port=$(PORT) --ip=$(IP) $(ROOT_FLAG) \
 	$(if $(HEADLESS),--no-browser --IdentityProvider.token='$(TOKEN)',)
 
-.PHONY: lab test demo release install browser clean-venv isolation grade constraints hub
+.PHONY: lab test demo release install browser clean-venv isolation grade constraints hub formgrader collect
 
 # The class JupyterHub (docs/hub.md): JupyterHub, the LTI authenticator and idle culler from PyPI (the
 # `hub` extra, pinned in constraints.txt); configurable-http-proxy from npm into the venv, not globally.
@@ -122,6 +122,20 @@ hub: $(HUB_STAMP) isolation
 lab: $(STAMP)
 	$(if $(INSTRUCTOR),,JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config/student$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}") \
 		$(BIN)/jupyter lab $(LAB_FLAGS)
+
+# Manual grading: nbgrader's formgrader at http://$(IP):$(PORT)/formgrader, served from this course folder
+# (docs/instructors.md). No exchange here (a learning platform hands out and collects): its listing is off.
+formgrader: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --ServerApp.default_url=/formgrader \
+		--port=$(PORT) --ip=$(IP) $(ROOT_FLAG) $(if $(HEADLESS),--no-browser --IdentityProvider.token='$(TOKEN)',) \
+		--ServerApp.jpserver_extensions=nbgrader.server_extensions.assignment_list=False \
+		--ServerApp.jpserver_extensions=nbgrader.server_extensions.course_list=False \
+		--ExchangeFactory.list=medai_edu.grading.no_exchange.NoExchangeList
+
+# A learning platform's download into submitted/<student>/$(LESSON)/: make collect LESSON=04_uncertainty FROM=download.zip [PLATFORM=moodle]
+collect: $(STAMP)
+	@test -n "$(LESSON)" -a -n "$(FROM)" || { echo "usage: make collect LESSON=00_welcome FROM=submissions.zip [PLATFORM=moodle|canvas]"; exit 2; }
+	$(BIN)/medai-edu collect $(LESSON) "$(FROM)" $(if $(PLATFORM),--platform $(PLATFORM),)
 
 # Installs bubblewrap when it is missing (as root, with apt-get); otherwise says how.
 isolation:
