@@ -459,7 +459,7 @@ def plot_referral(
 def plot_reliability(tables: dict[str, dict[str, np.ndarray]], eces: dict[str, float], title: str) -> Figure:
     """Reliability diagram: per bin of the predicted probability of disease, the share of cases that
     had it; one line per set of probabilities (the diagonal = perfectly calibrated)."""
-    fig, ax = _subplots(figsize=(5.2, 4.2))
+    fig, ax = _subplots(figsize=(7.2, 4.2))
     ax.plot([0, 1], [0, 1], color=GREY, lw=1, label="perfectly calibrated")
     colours = [BLUE, ORANGE, GREEN, "#CC79A7", "#D55E00"]
     for (name, table), colour in zip(tables.items(), colours):
@@ -479,7 +479,7 @@ def plot_reliability(tables: dict[str, dict[str, np.ndarray]], eces: dict[str, f
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_title(title)
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)  # outside the curves
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig

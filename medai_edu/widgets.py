@@ -260,11 +260,6 @@ def _note(text: str) -> w.HTML:
     return w.HTML(f'<p class="medai-note" style="margin:2px 0 4px;font-size:0.9em">{text}</p>')
 
 
-def _dropdown_width(labels: list[str]) -> str:
-    """A dropdown wide enough for its longest label (never cut off), with room for its description."""
-    return f"{max(len(label) for label in labels) * 8 + 150}px"
-
-
 PER_IMAGE_SCALE = (
     "Colours: each map uses its own colour scale (its strongest pixel sets the top of the colour bar), so compare "
     "where a map is bright, not how bright it is, between images and methods."
@@ -328,7 +323,7 @@ def attribution_explorer(
             value=method or next(iter(maps)),
             description="Method",
             style=style,
-            layout=w.Layout(width=_dropdown_width([label for label, _ in labels])),
+            layout=w.Layout(width="auto"),  # as wide as its longest label, never cut off
         ),
         "top_percent": w.IntSlider(5, min=0, max=50, description="Outline top %", style=style),
     }
@@ -366,7 +361,7 @@ def brain_map_explorer(
             value=method or next(iter(maps)),
             description="Method",
             style=style,
-            layout=w.Layout(width=_dropdown_width([label for label, _ in labels])),
+            layout=w.Layout(width="auto"),  # as wide as its longest label, never cut off
         ),
         "overlay": w.FloatSlider(0.6, min=0.0, max=1.0, step=0.05, description="Overlay strength", style=style),
     }
@@ -428,7 +423,7 @@ def sampling_explorer(pool, masks: np.ndarray, levels: list[tuple[str, int | Non
             value=0,
             description="Latent levels",
             style=style,
-            layout=w.Layout(width=_dropdown_width(labels)),
+            layout=w.Layout(width="auto"),  # as wide as its longest label, never cut off
         ),
     }
     button = w.Button(
