@@ -29,7 +29,7 @@ from pathlib import Path
 
 import nbformat
 
-from medai_edu.grading import confine, execute, plan, sandbox, sanitize
+from medai_edu.grading import confine, execute, manual_grades, plan, sandbox, sanitize
 from medai_edu.grading.nbgrader_steps import run_step
 from medai_edu.release import tool_env
 
@@ -491,6 +491,7 @@ def _nbgrader_steps(
         ("autograde", [lesson, "--force", submitted], config, lambda r: _autograded(layout, lesson, r)),
         ("generate_feedback", [lesson, "--force"], {}, lambda r: _feedback(layout, lesson, r).is_file()),
     ]
+    kept = manual_grades.remember(layout.db_url, layout.autograded, lesson)  # before the last run's notebooks go
     for result in results:  # so that nothing left from an earlier run counts as done
         shutil.rmtree(layout.autograded / result.student / lesson, ignore_errors=True)
         shutil.rmtree(layout.feedback / result.student / lesson, ignore_errors=True)
@@ -509,6 +510,10 @@ def _nbgrader_steps(
                 result.reasons.append(f"nbgrader {step} failed for this student: {sanitize.strings(why[0])[:200]}")
                 result.status = "not run" if step == "autograde" else result.status
         timings[f"nbgrader {step}"] = time.perf_counter() - began
+    reopened = manual_grades.restore(layout.db_url, layout.autograded, lesson, kept)
+    for result in results:
+        changed = reopened.get(result.student, [])
+        result.reasons += [f"{gid}: the answer changed since its manual grade" for gid in changed]
     began = time.perf_counter()
     export = run_step("export", [f"--CsvExportPlugin.to={work / 'nbgrader-export.csv'}"], layout.root, {})
     timings["nbgrader export"] = time.perf_counter() - began

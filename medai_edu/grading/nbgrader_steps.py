@@ -73,6 +73,7 @@ AUTOGRADE_PREPROCESSORS = [
 FEEDBACK_PREPROCESSORS = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
+    "medai_edu.grading.feedback.StudentFeedback",  # exercise names, graded questions' answers, glossary inlined
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
