@@ -3,6 +3,7 @@
 #   make test   set up (once) and run the whole test suite (browser tests included)
 #   make demo   code-free demo of the lessons for lectures (Voilà), offline
 # Instructors: make grade LESSON=00_welcome [WORKERS=2]   (autograde a class, each submission isolated)
+#   make collect LESSON=00_welcome FROM=download.zip PLATFORM=moodle|canvas; make formgrader (grading by hand)
 # Headless lab (servers, CI, remote machines):  make lab HEADLESS=1 PORT=8888 TOKEN=secret
 # A class on this machine (root): make hub ROSTER=roster.csv [HUB_PORT=8000 IP=127.0.0.1]  (docs/hub.md)
 #   HTTPS: SSL_CERT=fullchain.pem SSL_KEY=privkey.pem; log-in from Moodle/Canvas: LTI=lti.json
