@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import os
 import random
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 DEVICE_ENV = "MEDAI_DEVICE"
 _KNOWN = ("cuda", "mps", "cpu")
 
 
 def _available(name: str) -> bool:
+    import torch
+
     if name == "cuda":
         return torch.cuda.is_available()
     if name == "mps":
@@ -27,6 +32,8 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
     this machine does not have is an error rather than a silent fallback. A ``torch.device``
     is returned as it is.
     """
+    import torch
+
     if isinstance(prefer, torch.device):
         return prefer
     wanted = (prefer or os.environ.get(DEVICE_ENV, "")).strip().lower()
@@ -45,10 +52,14 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
     return torch.device(next(name for name in _KNOWN if _available(name)))
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (all devices) so that a run can be repeated."""
+def seed_everything(seed: int, torch_too: bool = True) -> None:
+    """Seed Python, NumPy and torch (all devices) so that a run can be repeated; ``torch_too=False``
+    leaves torch alone (and unimported)."""
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"seed must be an integer, got {type(seed).__name__} ({seed!r}).")
     random.seed(int(seed))
     np.random.seed(int(seed) % 2**32)
-    torch.manual_seed(int(seed))
+    if torch_too:
+        import torch
+
+        torch.manual_seed(int(seed))

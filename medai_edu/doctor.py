@@ -6,6 +6,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import platform
+import sys
 from dataclasses import dataclass
 
 # Packages the lessons import, with what they are for (shown to the learner).
@@ -53,7 +54,11 @@ def check_packages(load: bool = True) -> list[Check]:
     return checks
 
 
-def check_device() -> Check:
+def check_device(load: bool = True) -> Check:
+    """The device lessons compute on; without ``load`` only if torch is imported already (else torch
+    chooses it when a lesson first computes with a network)."""
+    if not load and "torch" not in sys.modules:
+        return Check("device", True, "chosen when a lesson computes (a GPU if there is one, else cpu)")
     try:
         from medai_edu.device import get_device
 
@@ -97,7 +102,7 @@ def run_checks(thorough: bool = True) -> list[Check]:
     return [
         Check("python", True, platform.python_version()),
         *check_packages(load=thorough),
-        check_device(),
+        check_device(load=thorough),
         *([check_brain_template(), check_brain_atlas()] if thorough else []),
         check_memory(),
     ]

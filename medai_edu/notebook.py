@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 GRADING_ENV = "NBGRADER_EXECUTION"
 
@@ -22,16 +23,18 @@ def use_figure_style() -> None:
 def start(quick: bool = False, seed: int = 0) -> bool:
     """Prepare a lesson: returns the effective QUICK flag and prints what it means.
 
-    Seeds Python, NumPy and torch so every learner sees the same numbers, sets a
+    Seeds Python, NumPy and torch (when the lesson imported it) so every learner sees the same numbers, sets a
     readable, colour-blind-safe figure style, and shows figures with their alt texts.
     """
     from medai_edu.device import get_device, seed_everything
     from medai_edu.figure_html import register_formatters
 
     quick = is_quick(quick)
-    seed_everything(seed)
+    uses_torch = "torch" in sys.modules  # a lesson that computes with networks imported it; lesson 0 does not
+    seed_everything(seed, torch_too=uses_torch)
     use_figure_style()
     register_formatters()  # figures as <img alt="...">, tables with labelled headers
     reason = " (automatic grading)" if os.environ.get(GRADING_ENV) else ""
-    print(f"Quick mode: {'on' if quick else 'off'}{reason}. Computing on: {get_device()}.")
+    where = f" Computing on: {get_device()}." if uses_torch else ""
+    print(f"Quick mode: {'on' if quick else 'off'}{reason}.{where}")
     return quick

@@ -40,12 +40,14 @@ def test_doctor_fails_in_plain_language_when_a_package_is_missing(monkeypatch, t
 
 
 def test_the_notebooks_machine_check_finds_packages_without_importing_them():
+    """Lesson 0's set-up and machine check import no torch, monai or nilearn (a class starts at once)."""
     code = (
-        "import sys; from medai_edu.doctor import check_machine; ok = check_machine(); "
-        "print(ok, 'monai' in sys.modules, 'nilearn' in sys.modules)"
+        "import sys; from medai_edu import checks, notebook, viz, widgets; from medai_edu.lessons import welcome; "
+        "notebook.start(False); from medai_edu.doctor import check_machine; ok = check_machine(); "
+        "print(ok, 'monai' in sys.modules, 'nilearn' in sys.modules, 'torch' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.stdout.strip().splitlines()[-1] == "True False False", result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "True False False False", result.stdout + result.stderr
     assert "[ok  ] monai" in result.stdout and "medai-edu doctor" in result.stdout
 
 

@@ -39,7 +39,7 @@ from medai_edu.release import ROOT
 
 KERNEL = "medai-edu"
 
-_RUNNER = """
+_RUNNER = r"""
 import json, os, sys, threading, time
 import papermill, psutil
 source, output, quick = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
@@ -54,11 +54,21 @@ def watch():  # the kernel's peak resident memory and CPU time, sampled (psutil:
         except psutil.Error:
             pass
 threading.Thread(target=watch, daemon=True).start()
+import nbformat
+probe_file = output + ".cpu"
+probe = nbformat.v4.new_code_cell("import os as _os, time as _time\nwith open(%r, 'a') as _f:\n    _f.write(f'{sum(_os.times()[:2])} {_time.perf_counter()}\\n')" % probe_file)
+nb = nbformat.read(source, as_version=4)
+setup = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "notebook.start(" in c.source)
+nb.cells.insert(setup + 1, probe)  # the kernel's own CPU seconds when its set-up cell is done ...
+nb.cells.append(nbformat.v4.new_code_cell(probe.source))  # ... and at the end
+probed = output + ".in.ipynb"
+nbformat.write(nb, probed)
 start = time.perf_counter()
-papermill.execute_notebook(source, output, parameters={"QUICK": quick}, kernel_name=sys.argv[5], cwd=sys.argv[4], progress_bar=False, execution_timeout=600)
+papermill.execute_notebook(probed, output, parameters={"QUICK": quick}, kernel_name=sys.argv[5], cwd=sys.argv[4], progress_bar=False, execution_timeout=600)
 seconds = time.perf_counter() - start
 done.set()
-print(json.dumps({"seconds": seconds, "peak_rss_mb": peak[0] / 2**20, "cpu_seconds": sum(cpu.values()), "notebook_mb": os.path.getsize(output) / 2**20}))
+(cpu0, t0), (cpu1, t1) = [map(float, line.split()) for line in open(probe_file).read().splitlines()]
+print(json.dumps({"seconds": seconds, "peak_rss_mb": peak[0] / 2**20, "cpu_seconds": sum(cpu.values()), "cpu_after_setup": cpu1 - cpu0, "wall_after_setup": t1 - t0, "notebook_mb": os.path.getsize(output) / 2**20}))
 """
 
 
@@ -233,13 +243,20 @@ def table(result: dict[str, Any]) -> str:
     )
     if "target_ratio" in result:
         return _contention_table(result) + "\n" + machine_line
-    lines = [f"{'notebook':<32}{'1st run s':>10}{'peak MB':>9}{'2nd run s':>10}{'peak MB':>9}{'load (1 min)':>14}"]
+    lines = [
+        f"{'notebook':<32}{'1st run: s':>11}{'CPU-s':>7}{'peak MB':>9}{'2nd run: s':>11}{'CPU-s':>7}{'peak MB':>9}"
+        f"{'load (1 min)':>14}"
+    ]
     for name, row in result["lessons"].items():
         first, again = row["first_run"], row["second_run"]
         lines.append(
-            f"{name:<32}{first['seconds']:>10.1f}{first['peak_rss_mb']:>9.0f}{again['seconds']:>10.1f}"
-            f"{again['peak_rss_mb']:>9.0f}{again['load_before'][0]:>8.2f}->{again['load_after'][0]:<5.2f}"
+            f"{name:<32}{first['seconds']:>11.1f}{first['cpu_after_setup']:>7.1f}{first['peak_rss_mb']:>9.0f}"
+            f"{again['seconds']:>11.1f}{again['cpu_after_setup']:>7.1f}{again['peak_rss_mb']:>9.0f}"
+            f"{again['load_before'][0]:>8.2f}->{again['load_after'][0]:<5.2f}"
         )
+    lines.append(
+        "s: wall time of the whole notebook; CPU-s: the kernel's CPU seconds (user + sys) after its set-up cell"
+    )
     server = f"JupyterLab server without kernels (the rest of a hub user's memory): {result['server']['server_rss_mb']:.0f} MB"
     return "\n".join([*lines, server, machine_line])
 
