@@ -34,6 +34,7 @@ LEAK_CODE = '"LE" + "AK>"'  # how payloads write it (so that their own source, s
 WROTE = "WRO" + "TE>"  # printed by the disk-filling payload with the bytes it managed to write
 WROTE_CODE = '"WRO" + "TE>"'
 XSS = "xss-" + "marker"  # inside every active-content payload
+WRONG_BY = 1000  # added to a number answer to make it wrong: outside every estimate's accepted range
 
 
 def _meta(cell) -> dict:
@@ -85,10 +86,6 @@ class Answer:
         except (ValueError, StopIteration, SyntaxError):
             return None
         return value.strip().upper() if isinstance(value, str) and len(value.strip()) == 1 else None
-
-    @property
-    def points(self) -> float:
-        return float(_meta(self.test).get("points") or 0)
 
     def hidden_names(self) -> list[str]:
         """Names the test's hidden part reads (its helpers), the answer's own name left out."""
@@ -160,8 +157,11 @@ class Lesson:
         return next((c for c in self.release.cells if _meta(c).get("solution") and c.cell_type == "markdown"), None)
 
     def points(self, expected: str, target: Answer | None = None) -> float:
-        total = sum(float(_meta(c).get("points") or 0) for c in self.tests())
-        return {FULL: total, ZERO: 0.0, MISS_TARGET: total - (target.points if target else 0.0)}[expected]
+        """The expected score, from the release's points (a programmers' test carries 0 unless released
+        with ``MEDAI_EDU_PROGRAMMERS=1``)."""
+        points = {_meta(c)["grade_id"]: float(_meta(c).get("points") or 0) for c in self.tests()}
+        missed = points.get(_meta(target.test).get("grade_id"), 0.0) if target else 0.0
+        return {FULL: sum(points.values()), ZERO: 0.0, MISS_TARGET: sum(points.values()) - missed}[expected]
 
     def cell_of(self, nb, grade_id: str) -> nbformat.NotebookNode:
         return next(c for c in nb.cells if _meta(c).get("grade_id") == grade_id)
@@ -177,7 +177,7 @@ class Lesson:
         return copy.deepcopy(self.release)
 
     def all_wrong(self) -> nbformat.NotebookNode:
-        """Every code answer given, every one wrong (values off by one or another letter, functions off by one)."""
+        """Every code answer given, every one wrong (numbers off by WRONG_BY, another letter, functions off by one)."""
         nb = self.correct()
         for answer in self.graded_answers():
             self.cell_of(nb, answer.grade_id).source = wrong(answer)
@@ -237,7 +237,7 @@ def wrong(answer: Answer) -> str:
         )
     if answer.letter:
         return f"{answer.name} = {'A' if answer.letter != 'A' else 'B'!r}\n"
-    return f"{answer.name} = ({answer.expression}) + 1\n"
+    return f"{answer.name} = ({answer.expression}) + {WRONG_BY}\n"
 
 
 def right_for_checks(answer: Answer, extra: str = "") -> str:
@@ -312,7 +312,7 @@ def lying_value(answer: Answer) -> str:
     if answer.letter:
         wrong_letter = "A" if answer.letter != "A" else "B"
         return LYING_STR.format(letter=answer.letter) + f"{answer.name} = _Lying({wrong_letter!r})\n"
-    return LYING_FLOAT + f"_right = {answer.expression}\n{answer.name} = _Lying(_right + 1, _right)\n"
+    return LYING_FLOAT + f"_right = {answer.expression}\n{answer.name} = _Lying(_right + {WRONG_BY}, _right)\n"
 
 
 def lying_function(answer: Answer) -> str:
@@ -386,9 +386,7 @@ def _lying(real, fake):
 SHADOW_BUILTINS = (
     IN_TEST
     + """
-abs = _lying(_builtins.abs, 0)
-float = _lying(_builtins.float, 0.0)
-bool = _lying(_builtins.bool, True)
+abs = _lying(_builtins.abs, 0)  # every hidden test's tolerance check: abs(got - expected) < tol
 """
 )
 TENSOR_PATCH_BOOL = (
@@ -541,11 +539,13 @@ def snooping_value(answer: Answer) -> str:
             "    def upper(self):\n        return self\n    __hash__ = str.__hash__\n"
         )
         return body + f"{answer.name} = _Snoop({answer.letter!r})\n"
+    snooped = "".join(
+        f"    def {name}(self, other):\n        print({LEAK_CODE}, repr(other))\n"
+        f"        return getattr(float(self), {name!r})(other)\n"
+        for name in ("__sub__", "__rsub__", "__eq__", "__lt__", "__le__", "__gt__", "__ge__")
+    )
     return (
-        f"class _Snoop(float):\n    def __sub__(self, other):\n        print({LEAK_CODE}, repr(other))\n"
-        "        return float(self) - other\n"
-        f"    def __rsub__(self, other):\n        print({LEAK_CODE}, repr(other))\n        return other - float(self)\n"
-        f"{answer.name} = _Snoop({answer.expression})\n"
+        f"class _Snoop(float):\n{snooped}    __hash__ = float.__hash__\n{answer.name} = _Snoop({answer.expression})\n"
     )
 
 
@@ -948,28 +948,28 @@ for _fd in range(3, 64):
 """,
 }
 HUGE_ERRORS = {
-    "an exception of 60 MB": "raise ValueError('x' * 60_000_000)",
+    "an exception of 30 MB": "raise ValueError('x' * 30_000_000)",
     "an exception whose message is built when shown": (
-        "class _Big(Exception):\n    def __str__(self):\n        return 'y' * 60_000_000\nraise _Big()"
+        "class _Big(Exception):\n    def __str__(self):\n        return 'y' * 30_000_000\nraise _Big()"
     ),
     "a traceback thousands of frames deep": "def _down(n):\n    return _down(n + 1)\n_down(0)",
 }
 FORK_MEMORY = """
 import os, time
 _children = []
-for _ in range(5):
+for _ in range(8):
     try:
         _pid = os.fork()
     except OSError:
         break
     if _pid == 0:
         try:
-            _hold = b"m" * (700 << 20)
+            _hold = b"m" * (450 << 20)
             time.sleep(40)
         finally:
             os._exit(0)
     _children.append(_pid)
-time.sleep(6)
+time.sleep(8)
 """
 FORK_MANY = """
 import os, time
@@ -1007,8 +1007,10 @@ def _magic_answer(answer: Answer) -> str:
     """The model answer with a %time magic on its first line, and a shell command after it."""
     if answer.kind == "function":
         return answer.code + "\n%time _timed = 1\n!ls > /dev/null\n"
-    first, _, rest = answer.code.partition("\n")
-    return f"%time {first}\n{rest}\n!echo done > /dev/null\n"
+    lines = answer.code.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#"))
+    lines[at] = "%time " + lines[at]
+    return "\n".join(lines) + "\n!echo done > /dev/null\n"
 
 
 def _magic_cells(lesson: Lesson) -> nbformat.NotebookNode:
@@ -1120,7 +1122,7 @@ ATTACKS = [
     ),
     # 2. shadowed builtins (the function is right only when the visible check calls it)
     Case(
-        "abs/float/bool shadowed, function right only for the check",
+        "abs shadowed, function right only for the check",
         MISS_TARGET,
         "graded",
         _answer("function", lambda a: SHADOW_BUILTINS + right_for_checks(a)),
@@ -1408,7 +1410,7 @@ ATTACKS = [
         "graded",
         _answer(
             "function",
-            lambda a: right_for_checks(a, "    if not _from_checks():\n        raise ValueError('z' * 60_000_000)\n"),
+            lambda a: right_for_checks(a, "    if not _from_checks():\n        raise ValueError('z' * 30_000_000)\n"),
         ),
         "huge exception messages",
         "function",
@@ -1417,7 +1419,7 @@ ATTACKS = [
     ),
     # 14. forked children holding memory
     Case(
-        "forked children holding 3.5 GB",
+        "eight forked children holding 3.6 GB",
         FULL,
         ("graded", "partly graded", "repaired"),
         _notebook(_before_first(FORK_MEMORY)),

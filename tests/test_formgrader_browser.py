@@ -183,7 +183,8 @@ def test_no_script_from_a_submission_runs_in_the_formgrader(graded, chromium, tm
         page.goto(f"{base}/formgrader/?token={TOKEN}")  # as an instructor arrives: logged in, XSRF cookie set
         page.goto(f"{base}/formgrader/submissions/{ids['hostile-text']}/")
         page.wait_for_function("typeof window.formgrader === 'object'")
-        score = page.locator("input.score").last
+        text_answer = load_lesson(root, LESSON).text_answer().metadata["nbgrader"]["grade_id"]
+        score = page.locator(f'input.score[id="{text_answer}"]')
         score.fill("1")
         with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT") as saved:
             score.press("Tab")

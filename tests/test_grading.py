@@ -16,6 +16,8 @@ import math
 import re
 import resource
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from html import unescape
@@ -23,9 +25,10 @@ from html.parser import HTMLParser
 
 import pytest
 from conftest import ROOT
-from grading_battery import ATTACKS, CASES, LEAK, SMALL, WROTE, XSS, Watch, load_lesson, snapshot, write_class
+from grading_battery import ATTACKS, CASES, FULL, LEAK, SMALL, WROTE, XSS, Watch, load_lesson, snapshot, write_class
 from nbgrader.api import Gradebook
 
+from medai_edu import release
 from medai_edu.grading import course, report, sandbox
 from medai_edu.release import assignments, tool_env
 
@@ -36,12 +39,26 @@ ARTIFACTS = ROOT / "test-artifacts" / "grading"
 TIMED_OUT = ("infinite loop", "slow cell past the timeout", "400 magics in 20,000 lines (slow to transform)")
 
 
-def _scratch(tmp_path):
+def _scratch(tmp_path, programmers_of: str | None = None):
+    """A copy of the course; ``programmers_of``: that lesson released with its optional programmers'
+    exercises graded (where the course has that switch), so that attacks on them cost points."""
     root = tmp_path / "course-root"
     root.mkdir()
     for name in ("solutions", "course"):
         shutil.copytree(ROOT / name, root / name)
     shutil.copy(ROOT / "nbgrader_config.py", root)
+    switch = getattr(release, "PROGRAMMERS_ENV", None)
+    if programmers_of and switch:
+        command = [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "generate_assignment",
+            programmers_of,
+            "--force",
+            "--log-level=WARN",
+        ]
+        subprocess.run(command, cwd=root, env={**tool_env(), switch: "1"}, check=True, capture_output=True)
     return root
 
 
@@ -97,7 +114,7 @@ def _watch(watch: Watch, done: threading.Event) -> None:
 
 
 def _grade_class(tmp_path, lesson_name: str, cases) -> tuple:
-    root = _scratch(tmp_path)
+    root = _scratch(tmp_path, programmers_of=lesson_name)
     lesson = load_lesson(root, lesson_name)
     students = write_class(lesson, cases)
     before = snapshot(root)
@@ -302,9 +319,6 @@ def test_grading_refuses_to_run_unisolated(tmp_path, monkeypatch):
 
 def test_grade_command_prints_the_table_and_writes_the_csv(tmp_path):
     """The instructor's command end to end (here with --unisolated, the path that skips the sandbox)."""
-    import subprocess
-    import sys
-
     root = _scratch(tmp_path)
     lesson = load_lesson(root, "00_welcome")
     write_class(lesson, [case for case in CASES if case.name in ("correct", "invalid JSON")])
@@ -327,7 +341,7 @@ def test_grade_command_prints_the_table_and_writes_the_csv(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "correct" in done.stdout and "not valid notebook" not in done.stdout and "not run" in done.stdout
     rows = {row["student"]: row for row in csv.DictReader(open(root / "grades-00_welcome.csv"))}
-    assert rows["correct"]["total"] == "6" and rows["correct"]["status"] == "graded"
+    assert float(rows["correct"]["total"]) == lesson.points(FULL) > 0 and rows["correct"]["status"] == "graded"
     assert rows["invalid-json"]["total"] == "0" and "not a valid notebook" in rows["invalid-json"]["reason"]
     # After manual grading, instructors regenerate feedback with plain nbgrader: still no hidden tests,
     # and still a page that runs no script.
@@ -343,8 +357,10 @@ def test_grade_command_prints_the_table_and_writes_the_csv(tmp_path):
     assert regenerated.returncode == 0, regenerated.stdout + regenerated.stderr
     page = feedback.read_text()
     html = _visible_text(page)
-    assert "Prevalence = 0.050" in html and not [line for line in _hidden_lines(lesson) if line in html]
-    assert re.search(r"<meta[^>]*Content-Security-Policy[^>]*default-src 'none'", page), "feedback without its CSP"
+    answer = lesson.target("first").code.strip().splitlines()[-1]  # the student's answer, shown with its output
+    assert answer in html and not [line for line in _hidden_lines(lesson) if line in html]
+    metas = re.findall(r"<meta[^>]*>", page)
+    assert any("Content-Security-Policy" in m and "default-src 'none'" in m for m in metas), "feedback without its CSP"
 
 
 def test_grading_benchmark_measures_a_lesson():

@@ -195,7 +195,9 @@ def _lenient(text: str, refused: Exception, reasons: list[str]) -> nbformat.Note
         "the notebook's format was broken: its cells were read as they are"
         + (f" ({skipped} of an unknown kind left out)" if skipped else "")
     )
-    return nbformat.v4.new_notebook(cells=cells)
+    notebook = nbformat.v4.new_notebook()  # new_notebook(cells=...) would validate them again
+    notebook.cells = cells
+    return notebook
 
 
 def _label(text: str) -> str:

@@ -184,7 +184,11 @@ class Sandbox:
         home_template = None
         if settings.isolated:
             home_template = sandbox.FILES_DIR
-        job = {"cells": [{"kind": c.kind, "run": c.run} for c in plan.cells], "home_template": home_template}
+        job = {
+            "cells": [{"kind": c.kind, "run": c.run} for c in plan.cells],
+            "imports": plan.imports,
+            "home_template": home_template,
+        }
         (job_dir / "job.json").write_text(json.dumps(job))
         os.chmod(job_dir / "job.json", 0o644)
         self.confinement = Confinement(settings.limits, settings.use_cgroups and settings.isolated, settings.isolated)
@@ -505,8 +509,8 @@ class Grading:
         if serving and self.sandbox is box:
             try:
                 box.ask({"op": "end", "cell": index}, self.settings.cell_timeout)
-            except Stopped as stopped:
-                self._fail(index, f"after the test: {stopped}")
+            except Stopped as stopped:  # the test was judged already: only the sandbox is lost
+                self._lost(f"cell {index + 1}, after the test: {stopped}")
 
     def _judge(self, index: int, box: Sandbox | None) -> tuple[list[dict], bool]:
         """Let the judge run test cell ``index``, relaying its questions to the sandbox's witness."""

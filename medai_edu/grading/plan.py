@@ -41,6 +41,7 @@ class Plan:
     notebook: NotebookNode  # handed to nbgrader as the student's submission
     cells: list[PlannedCell]  # one per cell of ``notebook``
     notes: list[str]  # what was repaired or refused, in words for the instructor
+    imports: list[str] = field(default_factory=list)  # modules the sandbox loads before any cell (from trusted code)
 
     def judge_steps(self) -> list[dict]:
         """The judge's job: lesson statements and tests in notebook order (the same for every student)."""
@@ -244,7 +245,26 @@ def build(source: NotebookNode, release: NotebookNode, submitted: NotebookNode) 
         for extra in added.get(i, []):
             notebook.cells.append(extra)
             origin.append(None)
-    return Plan(notebook, _planned(notebook, origin, source, refused), notes)
+    planned = _planned(notebook, origin, source, refused)
+    return Plan(notebook, planned, notes, trusted_imports(source, planned))
+
+
+def trusted_imports(source: NotebookNode, planned: list[PlannedCell]) -> list[str]:
+    """Modules the model solution's answers and the sandbox's lesson statements import: the sandbox
+    loads them at start-up (its start-up time), so that a cell's time limit is the cell's own work."""
+    found: set[str] = set()
+    codes = [to_python(c.source) for c in source.cells if c.cell_type == "code" and nbgrader_meta(c).get("solution")]
+    for code in codes + [c.run for c in planned if c.kind == "lesson"]:
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module)
+    return sorted(found)
 
 
 def _names_used(student_source: str) -> set[str]:

@@ -289,6 +289,11 @@ def main(job_path: str) -> None:
         job = json.load(f)
     sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != os.getcwd()]
     _set_up_home(job.get("home_template"))
+    for name in job.get("imports", []):  # the lesson's modules, loaded before any cell's time starts
+        try:
+            __import__(name)
+        except Exception:  # noqa: BLE001 - the cell that imports it reports the error
+            pass
     notebook = Notebook(job["cells"])
     while True:
         command = channel.receive()
