@@ -5,8 +5,8 @@ free loopback port, with test-only local accounts (unique ``mdt...`` names, remo
 ``medai-edu hub add-users``: the instructor logs in with the password it generated, each student signs
 up with the one-time code from the sheet it wrote. Before that, nobody can claim another student's
 name or the instructor's, and a used or foreign code is refused. The instructor releases lesson 00
-from the formgrader; two students fetch it from the Assignments list, answer two exercises (one
-student right, one wrong) and submit; the instructor collects in the formgrader, autogrades with
+from the formgrader; two students fetch it from the Assignments list, answer two core questions (one
+student right, one wrong; their JupyterLab shows no nbgrader instructor tools) and submit; the instructor collects in the formgrader, autogrades with
 ``medai-edu grade`` (the isolated grader) in a JupyterLab terminal and releases feedback; each student
 fetches the feedback and sees the expected score. A student added while the hub runs gets in at once;
 removed, they are out at once, their server stops and their files stay. Needs root and Chromium.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import importlib
 import ipaddress
 import json
 import os
@@ -29,16 +30,21 @@ import time
 import uuid
 from pathlib import Path
 
+import nbformat
 import pytest
 from conftest import ROOT
-from test_browser import chromium  # noqa: F401 - the same Chromium fixture as the browser tests
+from test_browser import _nbgrader_tools, chromium  # noqa: F401 - the same Chromium fixture as the browser tests
+from test_core_path import LESSON_MODULES, core_tests
 
+from medai_edu import lab
 from medai_edu.browser import page as browser_page
 from medai_edu.browser.servers import free_port
+from medai_edu.checks.questions import Estimate
 from medai_edu.hub import config, launch, limits, roster, sheets
 from medai_edu.hub.accounts import Accounts, SignupError
 from medai_edu.hub.lessons import copy_missing_lessons
 from medai_edu.hub.settings import HubError, HubSettings, check_certificate
+from medai_edu.release import part
 
 ARTIFACTS = ROOT / "test-artifacts" / "hub"
 LESSON = "00_welcome"
@@ -46,15 +52,40 @@ PREFIX = "mdt" + uuid.uuid4().hex[:5]
 INSTRUCTOR, RIGHT, WRONG, LATE = f"{PREFIX}i", f"{PREFIX}a", f"{PREFIX}b", f"{PREFIX}c"
 PASSWORDS = {name: "test-only-" + uuid.uuid4().hex[:12] for name in (RIGHT, WRONG, LATE)}  # what students choose
 CLI = [str(Path(sys.executable).parent / "medai-edu"), "hub"]
-# Two exercises: the right student answers both correctly, the wrong student answers both wrongly.
-ANSWERS = {
-    RIGHT: {
-        "warmup-prevalence": "prevalence = (TP + FN) / (TP + FP + FN + TN)",
-        "mc-screening": 'answer_screening = "C"',
-    },
-    WRONG: {"warmup-prevalence": "prevalence = 0.5", "mc-screening": 'answer_screening = "A"'},
-}
-TESTS_OF = {"warmup-prevalence": "test-warmup-prevalence", "mc-screening": "test-mc-screening"}
+
+
+def _answers(lesson: str) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """Two core questions of the lesson, read from its notebook and its lesson module: a number and a letter.
+    One student answers both right, the other both wrong (a typical mistake, another letter). Returns the
+    answers by answer cell, and each answer cell's test cell."""
+    path = ROOT / "solutions" / lesson / f"{lesson}.ipynb"
+    questions = importlib.import_module(LESSON_MODULES[lesson]).QUESTIONS
+    cells = nbformat.read(path, as_version=4).cells
+    answer_cell = {
+        variable: c.metadata.nbgrader.grade_id
+        for c in cells
+        if part(c) == "core" and c.metadata.get("nbgrader", {}).get("solution")
+        for variable in re.findall(r"^(\w+) = ", c.source, re.M)
+    }
+    tests = {  # the lesson's first question of each kind ("estimate", "choice")
+        kind: (answer_cell[variable], cell.metadata.nbgrader.grade_id, variable, questions[key])
+        for cell, kind, variable, key in reversed(core_tests(path))
+    }
+    right, wrong = {}, {}
+    for grade_id, _, variable, question in tests.values():
+        if isinstance(question, Estimate):
+            mistake = next(m for m in question.mistakes if not question.low <= m <= question.high)
+            right[grade_id] = f"{variable} = {(question.low + question.high) / 2:g}"
+            wrong[grade_id] = f"{variable} = {mistake:g}"
+        else:
+            right[grade_id] = f'{variable} = "{question.correct}"'
+            wrong[grade_id] = f'{variable} = "{next(o for o in question.options if o != question.correct)}"'
+    return {RIGHT: right, WRONG: wrong}, {grade_id: test for grade_id, test, *_ in tests.values()}
+
+
+ANSWERS, TESTS_OF = _answers(LESSON)
+# What a student's JupyterLab must not show (tests/test_browser.py checks the same for `make lab`).
+INSTRUCTOR_TOOLS = ("Validate button", "Create Assignment panel", "Formgrader menu entry", "Course List menu entry")
 PROXY = ROOT / ".venv" / "hub-proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
 FEEDBACK_MATHJAX = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/"
 TIMEOUT_MS = 300_000  # JupyterLab starts in 10-60 s on a 2-core machine at load 4-5, over 120 s at load 10
@@ -338,14 +369,15 @@ def _feedback_score(page, base: str, user: str) -> tuple[float, float]:
     runs = sorted(item["path"] for item in response.json()["content"])
     page.goto(f"{base}/user/{user}/files/{runs[-1]}/{LESSON}.html")
     text = page.locator("body").inner_text()
-    found = re.search(r"Score:\s*([\d.]+)\s*/\s*([\d.]+)", text)
+    found = re.search(rf"{LESSON}: ([\d.]+) of ([\d.]+) points", text)  # the course's feedback heading
     assert found, f"{user}'s feedback shows no score:\n{text[:1500]}"
     browser_page.screenshot(page, ARTIFACTS / f"feedback-{user[-1]}.png")
     return float(found.group(1)), float(found.group(2))
 
 
 def _points() -> tuple[dict[str, float], float]:
-    cells = json.loads((ROOT / "solutions" / LESSON / f"{LESSON}.ipynb").read_text())["cells"]
+    """Points of each graded cell as the default release gives them (the programmers' part: 0)."""
+    cells = json.loads((ROOT / "course" / LESSON / f"{LESSON}.ipynb").read_text())["cells"]
     points = {
         c["metadata"]["nbgrader"]["grade_id"]: float(c["metadata"]["nbgrader"].get("points", 0))
         for c in cells
@@ -380,6 +412,10 @@ def test_a_class_on_the_hub(hub, chromium):  # noqa: F811 - the fixture imported
         page.locator("#fetched_assignments_list .list_item", has_text=LESSON).first.wait_for()
         assert (Path(pwd.getpwnam(user).pw_dir) / LESSON / f"{LESSON}.ipynb").exists()
         _answer(page, base, user, answers)
+        tools = _nbgrader_tools(page)  # the lesson is open in the student's JupyterLab
+        shown = [tool for tool in INSTRUCTOR_TOOLS if tools[tool]]
+        assert not shown and tools["Assignment List menu entry"], f"{user}'s JupyterLab shows {tools}"
+        browser_page.screenshot(page, ARTIFACTS / f"lab-{user[-1]}.png")
         _assignments(page)
         page.locator("#refresh_assignments_list").click()
         page.wait_for_timeout(1000)
@@ -396,6 +432,8 @@ def test_a_class_on_the_hub(hub, chromium):  # noqa: F811 - the fixture imported
     grader = Path(settings.python).parent / "medai-edu"
     output = _terminal(teacher, base, INSTRUCTOR, f"cd {course} && {grader} grade {LESSON} --workers 2")
     (ARTIFACTS / "grade-output.txt").write_text(output)
+    tools = _nbgrader_tools(teacher)  # no notebook is open here: the Validate button cannot show
+    assert all(tools[tool] for tool in INSTRUCTOR_TOOLS if tool != "Validate button"), f"the instructor's: {tools}"
     _formgrader(teacher, base, INSTRUCTOR, "release-feedback")
 
     assert not watch.offsite, f"hub pages reached off this machine: {watch.offsite[:5]}"
@@ -594,8 +632,52 @@ def test_role_configs_point_nbgrader_at_the_exchange_and_the_instructors_course(
     assert "root" not in student.CourseDirectory
     assert teacher.CourseDirectory.root == str(settings.instructor_course(home))
     assert teacher.CourseDirectory.source_directory == "solutions"  # the course's own config is loaded too
-    server = json.loads((settings.role_config("student") / "jupyter_server_config.json").read_text())
-    assert server["ServerApp"]["jpserver_extensions"]["nbgrader.server_extensions.formgrader"] is False
+    # Students get the JupyterLab of `make lab` and Binder (no instructor tools); the instructor keeps them.
+    for name in ("jupyter_server_config.json", "labconfig/page_config.json"):
+        written = settings.role_config("student") / name
+        assert written.read_text() == (lab.STUDENT_CONFIG / name).read_text()
+        assert written.stat().st_mode & 0o777 == 0o644
+    lab_config = {role: _lab_config(settings.role_config(role)) for role in ("student", "instructor")}
+    for plugin in lab.INSTRUCTOR_PLUGINS:
+        assert plugin in lab_config["student"]["disabledExtensions"]
+        assert plugin not in lab_config["instructor"]["disabledExtensions"]
+    for extension in lab.INSTRUCTOR_EXTENSIONS:
+        assert lab_config["student"]["jpserver_extensions"][extension] is False
+        assert lab_config["instructor"]["jpserver_extensions"][extension] is True
+
+
+def _lab_config(folder: Path) -> dict:
+    """What a server with ``folder`` first on JUPYTER_CONFIG_PATH reads (merged as JupyterLab and Jupyter Server
+    merge it) in an environment that switched the instructor tools off, as Binder's and the cluster's image do."""
+    from jupyter_server.extension.config import ExtensionConfigManager
+    from jupyterlab_server.config import get_page_config
+
+    paths = [str(folder), str(lab.STUDENT_CONFIG)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUPYTER_CONFIG_PATH", os.pathsep.join(paths))
+        disabled = get_page_config([])["disabledExtensions"]
+    extensions = ExtensionConfigManager(read_config_path=paths).get_jpserver_extensions()
+    return {"disabledExtensions": disabled, "jpserver_extensions": extensions}
+
+
+def test_set_up_on_a_checkout_locks_out_others_and_says_so_once():
+    """`hub setup` on a repository checkout: solutions/ and grading state lose group and other access (the
+    owner, e.g. the instructor whose checkout it is, keeps theirs); it says what it changed, once."""
+    with tempfile.TemporaryDirectory(prefix="medai-hub-checkout-") as folder:  # pytest's tmp_path is closed
+        Path(folder).chmod(0o755)
+        course = Path(folder) / "checkout"
+        for path in (course, course / "course", course / "solutions", course / "feedback"):
+            path.mkdir()
+            path.chmod(0o755)
+        (course / "gradebook.db").touch(mode=0o600)
+        settings = HubSettings(root=Path(folder) / "srv", course=course)
+        assert launch.protect_course(settings) == [course / "solutions", course / "feedback"]
+        assert [oct((course / n).stat().st_mode & 0o777) for n in ("solutions", "feedback", "course")] == [
+            "0o700",
+            "0o700",
+            "0o755",
+        ]
+        assert launch.protect_course(settings) == []
 
 
 def test_a_python_in_a_closed_folder_is_reached_through_a_private_mount_namespace():

@@ -4,6 +4,7 @@ keys of the Zero-to-JupyterHub chart, and the image is built from binder/ as Bin
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -15,6 +16,7 @@ import yaml
 from conftest import ROOT
 
 K8S = ROOT / "deploy" / "k8s"
+INSTRUCTOR_CSP = "jupyter-config/instructor/jupyter_server_config.d/medai-edu-formgrader-csp.json"
 _spec = importlib.util.spec_from_file_location("k8s_sizing", K8S / "sizing.py")
 sizing = sys.modules["k8s_sizing"] = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(sizing)
@@ -188,8 +190,26 @@ def test_culling_and_the_exchange(values):
     for role in ("student", "instructor"):
         config = values["singleuser"]["extraFiles"][f"{role}-nbgrader"]["stringData"]
         assert 'c.Exchange.root = "/srv/nbgrader/exchange"' in config and 'course_id = "medai-edu"' in config
-    student_server = values["singleuser"]["extraFiles"]["student-server"]["data"]["ServerApp"]
-    assert student_server["jpserver_extensions"]["nbgrader.server_extensions.formgrader"] is False
+
+
+def test_students_get_the_lab_of_make_lab_and_the_instructor_keeps_the_tools(values):
+    """The same Jupyter settings as the single-machine hub: students jupyter-config/student (no Create
+    Assignment, Validate, formgrader, course list), the instructor the tools switched on again (the image,
+    built like Binder's, switches them off for everyone) and the formgrader's CSP extension."""
+    from medai_edu.hub.launch import instructor_tools
+    from medai_edu.lab import STUDENT_CONFIG
+
+    files = {f["mountPath"]: f.get("data") for f in values["singleuser"]["extraFiles"].values()}
+    student = Path("/etc/medai-edu/student")
+    for name in ("labconfig/page_config.json", "jupyter_server_config.json"):
+        expected = json.loads((STUDENT_CONFIG / name).read_text())
+        assert {k: v for k, v in files[str(student / name)].items() if k in expected} == expected, name
+    instructor = Path("/etc/medai-edu/instructor")
+    csp = json.loads((ROOT / INSTRUCTOR_CSP).read_text())["ServerApp"]["jpserver_extensions"]
+    for name, expected in instructor_tools().items():
+        if name == "jupyter_server_config.json":
+            expected["ServerApp"]["jpserver_extensions"] |= csp
+        assert {k: v for k, v in files[str(instructor / name)].items() if k in expected} == expected, name
 
 
 def _build_script() -> tuple[str, list[str]]:

@@ -101,7 +101,9 @@ def _start(settings: HubSettings, args: argparse.Namespace) -> int:
     from medai_edu.hub import launch
     from medai_edu.hub.accounts import Accounts
 
-    launch.prepare(settings)
+    locked = launch.prepare(settings)
+    if locked:
+        print(f"Students must not read these, so only their owner may now: {', '.join(map(str, locked))}")
     if args.action == "setup":
         print(f"Hub set up in {settings.root} (settings: {settings.path}); login: {settings.authenticator}")
         return 0

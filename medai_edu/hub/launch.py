@@ -12,16 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from medai_edu.hub.settings import REPO, SETTINGS_ENV, HubError, HubSettings, check_certificate
+from medai_edu.lab import INSTRUCTOR_EXTENSIONS, INSTRUCTOR_PLUGINS, STUDENT_CONFIG
 
 CONFIG_FILE = REPO / "deploy" / "hub" / "jupyterhub_config.py"
 # Files of the installed course that only the instructor (and root) may read: solutions and hidden
 # tests, and nbgrader's working state (the gradebook stores the source cells, hidden tests included).
 PRIVATE = ("solutions", "gradebook.db", "submitted", "autograded", "feedback", ".grading")
-STUDENT_SERVER_EXTENSIONS = {  # students get the Assignments tab, not the formgrader
-    "nbgrader.server_extensions.formgrader": False,
-    "nbgrader.server_extensions.course_list": False,
-}
-STUDENT_LAB_PLUGINS = ("formgrader", "course-list", "create-assignment")
 
 
 def _nbgrader_config(settings: HubSettings, course_root: Path | None) -> str:
@@ -39,22 +35,42 @@ def _nbgrader_config(settings: HubSettings, course_root: Path | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def instructor_tools() -> dict[str, dict]:
+    """The instructor's Jupyter settings that switch nbgrader's instructor tools on, also where the
+    environment switched them off for students (Binder's and the Kubernetes image's do)."""
+    return {
+        "jupyter_server_config.json": {
+            "ServerApp": {"jpserver_extensions": dict.fromkeys(INSTRUCTOR_EXTENSIONS, True)}
+        },
+        "labconfig/page_config.json": {"disabledExtensions": dict.fromkeys(INSTRUCTOR_PLUGINS, False)},
+    }
+
+
+def _publish(path: Path, text: str) -> None:
+    """Write a config file everyone may read, atomically: a server starting meanwhile reads the old or the new."""
+    path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o755)
+    temporary = path.with_name(path.name + ".new")
+    temporary.write_text(text)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
+
+
 def write_role_configs(settings: HubSettings, instructor_home: Path | None) -> None:
-    """Jupyter config folders for the two roles (the spawner sets JUPYTER_CONFIG_PATH to one of them)."""
-    student = settings.role_config("student")
-    (student / "labconfig").mkdir(parents=True, exist_ok=True)
-    (student / "nbgrader_config.py").write_text(_nbgrader_config(settings, None))
-    (student / "jupyter_server_config.json").write_text(
-        json.dumps({"ServerApp": {"jpserver_extensions": STUDENT_SERVER_EXTENSIONS}}, indent=2) + "\n"
-    )
-    disabled = {f"@jupyter/nbgrader:{name}": True for name in STUDENT_LAB_PLUGINS}
-    (student / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": disabled}) + "\n")
-    instructor = settings.role_config("instructor")
-    instructor.mkdir(parents=True, exist_ok=True)
+    """Jupyter config folders for the two roles (the spawner sets JUPYTER_CONFIG_PATH to one of them).
+
+    Students get the config of `make lab` and Binder (jupyter-config/student: no Create Assignment,
+    Validate, formgrader or course list); the instructor keeps these tools."""
+    student, instructor = settings.role_config("student"), settings.role_config("instructor")
+    for source in sorted(STUDENT_CONFIG.rglob("*")):
+        if source.is_file():
+            _publish(student / source.relative_to(STUDENT_CONFIG), source.read_text())
+    _publish(student / "nbgrader_config.py", _nbgrader_config(settings, None))
+    for name, data in instructor_tools().items():
+        _publish(instructor / name, json.dumps(data, indent=2) + "\n")
     course_root = settings.instructor_course(instructor_home) if instructor_home else None
-    (instructor / "nbgrader_config.py").write_text(_nbgrader_config(settings, course_root))
-    for path in [student.parent, student, student / "labconfig", instructor]:
-        os.chmod(path, 0o755)
+    _publish(instructor / "nbgrader_config.py", _nbgrader_config(settings, course_root))
+    os.chmod(student.parent, 0o755)
 
 
 def _unreachable(path: Path) -> Path | None:
@@ -66,7 +82,8 @@ def _unreachable(path: Path) -> Path | None:
 
 
 def protect_course(settings: HubSettings) -> list[Path]:
-    """The installed course: readable by all, writable by none but root; solutions and grading state root-only."""
+    """The installed course: readable by all, writable by none but its owner; solutions and grading state
+    readable by their owner only (a checkout's owner keeps them; git records no change). Returns what it changed."""
     for path in (settings.course, settings.course / "course"):
         if not path.is_dir():
             raise HubError(f"the course is not installed at {settings.course}: expected {path}")
@@ -77,17 +94,20 @@ def protect_course(settings: HubSettings) -> list[Path]:
         raise HubError(
             f"students cannot enter {blocked} (mode {oct(blocked.stat().st_mode & 0o777)}): install the course elsewhere"
         )
-    hidden = []
+    changed = []
     for name in PRIVATE:
         path = settings.course / name
-        if path.exists():
-            os.chmod(path, stat.S_IMODE(path.stat().st_mode) & ~0o077)
-            hidden.append(path)
-    return hidden
+        mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0
+        if mode & 0o077:
+            os.chmod(path, mode & ~0o077)
+            changed.append(path)
+    return changed
 
 
-def prepare(settings: HubSettings) -> HubSettings:
-    """Create the hub's folders (state 700, exchange 1777, shared cache 755), the role configs, and save the settings."""
+def prepare(settings: HubSettings) -> list[Path]:
+    """Create the hub's folders (state 700, exchange 1777, shared cache 755), the role configs, and save the settings.
+
+    Returns the installed course's private files that other users could read until now (see :func:`protect_course`)."""
     if os.geteuid() != 0:
         raise HubError("the class hub runs as root (it starts each user's server as that user): run it with sudo")
     if not Path(settings.proxy).exists():
@@ -100,7 +120,7 @@ def prepare(settings: HubSettings) -> HubSettings:
     os.chmod(settings.exchange, 0o1777)  # nbgrader's exchange: everyone writes, the sticky bit keeps others' files
     settings.shared_cache.mkdir(exist_ok=True)
     os.chmod(settings.shared_cache, 0o755)
-    protect_course(settings)
+    changed = protect_course(settings)
     if settings.ssl_cert:
         check_certificate(settings.ssl_cert, settings.ssl_key)
     home = None
@@ -110,7 +130,7 @@ def prepare(settings: HubSettings) -> HubSettings:
         home = Path(pwd.getpwnam(settings.instructor).pw_dir)
     write_role_configs(settings, home)
     settings.save()
-    return settings
+    return changed
 
 
 def hub_command(settings: HubSettings) -> list[str]:
