@@ -365,8 +365,14 @@ def _add_grade(commands: argparse._SubParsersAction) -> None:
 def _cache(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from medai_edu import results
     from medai_edu.data import prebuild
 
+    if args.action == "check":
+        folder = Path(args.into) if args.into else prebuild.cache.cache_dir()
+        problems = results.check(folder)
+        print("\n".join(problems) or f"Every stored result in {folder} equals its live recomputation.")
+        return 1 if problems else 0
     folder = prebuild.build_all(Path(args.into) if args.into else None, progress=not args.no_progress)
     if args.into:
         print(f"Done. Learners read it with MEDAI_EDU_SHARED_CACHE={folder}")
@@ -374,8 +380,17 @@ def _cache(args: argparse.Namespace) -> int:
 
 
 def _add_cache(commands: argparse._SubParsersAction) -> None:
-    run = commands.add_parser("cache", help="build every lesson's data ahead of a class (e.g. into a shared folder)")
-    run.add_argument("action", choices=["build"], help="build: generate (or verify) the data every lesson reads")
+    run = commands.add_parser(
+        "cache",
+        help="build every lesson's data and results ahead of a class (e.g. into a shared folder), or check them",
+    )
+    run.add_argument(
+        "action",
+        choices=["build", "check"],
+        help="build: generate (or verify) the data every lesson reads and store every lesson's demonstrations "
+        "(results, explorer states); check: recompute every stored result live and compare (exit 1 if any differs "
+        "or is stale)",
+    )
     run.add_argument(
         "--into",
         metavar="DIR",

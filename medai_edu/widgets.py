@@ -397,7 +397,7 @@ def severity_explorer(subject: Callable[[int, float], dict], subjects: list[int]
     }
 
     def draw(index: int, severity: float) -> Figure:
-        return viz.plot_severity(**subject(index, severity))
+        return viz.plot_severity(**subject(index, round(severity, 2)))  # the slider's positions, as precomputed
 
     note = _note(
         "Colours: the true effect keeps one scale for every subject and severity; VA-GAN's map has its own scale "

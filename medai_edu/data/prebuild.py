@@ -1,7 +1,8 @@
-"""Build every lesson's data once, ahead of a class (``medai-edu cache build``).
+"""Build every lesson's data and results once, ahead of a class (``medai-edu cache build``).
 
 A hub or a Binder image runs this once into a shared folder; learners then read it through
-``$MEDAI_EDU_SHARED_CACHE`` instead of each simulating the same cohorts.
+``$MEDAI_EDU_SHARED_CACHE`` instead of each simulating the same cohorts and computing the same
+demonstrations (:mod:`medai_edu.results`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ def build_all(into: Path | None = None, progress: bool = True, log: Callable[[st
     for what, build in LESSON_DATA.items():
         log(f"{what} ...")
         build(progress)
+    from medai_edu import results
+
+    results.build(log=log)  # every lesson's demonstrations and explorer states, lecture and quick mode
     if into is not None:
         for path in [folder, *folder.iterdir()]:
             readable = stat.S_IRGRP | stat.S_IROTH | (stat.S_IXGRP | stat.S_IXOTH if path.is_dir() else 0)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from medai_edu import attribution, claims, pretrained, viz
+from medai_edu import attribution, claims, pretrained, results, viz
 from medai_edu.checks import Choice, Estimate
 from medai_edu.data import get_dataset
 from medai_edu.data.brain import OCCLUSION_PATCH, simulate
@@ -46,14 +46,17 @@ def reference():
     return load_reference(2)
 
 
-def load_classifier() -> nn.Module:
-    return pretrained.load_model("brain_classifier")
+def load_classifier() -> results.LazyModel:
+    """The shipped classifier, loaded when it first computes something live."""
+    return results.LazyModel("brain_classifier")
 
 
-def load_generator() -> nn.Module:
-    return pretrained.load_model("brain_vagan")
+def load_generator() -> results.LazyModel:
+    """The shipped VA-GAN generator, loaded when it first computes something live."""
+    return results.LazyModel("brain_vagan")
 
 
+@results.computed_once("medai_edu.training.classifier")
 def classifier_summary(classifier: nn.Module) -> dict[str, float]:
     """Accuracy and ROC AUC on the test subjects (MCI and AD)."""
     return classifier_scores(classifier, get_dataset("brain", "test"), next(classifier.parameters()).device)
@@ -71,6 +74,7 @@ def ad_cases(n: int) -> ADCases:
     )
 
 
+@results.computed_once()
 def all_maps(
     classifier: nn.Module, generator: nn.Module, images: np.ndarray, quick: bool = False, progress: bool = True
 ) -> dict[str, np.ndarray]:
@@ -99,6 +103,7 @@ def score_maps(maps: dict[str, np.ndarray], effects: np.ndarray) -> dict[str, di
     }
 
 
+@results.computed_once()
 def at_severity(generator: nn.Module, index: int, severity: float) -> dict[str, np.ndarray | float]:
     """Subject ``index`` of the cohort re-simulated at ``severity``, with VA-GAN's map of it."""
     subject = simulate(index, severity)
@@ -129,6 +134,26 @@ def hippocampus_masks(index: int, severity: float) -> tuple[np.ndarray, np.ndarr
     """(mask with the disease, mask of the same subject without it) for the volume exercise."""
     subject = simulate(index, severity)
     return subject.hippocampus > 0.5, subject.hippocampus_without > 0.5
+
+
+#: the notebook's N_SUBJECTS in lecture and in quick mode (what the results cache stores)
+NOTEBOOK_SUBJECTS = {False: 8, True: 2}
+#: the severity explorer's slider positions (from no disease to 1.5 in steps of 0.05)
+SEVERITIES = [round(0.05 * k, 2) for k in range(31)]
+
+
+@results.recipe("lesson 2: Alzheimer maps")
+def notebook_results(quick: bool) -> None:
+    """What the notebook computes (lecture or quick mode), with every state of the severity explorer in
+    lecture mode: stored by `medai-edu cache build`."""
+    load_data(progress=False)
+    classifier, generator = load_classifier(), load_generator()
+    cases = ad_cases(NOTEBOOK_SUBJECTS[quick])
+    for index in cases.indices:
+        for severity in SEVERITIES if not quick else [0.8]:
+            at_severity(generator, int(index), severity)
+    classifier_summary(classifier)
+    all_maps(classifier, generator, cases.images, quick=quick)
 
 
 def reference_benchmark():

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
-from medai_edu import claims, pretrained, referral
+from medai_edu import claims, pretrained, referral, results
 from medai_edu.checks import Choice, Estimate
 from medai_edu.data.brain import LECTURE
 from medai_edu.data.shifts import CONDITIONS, SHIFTS, shift_image
@@ -57,7 +57,7 @@ class Cases:
 
     labels: np.ndarray
     logits: np.ndarray
-    images: np.ndarray | None = None
+    quality_scores: np.ndarray | None = None  # the quality check's score per scan (test cases)
     severities: np.ndarray | None = None  # the simulated disease severity (for borderline cases)
 
     @property
@@ -152,29 +152,47 @@ def shifted_images(images: np.ndarray, kind: str) -> np.ndarray:
     return np.stack([shift_image(image, kind, SHIFTS[kind], [0, i]) for i, image in enumerate(images)])
 
 
-def build_study(seed: int = 42, n_test: int | None = None, progress: bool = True) -> Study:
-    """Run the shipped classifier on the validation and test cases of the cohort drawn with ``seed``
-    (``n_test``: only the first test cases) and on the test cases under each input change; fit the
-    temperature on validation cases and the quality check on training images."""
+@results.computed_once()
+def study_cases(
+    classifier: Any, seed: int = 42, n_test: int | None = None, progress: bool = True
+) -> tuple[Cases, dict[str, Cases], referral.QualityCheck]:
+    """Run ``classifier`` on the validation and test cases of the cohort drawn with ``seed`` (``n_test``:
+    only the first test cases) and on the test cases under each input change; fit the quality check on
+    training images (its threshold on validation images) and score every test scan with it."""
     from medai_edu.data.brain import BrainDataset, CohortSettings, load_cohort
 
     settings = CohortSettings(seed=seed)
     load_cohort(settings, progress)
     validation, test, train = (BrainDataset(s, settings, limit=n_test if s == "test" else None) for s in SPLITS)
     # (the cohort is read once and kept in memory: the three splits share it)
-    classifier = pretrained.load_model("brain_classifier")
     val_cases = Cases(validation.labels, _logits(classifier, validation.field("images")), None, validation.severities)
-    clean = test.field("images")
-    tests = {"clean": Cases(test.labels, _logits(classifier, clean), clean, test.severities)}
-    for kind in CONDITIONS[1:]:
-        images = shifted_images(clean, kind)
-        tests[kind] = Cases(test.labels, _logits(classifier, images), images, test.severities)
     quality = referral.QualityCheck().fit(train.field("images"))
     quality.set_threshold(validation.field("images"), QUALITY_QUANTILE)
+    clean, tests = test.field("images"), {}
+    for kind in CONDITIONS:
+        images = clean if kind == "clean" else shifted_images(clean, kind)
+        tests[kind] = Cases(test.labels, _logits(classifier, images), quality.score(images), test.severities)
+    return val_cases, tests, quality
+
+
+def build_study(seed: int = 42, n_test: int | None = None, progress: bool = True) -> Study:
+    """The study of :func:`study_cases` for the shipped classifier, with the temperature fitted on the
+    validation cases."""
+    val_cases, tests, quality = study_cases(results.LazyModel("brain_classifier"), seed, n_test, progress)
     return Study(val_cases, tests, referral.fit_temperature(val_cases.logits, val_cases.labels), quality)
 
 
 SPLITS = ("val", "test", "train")
+#: the notebook's N_TEST in lecture and in quick mode (what the results cache stores)
+NOTEBOOK_N_TEST = {False: 600, True: 120}
+
+
+@results.recipe("lesson 4: human with AI")
+def notebook_results(quick: bool) -> None:
+    """What the notebook computes (lecture or quick mode), and the claims' study: stored by `medai-edu cache build`."""
+    build_study(n_test=NOTEBOOK_N_TEST[quick], progress=False)
+    if not quick:
+        build_study(progress=False)
 
 
 @lru_cache(maxsize=2)
@@ -199,7 +217,7 @@ def with_quality_check(study: Study, condition: str, threshold: float) -> dict[s
     AI's suggestion (its input is not what the model was trained on)."""
     cases = study.test[condition]
     conf = study.confidences(condition)
-    flagged = study.quality.flags(cases.images)
+    flagged = cases.quality_scores > study.quality.threshold
     to_reader = conf < threshold
     with_ai = study.reader_correct(condition)
     alone = study.reader.correct_probability(cases.labels)
@@ -238,7 +256,7 @@ def referred_at_capacity(study: Study, capacity: float) -> dict[str, float]:
 
 def quality_scores(study: Study) -> dict[str, np.ndarray]:
     """The quality check's score of every test scan, by condition label."""
-    return {CONDITION_LABELS[c]: study.quality.score(study.test[c].images) for c in study.test}
+    return {CONDITION_LABELS[c]: study.test[c].quality_scores for c in study.test}
 
 
 def operating_threshold(study: Study) -> float:

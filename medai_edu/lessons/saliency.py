@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from medai_edu import attribution, claims, pretrained
+from medai_edu import attribution, claims, pretrained, results
 from medai_edu.checks import Choice, Estimate
 from medai_edu.data.toy import ToyBoxDataset, load_arrays, make_sample, split_indices, subtype_of
 from medai_edu.metrics import ncc, ncc_summary
@@ -73,14 +73,17 @@ def diseased_cases(n: int) -> Cases:
     return _cases([int(i) for i in data.indices[:n]], [f"test image {i}" for i in range(n)])
 
 
-def load_classifier() -> nn.Module:
-    return pretrained.load_model("toy_classifier")
+def load_classifier() -> results.LazyModel:
+    """The shipped classifier, loaded when it first computes something live."""
+    return results.LazyModel("toy_classifier")
 
 
-def load_generator() -> nn.Module:
-    return pretrained.load_model("toy_vagan")
+def load_generator() -> results.LazyModel:
+    """The shipped VA-GAN generator, loaded when it first computes something live."""
+    return results.LazyModel("toy_vagan")
 
 
+@results.computed_once()
 def classifier_accuracy(classifier: nn.Module, n: int = N_TEST, progress: bool = True) -> float:
     """Accuracy on the first ``n`` test images (healthy and diseased), with a progress bar."""
     from medai_edu.training.common import batched
@@ -95,6 +98,7 @@ def classifier_accuracy(classifier: nn.Module, n: int = N_TEST, progress: bool =
     return correct / len(data)
 
 
+@results.computed_once()
 def saliency_maps(
     classifier: nn.Module, images: np.ndarray, quick: bool = False, progress: bool = True
 ) -> dict[str, np.ndarray]:
@@ -111,6 +115,7 @@ def saliency_maps(
     return {name: np.concatenate(m) for name, m in parts.items()}
 
 
+@results.computed_once()
 def vagan_maps(generator: nn.Module, images: np.ndarray) -> np.ndarray:
     """VA-GAN's disease effect ``-M(x)`` ``[N, H, W]``."""
     return attribution.make("vagan", generator).attribute(torch.from_numpy(images)[:, None]).numpy()
@@ -125,6 +130,7 @@ def score_maps(maps: dict[str, np.ndarray], masks: np.ndarray) -> dict[str, dict
     return rows
 
 
+@results.computed_once()
 @torch.no_grad()
 def evidence_experiment(classifier: nn.Module, n: int = 8):
     """Probability of "diseased" when diseased test images are repainted with fewer lesions."""
@@ -259,6 +265,18 @@ def describe_small_run(ncc_mean: float, n_images: int, history: dict, steps: int
             n0=n[0],
             n1=n[-1],
         )
+
+
+@results.recipe("lesson 1: saliency vs attribution")
+def notebook_results(quick: bool) -> None:
+    """What the notebook computes, as it does (lecture or quick mode): stored by `medai-edu cache build`."""
+    n_images = 3 if quick else N_LECTURE_IMAGES
+    classifier = load_classifier()
+    classifier_accuracy(classifier)
+    cases = diseased_cases(n_images)
+    saliency_maps(classifier, cases.images, quick=quick)
+    evidence_experiment(classifier, n=n_images)
+    vagan_maps(load_generator(), cases.images)
 
 
 # --- what the lesson's figures and tables show, measured (for CLAIMS) --------------------------

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from medai_edu import claims, pretrained, viz
+from medai_edu import claims, pretrained, results, viz
 from medai_edu.checks import Choice, Estimate
 from medai_edu.data.multirater import LESION_KINDS, RATER_STYLES, SIZE, MultiRaterDataset, disagreement
 from medai_edu.data.shifts import CONDITIONS, NO_SHIFT, check_kind, shift_image
@@ -37,6 +37,8 @@ RATER_NAMES = [style.split(":")[0] for style in RATER_STYLES.values()]
 CLEAR = next(kind for kind, name in LESION_KINDS.items() if name == "clear")
 #: the notebook's N_CASES and N_SAMPLES in lecture mode (the claims about its measurements use them)
 N_LECTURE_CASES, N_LECTURE_SAMPLES = 6, 24
+#: the notebook's N_CASES, N_SAMPLES and SHIFT_STEPS in lecture and in quick mode (what the results cache stores)
+NOTEBOOK_SETTINGS = {False: (N_LECTURE_CASES, N_LECTURE_SAMPLES, 6), True: (2, 4, 2)}
 SAMPLING_SEED = 0  # torch's generator is seeded with this before the lesson's measurements
 
 
@@ -51,9 +53,10 @@ def pick_cases(data: MultiRaterDataset, n: int) -> list[int]:
     return [int(i) for i in np.flatnonzero(kinds == CLEAR)[:n]]
 
 
-def load_models(names: tuple[str, ...] = tuple(MODELS)) -> dict[str, nn.Module]:
-    """The shipped lesson-3 models by name ('unet', 'prob_unet', 'phiseg_l1', 'phiseg_l5')."""
-    return {name: pretrained.load_model(weights_name(name)) for name in names}
+def load_models(names: tuple[str, ...] = tuple(MODELS)) -> dict[str, results.LazyModel]:
+    """The shipped lesson-3 models by name ('unet', 'prob_unet', 'phiseg_l1', 'phiseg_l5'), each loaded
+    when it first computes something live (precomputed results need no model)."""
+    return {name: results.LazyModel(weights_name(name)) for name in names}
 
 
 def sample_outlines(model: nn.Module, image: np.ndarray | torch.Tensor, n: int, level: int | None = None) -> np.ndarray:
@@ -66,6 +69,7 @@ def sample_outlines(model: nn.Module, image: np.ndarray | torch.Tensor, n: int, 
     return logits[:, 0].argmax(1).cpu().numpy().astype(np.uint8)
 
 
+@results.computed_once()
 def latent_levels(model: nn.Module) -> list[tuple[str, int | None]]:
     """Choices for the sampling widget: all levels together, then each PHiSeg level coarse to fine."""
     choices: list[tuple[str, int | None]] = [("all levels", None)]
@@ -77,37 +81,57 @@ def latent_levels(model: nn.Module) -> list[tuple[str, int | None]]:
     return choices
 
 
+@results.computed_once()
+def stored_outlines(
+    model: nn.Module, image: np.ndarray, level: int | None, n: int, seed: int = SAMPLING_SEED
+) -> np.ndarray:
+    """:func:`sample_outlines` with torch's generator seeded: the sampling explorer's outlines of one
+    case and level, computed once per class."""
+    torch.manual_seed(seed)
+    return sample_outlines(model, image, n, level)
+
+
 class SamplePool:
     """Outlines drawn by a model, kept per (case, latent level) so that moving a slider back is instant.
 
-    ``get`` draws ``start`` outlines the first time a (case, level) is shown; ``draw_another``
-    adds one freshly drawn outline and returns the grown pool (newest last).
+    ``get`` shows ``start`` outlines the first time a (case, level) is shown; ``draw_another`` adds one
+    more and returns the grown pool (newest last). The first ``stored`` outlines of each (case, level)
+    are drawn once per class (:func:`stored_outlines`); outlines after those are drawn live.
     """
 
-    def __init__(self, model: nn.Module, images: np.ndarray, start: int = 12) -> None:
-        self.model, self.images, self.start = model, images, start
+    def __init__(self, model: nn.Module, images: np.ndarray, start: int = 12, stored: int = 24) -> None:
+        self.model, self.images, self.start, self.stored = model, images, start, stored
         self.pools: dict[tuple[int, int | None], np.ndarray] = {}
 
     def get(self, case: int, level: int | None) -> np.ndarray:
         key = (case, level)
         if key not in self.pools:
-            self.pools[key] = sample_outlines(self.model, self.images[case], self.start, level)
+            self.pools[key] = self._stored(case, level)[: self.start]
         return self.pools[key]
 
+    def _stored(self, case: int, level: int | None) -> np.ndarray:
+        return stored_outlines(self.model, self.images[case], level, self.stored)
+
     def draw_another(self, case: int, level: int | None) -> np.ndarray:
-        pool = np.concatenate([self.get(case, level), sample_outlines(self.model, self.images[case], 1, level)])
-        self.pools[(case, level)] = pool
-        return pool
+        shown = self.get(case, level)
+        stored = self._stored(case, level)
+        more = stored[len(shown)][None] if len(shown) < len(stored) else None
+        if more is None:
+            more = sample_outlines(self.model, self.images[case], 1, level)
+        self.pools[(case, level)] = np.concatenate([shown, more])
+        return self.pools[(case, level)]
 
 
+@results.computed_once()
 def disagreement_scores(
-    models: dict[str, nn.Module], images: np.ndarray, masks: np.ndarray, n_samples: int
+    models: dict[str, nn.Module], images: np.ndarray, masks: np.ndarray, n_samples: int, seed: int = SAMPLING_SEED
 ) -> dict[str, float]:
     """Per model, the NCC between its samples' disagreement map and the raters', averaged over cases.
 
     Both maps use the same definition (:func:`~medai_edu.data.multirater.disagreement`); a model
     whose samples never differ has a constant map, which scores NCC 0.
     """
+    torch.manual_seed(seed)
     raters = disagreement(masks)  # [cases, H, W]
     scores = {}
     for name, model in tqdm(models.items(), desc="models"):
@@ -125,11 +149,13 @@ def shift(image: np.ndarray, kind: str, amount: float) -> np.ndarray:
     return shift_image(image, kind, strength, seed=0)
 
 
+@results.computed_once()
 def robustness_grid(
-    model: nn.Module, image: np.ndarray, n_samples: int, amounts: np.ndarray
+    model: nn.Module, image: np.ndarray, n_samples: int, amounts: np.ndarray, seed: int = SAMPLING_SEED
 ) -> dict[tuple[str, float], dict]:
     """For each shift kind and amount (rounded to 3 decimals): the shifted image, the model's
-    sampled outlines and their disagreement map."""
+    sampled outlines and their disagreement map (the explorer's every state, computed once per class)."""
+    torch.manual_seed(seed)
     grid = {}
     steps = [(kind, amount) for kind in STRONGEST_SHIFT for amount in amounts]
     for kind, amount in tqdm(steps, desc="scan changes"):
@@ -148,6 +174,7 @@ def lesion_area(outlines: np.ndarray) -> np.ndarray:
     return (np.asarray(outlines) > 0).sum(axis=(-2, -1))
 
 
+@results.computed_once()
 def level_spread(
     model: nn.Module, images: np.ndarray, n_samples: int, seed: int = SAMPLING_SEED
 ) -> dict[str, dict[str, float]]:
@@ -170,6 +197,7 @@ def level_spread(
 SHIFT_COLUMNS = ("patch marked lesion (%)", "mean disagreement (%)")
 
 
+@results.computed_once()
 def shift_effects(
     model: nn.Module, images: np.ndarray, n_samples: int, seed: int = SAMPLING_SEED
 ) -> dict[str, dict[str, float]]:
@@ -190,12 +218,43 @@ def shift_effects(
     return effects
 
 
-def show_disagreement(model: nn.Module, image: np.ndarray, masks: np.ndarray, n_samples: int, title: str):
-    """Figure: the model's samples' disagreement map next to the raters', titled with this case's own D_NCC."""
+@results.computed_once()
+def disagreement_pair(
+    model: nn.Module, image: np.ndarray, masks: np.ndarray, n_samples: int, seed: int = SAMPLING_SEED
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """The model's samples' disagreement map, the raters' and their NCC (D_NCC), for one case."""
+    torch.manual_seed(seed)
     predicted = disagreement(sample_outlines(model, image, n_samples))
     raters = disagreement(masks)
-    score = float(ncc(predicted[None], raters[None], batch=True)[0])
+    return predicted, raters, float(ncc(predicted[None], raters[None], batch=True)[0])
+
+
+def show_disagreement(model: nn.Module, image: np.ndarray, masks: np.ndarray, n_samples: int, title: str):
+    """Figure: the model's samples' disagreement map next to the raters', titled with this case's own D_NCC."""
+    predicted, raters, score = disagreement_pair(model, image, masks, n_samples)
     return viz.plot_disagreement_pair(image[0], predicted, raters, title, score)
+
+
+@results.recipe("lesson 3: uncertainty sampling")
+def notebook_results(quick: bool) -> None:
+    """What the notebook computes, as it does (lecture or quick mode): stored by `medai-edu cache build`."""
+    n_cases, n_samples, shift_steps = NOTEBOOK_SETTINGS[quick]
+    data = load_data(progress=False)
+    cases = pick_cases(data, n_cases)
+    images, masks = data.field("images")[cases], data.field("masks")[cases]
+    models = load_models(("unet", "prob_unet", "phiseg_l5"))
+    phiseg = models["phiseg_l5"]
+    pool = SamplePool(phiseg, images)
+    for case in range(len(images)):
+        for _, level in latent_levels(phiseg):
+            pool._stored(case, level)
+    stored_outlines(models["unet"], images[0], None, 1)  # the one-answer figure
+    stored_outlines(phiseg, images[0], None, n_samples)  # the GED exercise
+    level_spread(phiseg, images, n_samples)
+    disagreement_scores(models, images, masks, n_samples)
+    disagreement_pair(phiseg, images[0], masks[0], n_samples)
+    robustness_grid(phiseg, images[0], n_samples, np.linspace(0, 1, shift_steps))
+    shift_effects(phiseg, images, n_samples)
 
 
 #: the benchmark's columns in the lesson's table: (condition, measure key, label)
