@@ -46,7 +46,7 @@ def _plain_heading(text: str) -> str:
     return re.sub(r"[*_`]", "", text).strip()
 
 
-def _titles(cells) -> dict[str, str]:
+def exercise_titles(cells) -> dict[str, str]:
     """grade id -> the exercise's name: the last heading above the cell (the grade id where there is none)."""
     titles, heading = {}, ""
     for cell in cells:
@@ -88,17 +88,17 @@ def _show(question, value) -> str:
 
 def question_result(question, value, right: bool) -> str:
     """What a graded multiple-choice or number question says: right or not, the right answer, and why."""
-    given = "no answer" if value is None or value is Ellipsis else _show(question, value)
+    given = "none the grader could read" if value is None or value is Ellipsis else _show(question, value)
     if hasattr(question, "correct"):  # a multiple-choice question
         why = question.explanations
         if right:
-            return f"✅ Right: {question.correct}. {why[question.correct]}"
+            return f"Right: {question.correct}. {why[question.correct]}"
         mine = f" {why[given]}" if given in why else ""
-        return f"❌ Your answer: {given}, not the right one.{mine}\nThe right answer: {question.correct}. {why[question.correct]}"
+        return f"Your answer: {given}, not the right one.{mine}\nThe right answer: {question.correct}. {why[question.correct]}"
     accepted = f"{question.show(question.low)} to {question.show(question.high)}"
     if right:
-        return f"✅ Right: {given} (accepted: {accepted}). {question.why}"
-    return f"❌ Your answer: {given}; accepted: {accepted}.\n{question.why}"
+        return f"Right: {given} (accepted: {accepted}). {question.why}"
+    return f"Your answer: {given}; accepted: {accepted}.\n{question.why}"
 
 
 def _stream(text: str):
@@ -109,7 +109,7 @@ class StudentFeedback(NbGraderPreprocessor):
     """Exercise names, graded questions' results, points first, glossary inlined (see the module's text)."""
 
     def preprocess(self, nb, resources):
-        titles = _titles(nb.cells)
+        titles = exercise_titles(nb.cells)
         lesson = None
         for cell in nb.cells:
             meta = _meta(cell)

@@ -50,6 +50,7 @@ class StudentGrades:
     scores: dict[str, tuple[float, float]] = field(default_factory=dict)  # exercise -> (score, max)
     penalty: float = 0.0
     pending: list[str] = field(default_factory=list)  # exercises still waiting for a manual grade
+    titles: dict[str, str] = field(default_factory=dict)  # exercise -> its name in the lesson
 
     @property
     def total(self) -> float:
@@ -60,7 +61,8 @@ class StudentGrades:
         return sum(m for _, m in self.scores.values())
 
     def breakdown(self) -> str:
-        return "; ".join(f"{name} {s:g}/{m:g}" for name, (s, m) in self.scores.items())
+        scored = [(name, s, m) for name, (s, m) in self.scores.items() if m > 0]  # optional exercises: no points
+        return "; ".join(f"{self.titles.get(name, name)}: {s:g}/{m:g}" for name, s, m in scored)
 
 
 def read_grades(layout, lesson: str) -> list[StudentGrades]:
@@ -68,7 +70,7 @@ def read_grades(layout, lesson: str) -> list[StudentGrades]:
     import nbformat
     from nbgrader.api import Gradebook, MissingEntry
 
-    from medai_edu.grading import plan
+    from medai_edu.grading import feedback, plan
 
     found = []
     with Gradebook(layout.db_url) as gradebook:
@@ -83,6 +85,7 @@ def read_grades(layout, lesson: str) -> list[StudentGrades]:
             for notebook in submission.notebooks:
                 release = nbformat.read(layout.release / lesson / f"{notebook.name}.ipynb", as_version=4)
                 order = {plan.grade_id(c): i for i, c in enumerate(release.cells) if plan.grade_id(c)}
+                grades.titles.update(feedback.exercise_titles(release.cells))
                 for grade in sorted(notebook.grades, key=lambda g: order.get(g.name, len(order))):
                     score = grade.manual_score if grade.manual_score is not None else grade.auto_score
                     grades.scores[grade.name] = (float(score or 0), float(grade.max_score))
