@@ -6,8 +6,8 @@ Entries live in the data cache (:mod:`medai_edu.data.cache`: the user's folder, 
 shared folder ``$MEDAI_EDU_SHARED_CACHE``, read only; checksummed; one build at a time) as
 ``result-NAME-KEY.npz``: the result's arrays plus its structure, with a card holding the key.
 
-The key is everything that determines a result: the source of the function's module and of the
-modules it names (the code), and a fingerprint of every argument (arrays by content, a model by its
+The key is everything that determines a result: the code (the function's source and all it uses
+from its module, and the computing modules: models, data, attribution, metrics, referral), and a fingerprint of every argument (arrays by content, a model by its
 weights, seeds and parameters by value). A retrained model, changed code or other settings give
 another key, so an old entry is never served. :func:`check` recomputes every stored entry live and
 compares it with what is stored (tests and ``medai-edu cache check``).
@@ -18,6 +18,7 @@ and writing nothing. A result loaded from a cache says so once per kernel.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import functools
 import hashlib
@@ -25,6 +26,8 @@ import importlib
 import inspect
 import json
 import os
+import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -138,19 +141,43 @@ def fingerprint(value: Any) -> Any:
     raise TypeError(f"cannot key a stored result on a {type(value).__name__}; pass arrays, numbers or models.")
 
 
-#: the code every demonstration is computed with: models, data, attribution, metrics, referral
+#: the code every demonstration is computed with, besides the lesson function's own: models, data,
+#: attribution, metrics, referral (whole files)
 COMPUTING_CODE = ("models", "data", "attribution.py", "metrics.py", "referral.py")
 
 
+def own_code(function: Callable[..., Any]) -> str:
+    """The source of ``function`` and of all it uses from its own module, directly or through other
+    functions there (functions, classes, the values of constants): the lesson's text and claims around
+    it may change without giving new keys."""
+    module = sys.modules[function.__module__]
+    parts, seen, todo = [], set(), [inspect.unwrap(function)]
+    while todo:
+        source = inspect.getsource(todo.pop())
+        parts.append(source)
+        for name in sorted(_names(source) - seen):
+            seen.add(name)
+            value = inspect.unwrap(module.__dict__[name]) if name in module.__dict__ else None
+            if (inspect.isfunction(value) or inspect.isclass(value)) and value.__module__ == module.__name__:
+                todo.append(value)
+            elif value is not None and not (inspect.ismodule(value) or callable(value)):
+                parts.append(f"{name} = {value!r}")
+    return "\n".join(parts)
+
+
+def _names(source: str) -> set[str]:
+    return {node.id for node in ast.walk(ast.parse(textwrap.dedent(source))) if isinstance(node, ast.Name)}
+
+
 @functools.cache
-def code_digest(modules: tuple[str, ...]) -> str:
-    """sha256 of the source files of ``modules`` and of :data:`COMPUTING_CODE` (a change anywhere in
-    them gives new keys)."""
+def code_digest(function: Callable[..., Any], modules: tuple[str, ...]) -> str:
+    """sha256 of :func:`own_code` of ``function``, of the source files of ``modules`` and of
+    :data:`COMPUTING_CODE` (a change anywhere in them gives new keys)."""
     package = Path(__file__).parent
     files = [Path(importlib.import_module(name).__file__) for name in modules]
     for part in COMPUTING_CODE:
         files += sorted((package / part).glob("*.py")) if (package / part).is_dir() else [package / part]
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(own_code(function).encode())
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
@@ -235,7 +262,7 @@ def computed_once(
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(function)
-        modules = (function.__module__, *depends)
+        modules = tuple(depends)
         name = function.__qualname__
 
         @functools.wraps(function)
@@ -244,7 +271,7 @@ def computed_once(
             bound.apply_defaults()
             key = {
                 "function": f"{function.__module__}.{name}",
-                "code": code_digest(modules),
+                "code": code_digest(function, modules),
                 "arguments": {k: fingerprint(v) for k, v in bound.arguments.items() if k not in ignore},
             }
             entry = f"{PREFIX}{name}-{hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]}"

@@ -95,6 +95,17 @@ def test_a_model_is_keyed_by_its_weights():
         results.fingerprint(object())
 
 
+def test_the_code_key_follows_what_a_function_uses_not_the_lesson_text(monkeypatch):
+    from medai_edu.lessons import uncertainty as lesson
+
+    before = results.own_code(lesson.robustness_grid)
+    assert "def sample_outlines" in before  # a function it calls, from its module
+    monkeypatch.setattr(lesson, "CLAIMS", [])  # the text around it
+    assert results.own_code(lesson.robustness_grid) == before
+    monkeypatch.setattr(lesson, "STRONGEST_SHIFT", {**lesson.STRONGEST_SHIFT, "noise": 0.7})  # a constant it uses
+    assert results.own_code(lesson.robustness_grid) != before
+
+
 LESSON3 = ["lesson 3: uncertainty sampling"]
 
 

@@ -55,6 +55,8 @@ def build_all(into: Path | None = None, progress: bool = True, log: Callable[[st
         build(progress)
     from medai_edu import results
 
+    if not progress:
+        os.environ["TQDM_DISABLE"] = "1"  # the lesson functions' own progress bars
     results.build(log=log)  # every lesson's demonstrations and explorer states, lecture and quick mode
     if into is not None:
         for path in [folder, *folder.iterdir()]:

@@ -250,6 +250,8 @@ def notebook_results(quick: bool) -> None:
             pool._stored(case, level)
     stored_outlines(models["unet"], images[0], None, 1)  # the one-answer figure
     stored_outlines(phiseg, images[0], None, n_samples)  # the GED exercise
+    stored_outlines(models["unet"], images[0], None, 1)  # the one-answer figure
+    stored_outlines(phiseg, images[0], None, n_samples)  # the GED exercise
     level_spread(phiseg, images, n_samples)
     disagreement_scores(models, images, masks, n_samples)
     disagreement_pair(phiseg, images[0], masks[0], n_samples)
