@@ -75,7 +75,8 @@ def _referral_explorer(repeats: int) -> dict[str, dict[str, float]]:
 
 
 def _brain_explorers(repeats: int) -> dict[str, dict[str, float]]:
-    """Lesson 2: the map explorer (precomputed maps) and the severity explorer (simulates and runs VA-GAN)."""
+    """Lesson 2: the map explorer (precomputed maps) and the severity explorer (stored states; a state
+    not stored yet simulates and runs VA-GAN once)."""
     from medai_edu.lessons import alzheimer
 
     cases = alzheimer.ad_cases(4)
@@ -88,13 +89,17 @@ def _brain_explorers(repeats: int) -> dict[str, dict[str, float]]:
         ),
         "severity_explorer": _time_moves(
             lambda: widgets.severity_explorer(lambda i, s: alzheimer.at_severity(generator, i, s), list(cases.indices)),
-            lambda box: _slider_moves(box.controls["severity"], list(np.linspace(0.0, 1.5, repeats))),
+            lambda box: _slider_moves(
+                box.controls["severity"],
+                [alzheimer.SEVERITIES[(3 * i) % len(alzheimer.SEVERITIES)] for i in range(1, repeats + 1)],
+            ),  # slider positions: their states come from the results cache once `medai-edu cache build` ran
         ),
     }
 
 
 def _uncertainty_explorers(repeats: int) -> dict[str, dict[str, float]]:
-    """Lesson 3: "draw another outline" (samples PHiSeg live) and the robustness explorer (precomputed)."""
+    """Lesson 3: "draw another outline" (stored outlines, then PHiSeg live after the 24th) and the robustness
+    explorer (precomputed)."""
     from medai_edu.lessons import uncertainty
 
     data = uncertainty.load_data(progress=False)
