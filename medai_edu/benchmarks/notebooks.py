@@ -35,6 +35,7 @@ import psutil
 from medai_edu import threads
 from medai_edu.benchmarks import load_average
 from medai_edu.data.cache import ENV_VAR as CACHE_ENV
+from medai_edu.data.cache import SHARED_ENV_VAR as SHARED_ENV
 from medai_edu.release import ROOT
 
 KERNEL = "medai-edu"
@@ -131,11 +132,21 @@ def run_one(
         )
     if result.returncode != 0:
         raise RuntimeError(f"{path.name} failed under papermill:\n{result.stderr[-3000:]}")
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]), load_before=load_before, load_after=load_average())
+    stored = sorted(p.name for p in Path(cache).glob("result-*.npz")) if cache else []
+    return dict(
+        json.loads(result.stdout.strip().splitlines()[-1]),
+        load_before=load_before,
+        load_after=load_average(),
+        results_in_user_cache=len(stored),  # computed by this run or an earlier one into this cache
+    )
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    """First run (empty data cache) and second run of every lesson, with the machine and date."""
+    """First run (empty data cache) and second run of every lesson, with the machine and date.
+
+    A shared cache (``$MEDAI_EDU_SHARED_CACHE``, e.g. from `medai-edu cache build --into DIR`) is read
+    by both: the lecture on a prepared hub. Without one the first run is a learner's first run.
+    """
     lessons = {}
     for path in notebooks():
         with tempfile.TemporaryDirectory() as cache:
@@ -143,10 +154,12 @@ def run(quick: bool = False) -> dict[str, Any]:
             again = run_one(path, quick, Path(cache))
         lessons[path.stem] = {"first_run": first, "second_run": again}
         print(
-            f"{path.stem}: {first['seconds']:.1f} s, then {again['seconds']:.1f} s (load {again['load_after']})",
+            f"{path.stem}: {first['seconds']:.1f} s, then {again['seconds']:.1f} s (load {again['load_after']}; "
+            f"results stored in the user's cache: {again['results_in_user_cache']})",
             flush=True,
         )
-    return {"machine": machine(), "quick": quick, "server": server_memory(), "lessons": lessons}
+    shared = os.environ.get(SHARED_ENV)
+    return {"machine": machine(), "quick": quick, "shared_cache": shared, "server": server_memory(), "lessons": lessons}
 
 
 def server_memory(settle: float = 5.0, timeout: float = 120.0) -> dict[str, float]:
@@ -257,6 +270,7 @@ def table(result: dict[str, Any]) -> str:
     lines.append(
         "s: wall time of the whole notebook; CPU-s: the kernel's CPU seconds (user + sys) after its set-up cell"
     )
+    lines.append(f"shared results cache: {result.get('shared_cache') or 'none'}")
     server = f"JupyterLab server without kernels (the rest of a hub user's memory): {result['server']['server_rss_mb']:.0f} MB"
     return "\n".join([*lines, server, machine_line])
 
