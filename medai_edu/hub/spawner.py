@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
+from tornado import web
 from traitlets import Bool, Unicode
 
 from medai_edu.hub import limits
@@ -28,15 +29,20 @@ class CourseSpawner(LocalProcessSpawner):
     _limits: limits.UserLimits | None = None
 
     async def start(self):
-        if self.lessons_source:
-            await copy_lessons_as_user(self.user.name, Path(self.lessons_source))
-        if self.enforce_limits:
-            self._limits = limits.prepare(self.user.name, self.mem_limit, self.cpu_limit)
-            for line in self._limits.enforced:
-                self.log.info("%s: enforcing %s", self.user.name, line)
-            for line in self._limits.missing:
-                self.log.warning("%s: %s", self.user.name, line)
-        return await super().start()
+        try:
+            if self.lessons_source:
+                await copy_lessons_as_user(self.user.name, Path(self.lessons_source))
+            if self.enforce_limits:
+                self._limits = limits.prepare(self.user.name, self.mem_limit, self.cpu_limit)
+                for line in self._limits.enforced:
+                    self.log.info("%s: enforcing %s", self.user.name, line)
+                for line in self._limits.missing:
+                    self.log.warning("%s: %s", self.user.name, line)
+            return await super().start()
+        except Exception as error:  # said in the hub's answer (the API, the spawn page), not only in its log
+            self.log.exception("%s's server did not start", self.user.name)
+            what = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+            raise web.HTTPError(500, f"{self.user.name}'s server did not start ({what})") from error
 
     def make_preexec_fn(self, name):
         drop_to_user = super().make_preexec_fn(name)
@@ -76,4 +82,6 @@ async def copy_lessons_as_user(username: str, source: Path) -> None:
     )
     output, _ = await process.communicate()
     if process.returncode != 0:
-        raise RuntimeError(f"copying the lessons for {username} failed:\n{output.decode(errors='replace')[-2000:]}")
+        said = output.decode(errors="replace").strip()[-2000:]
+        last = said.splitlines()[-1] if said else "no output"
+        raise RuntimeError(f"copying the lessons failed (exit status {process.returncode}: {last})\n{said}")
