@@ -119,6 +119,7 @@ def test_canvas_download_is_collected_with_late_flags(released, tmp_path):
     rows = collect.read_records(root / "collected" / f"{LESSON}.csv")
     for who, (name, user, late) in CANVAS_PEOPLE.items():
         assert rows[name]["platform_id"] == user and rows[name]["late"] == ("yes" if late else ""), who
+        assert rows[name]["attachment_id"] in ("9001", "9002"), who  # its feedback upload names the file
         assert (root / "submitted" / name / LESSON / f"{LESSON}.ipynb").is_file()
     assert done.skipped == [("notes.txt", "matches no file name of the pattern")]
 
@@ -200,9 +201,11 @@ def _grade_by_hand(browser, base: str, submission: str, score: str) -> None:
     page.goto(f"{base}/formgrader/?token={TOKEN}")
     page.goto(f"{base}/formgrader/submissions/{submission}/")
     page.wait_for_function("typeof window.formgrader === 'object'")
+    page.wait_for_load_state("networkidle")  # the grades are loaded and their fields listen (slow on a busy machine)
     field = page.locator("input.score#reflect-questions")  # the written answer (the page's last field is a test's)
     field.fill(score)
-    with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT") as saved:
+    saving = lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT"  # noqa: E731
+    with page.expect_response(saving, timeout=90_000) as saved:
         field.press("Tab")
     assert saved.value.status == 200, f"the manual grade was not saved: HTTP {saved.value.status}"
     context.close()
@@ -249,7 +252,16 @@ def test_from_platform_downloads_to_the_upload_files(tmp_path):
     assert "Unwritable directory" not in (tmp_path / "formgrader.log").read_text()
 
     written = upload.upload(LESSON, root, canvas_column="00 Welcome (4242)")
-    assert [p.name for p in written] == [f"{LESSON}.csv", f"{LESSON}-moodle.csv", f"{LESSON}-canvas.csv"]
+    assert [p.name for p in written] == [
+        f"{LESSON}.csv", f"{LESSON}-moodle.csv", f"{LESSON}-canvas.csv",
+        f"{LESSON}-moodle-feedback.zip", f"{LESSON}-canvas-feedback.zip",
+    ]  # fmt: skip
+    # Named as Moodle's feedback-zip import and Canvas's re-upload read them (participant; user and file number)
+    assert sorted(zipfile.ZipFile(written[3]).namelist()) == [
+        f"Ada Lovelace_1001_assignsubmission_file_{LESSON}-feedback.html",
+        f"Émile Zola_1002_assignsubmission_file_{LESSON}-feedback.html",
+    ]
+    assert zipfile.ZipFile(written[4]).namelist() == [f"hopperbrace_2002_9001_{LESSON}-feedback.html"]
     full = {row["student"]: row for row in _rows(written[0])}
     assert full["ada-lovelace"]["reflect-questions"] == "2" and full["ada-lovelace"]["total"] == "7"
     assert full["hopperbrace"]["reflect-questions"] == "0.5" and full["hopperbrace"]["late"] == "yes"

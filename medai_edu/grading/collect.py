@@ -38,14 +38,25 @@ from pathlib import Path, PurePosixPath
 COLLECTED_DIR = "collected"
 MAX_FILE_BYTES = 50 << 20  # one submitted file
 MAX_TOTAL_BYTES = 4 << 30  # the whole download, unpacked
-RECORD_FIELDS = ["student", "platform", "platform_id", "name", "email", "submitted_at", "late", "files"]
+RECORD_FIELDS = [
+    "student",
+    "platform",
+    "platform_id",
+    "name",
+    "email",
+    "submitted_at",
+    "late",
+    "files",
+    "attachment_id",
+]
 
 PRESETS = {
     "moodle": re.compile(
         r"^(?:.*/)?(?P<name>[^/]+?)_(?P<platform_id>\d+)_+assignsubmission_file_*(?:/(?:.*/)?|)(?P<file_id>[^/]+)$"
     ),
     "canvas": re.compile(
-        r"^(?:.*/)?(?:(?P<name>\w*?)_)??(?:(?P<late>late)_)?(?P<platform_id>\d+)_\d+_(?P<file_id>[^/]+)$", re.IGNORECASE
+        r"^(?:.*/)?(?:(?P<name>\w*?)_)??(?:(?P<late>late)_)?(?P<platform_id>\d+)_(?P<attachment_id>\d+)_(?P<file_id>[^/]+)$",
+        re.IGNORECASE,
     ),
 }
 WORKSHEET_ID = re.compile(r"^\D*(\d+)\s*$")  # "Participant 12345"
@@ -67,6 +78,7 @@ class Record:
     submitted_at: str = ""  # ISO 8601 in UTC, or "" where the download does not say
     late: str = ""  # "yes" where the platform marked it late
     files: list[str] = field(default_factory=list)
+    attachment_id: str = ""  # Canvas: the submitted file's number (its feedback upload names it)
 
 
 @dataclass
@@ -238,6 +250,7 @@ def collect(
                 name=name,
                 email=person.get("email", ""),
                 submitted_at=person.get("submitted_at", ""),
+                attachment_id=groups.get("attachment_id", ""),
             )
             if groups.get("timestamp"):
                 try:
@@ -311,7 +324,7 @@ def read_records(path: Path) -> dict[str, dict[str, str]]:
     if not path.is_file():
         return {}
     with open(path, newline="", encoding="utf-8") as handle:
-        return {row["student"]: row for row in csv.DictReader(handle)}
+        return {row["student"]: {k: v or "" for k, v in row.items()} for row in csv.DictReader(handle)}
 
 
 def _main(args) -> int:

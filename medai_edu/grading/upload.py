@@ -174,6 +174,38 @@ def upload(
     if canvas:
         rows = [[p["name"], p["platform_id"], "", "", "", f"{g.total:g}"] for g, p in canvas]
         written.append(_write(folder / f"{lesson}-canvas.csv", [*CANVAS_FIELDS, canvas_column or lesson], rows))
+    written += _feedback_zips(layout.feedback, lesson, people, folder)
+    return written
+
+
+def _feedback_zips(feedback: Path, lesson: str, people: dict[str, dict[str, str]], folder: Path) -> list[Path]:
+    """Each student's feedback page in one zip per platform, named as the platform's upload matches it.
+
+    Moodle ("Upload multiple feedback files in a zip") reads ``<name>_<participant>_assignsubmission_file_<file>``;
+    Canvas ("Upload Submissions" on the assignment) reads the user and file numbers of its own download.
+    """
+    import zipfile
+
+    names = {
+        "moodle": lambda p: (
+            f"{p['name'].replace('_', ' ')}_{p['platform_id']}_assignsubmission_file_{lesson}-feedback.html"
+        ),
+        "canvas": lambda p: (
+            f"{collect.slug(p['name']).replace('-', '') or 'student'}_{p['platform_id']}_{p.get('attachment_id')}_{lesson}-feedback.html"
+        ),
+    }
+    written = []
+    for platform, name in names.items():
+        pages = [(student, p) for student, p in sorted(people.items()) if p.get("platform") == platform]
+        pages = [(feedback / student / lesson / f"{lesson}.html", p) for student, p in pages]
+        pages = [(page, p) for page, p in pages if page.is_file() and (platform != "canvas" or p.get("attachment_id"))]
+        if not pages:
+            continue
+        path = folder / f"{lesson}-{platform}-feedback.zip"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for page, person in pages:
+                archive.write(page, name(person))
+        written.append(path)
     return written
 
 
