@@ -14,7 +14,9 @@ question (label 1 = has the disease):
 - :class:`Reader`: a simulated reader with a sensitivity, a specificity and an automation bias
   (optionally less accurate on borderline cases);
 - :class:`QualityCheck`: an input-quality check (out-of-distribution score) from training-image
-  statistics.
+  statistics;
+- :func:`prevalence_weights` and :func:`shift_prior`: the same cases seen at another prevalence of
+  the disease (weights), and probabilities corrected for it (a prior shift of the logits).
 """
 
 from __future__ import annotations
@@ -134,6 +136,25 @@ def threshold_for_capacity(confidences, capacity: float) -> float:
     c = np.sort(_vector(confidences, "confidences"))
     k = int(np.floor(_share(capacity, "capacity") * len(c) + 1e-9))
     return float(c[k]) if k < len(c) else float(np.nextafter(c[-1], np.inf))
+
+
+def prevalence_weights(labels, prevalence: float) -> np.ndarray:
+    """Per case, a weight that makes these cases count as a population with ``prevalence`` of the
+    disease (diseased cases weighted by prevalence / their share, the others likewise)."""
+    y = _labels(labels, len(np.asarray(labels)))
+    share = y.mean()
+    if not 0 < share < 1:
+        raise ValueError(f"labels must hold both diseased (1) and other (0) cases, got a diseased share of {share:g}.")
+    if not 0 < prevalence < 1:
+        raise ValueError(f"prevalence must lie strictly between 0 and 1, got {prevalence!r}.")
+    return np.where(y == 1, prevalence / share, (1 - prevalence) / (1 - share))
+
+
+def shift_prior(logits, prevalence: float, trained_prevalence: float = 0.5) -> np.ndarray:
+    """Logits corrected for a disease prevalence other than the training data's: add the change in
+    the prior's log-odds (Saerens et al., Neural Comput 2002)."""
+    odds = np.log(prevalence / (1 - prevalence)) - np.log(trained_prevalence / (1 - trained_prevalence))
+    return _vector(logits, "logits") + odds
 
 
 @dataclass(frozen=True)

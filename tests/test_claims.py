@@ -145,3 +145,56 @@ def _set(data, path, value):
     for k in keys:
         data = data[k]
     data[last] = value
+
+
+# --------------------------------------------------------------------------------------------
+# Words bound like numbers (claims.QUANTIFIERS)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_qualitative_word_in_a_claim_is_bound_to_a_value(lesson):
+    unbound = [
+        f"{c.name}: {[q.word for q in claims.quantifiers_in(c.text) if q.word not in c.words]}"
+        for c in _module(lesson).CLAIMS
+        if any(q.word not in c.words for q in claims.quantifiers_in(c.text))
+    ]
+    assert not unbound, "bind these words to the value they describe (Claim.words):\n" + "\n".join(unbound)
+
+
+def test_the_vocabulary_gives_each_word_its_range():
+    q = claims.QUANTIFIERS
+    assert q["almost every"].allows(0.95) and not q["almost every"].allows(0.5)
+    assert q["about half"].allows(0.5) and not q["about half"].allows(0.97)
+    assert q["most"].allows(0.7) and not q["most"].allows(0.45)
+    assert q["far better"].allows(2.6) and not q["far better"].allows(1.05)
+    assert [w.word for w in claims.quantifiers_in("It reached at most 0.35, the most common sign.")] == []
+    assert [w.word for w in claims.quantifiers_in("It calls nearly everyone MCI, far higher.")] == [
+        "nearly every",
+        "far better",
+    ]
+
+
+def test_an_overstated_sentence_fails_the_quantifier_check():
+    """Lesson 4 once said that under lower contrast the model is 'confidently wrong on almost every scan':
+    bound to the measured share of lower-contrast scans that are confident errors, the word fails; the
+    sentence the lesson says now passes, and so does a word left unbound only if it is bound."""
+    share = claims.Field("referral_benchmark.json", "conditions.contrast.quality.share_confident_and_wrong")
+
+    def sentence(text, words):
+        return claims.Claim("overstated", text, {"share": share}, lambda v: True, words=words)
+
+    overstated = sentence(
+        "Under lower contrast the model is confidently wrong on almost every scan.", {"almost every": "share"}
+    )
+    failure = overstated.check()
+    assert failure is not None and "'almost every' (share from 0.9 to 1)" in failure, failure
+    assert 0.4 <= share.read() <= 0.6
+    assert (
+        sentence(
+            "Under lower contrast it is confidently wrong on about half of the scans.", {"about half": "share"}
+        ).check()
+        is None
+    )
+    unbound = sentence("Under lower contrast it is confidently wrong on almost every scan.", {}).check()
+    assert unbound is not None and "not bound" in unbound

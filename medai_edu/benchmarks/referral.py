@@ -73,6 +73,11 @@ def _borderline_reader(study: capstone.Study, share: float) -> dict[str, Any]:
     }
 
 
+def _reliance(study: capstone.Study, share: float) -> dict[str, Any]:
+    """Over-reliance and appropriate reliance on the clean test cases at the chosen share, per automation bias."""
+    return {f"bias_{capstone._key(b)}": capstone.reliance(study, share, b) for b in capstone.AUTOMATION_BIASES}
+
+
 def _per_case_team(study: capstone.Study, share: float) -> np.ndarray:
     cases = study.test["clean"]
     to_reader = referral.referred(study.confidences(), share)
@@ -118,7 +123,18 @@ def run(n_test: int | None = None, progress: bool = True, final_seed: int = FINA
             "team_at_chosen_share": float(final_team.mean()),
             "ece_before": final.ece(recalibrated=False),
             "ece_after": final.ece(),
+            "team_vs_model": paired_bootstrap(final_team, final.test["clean"].model_correct.astype(float)),
+            "conditions": {c: _condition(final, c, threshold) for c in final.test},
+            "borderline_reader": _borderline_reader(final, share),
+            "reliance": _reliance(final, share),
+            "prevalence": capstone.at_prevalence(final, capstone.LOW_PREVALENCE, share),
         },
+        "reliance": _reliance(study, share),
+        "prevalence": {
+            "cohort": capstone.at_prevalence(study, float(clean.labels.mean()), share),
+            "low": capstone.at_prevalence(study, capstone.LOW_PREVALENCE, share),
+        },
+        "image_ceiling": capstone.image_ceiling(),
         "settings": {
             "shares": list(capstone.BENCH_SHARES),
             "automation_biases": list(capstone.AUTOMATION_BIASES),

@@ -43,6 +43,8 @@ BORDERLINE_SEVERITY = (
 #: the second reader of the benchmark: right on only this share of borderline cases, more often on
 #: the others (same sensitivity and specificity overall)
 BORDERLINE_ACCURACY = 0.6
+#: the prevalence of AD in the lesson's second population (the cohort itself is 50/50)
+LOW_PREVALENCE = 0.1
 CONDITION_LABELS = {"clean": "as trained", "noise": "noise", "contrast": "lower contrast", "blur": "blur"}
 
 
@@ -225,11 +227,79 @@ def with_quality_check(study: Study, condition: str, threshold: float) -> dict[s
     with_check = np.where(flagged, alone, without_check)
     return {
         "share_referred_by_confidence": float(to_reader.mean()),
+        "share_confident_and_wrong": float((~to_reader & ~cases.model_correct).mean()),
+        "share_called_ad": float(cases.answers.mean()),
         "share_flagged": float(flagged.mean()),
         "share_to_reader_with_check": float((to_reader | flagged).mean()),
         "team_without_check": float(without_check.mean()),
         "team_with_check": float(with_check.mean()),
     }
+
+
+def reliance(study: Study, share: float, automation_bias: float, condition: str = "clean") -> dict[str, float]:
+    """What the reader's switching to the AI's answer does at a referral share, as shares of all test cases.
+
+    ``over_reliance``: referred cases the reader would have got right alone but gets wrong by
+    switching to a wrong AI suggestion (automation bias in the literature's sense);
+    ``appropriate_reliance``: referred cases the reader would have got wrong but gets right by switching
+    to a right suggestion. The team's accuracy changes by their difference.
+    ``wrong_suggestions``: referred cases whose AI suggestion is wrong.
+    """
+    cases = study.test[condition]
+    to_reader = referral.referred(study.confidences(condition), share)
+    own = study.reader.own_accuracy(cases.labels)
+    ai_right = cases.model_correct
+    return {
+        "over_reliance": float(np.where(to_reader & ~ai_right, own * automation_bias, 0.0).mean()),
+        "appropriate_reliance": float(np.where(to_reader & ai_right, (1 - own) * automation_bias, 0.0).mean()),
+        "wrong_suggestions": float((to_reader & ~ai_right).mean()),
+    }
+
+
+def at_prevalence(study: Study, prevalence: float, share: float) -> dict[str, float]:
+    """The clean test cases weighted to a population with ``prevalence`` of AD (the cohort has 50 %):
+    the model's sensitivity and specificity (unchanged by the weights), the share of its AD calls that
+    are right (positive predictive value) and the ECE of its temperature-scaled probabilities, as they
+    are and corrected for the prevalence (:func:`referral.shift_prior`); the team at ``share`` referred."""
+    cases = study.test["clean"]
+    y, calls = cases.labels, cases.answers
+    w = referral.prevalence_weights(y, prevalence)
+    logits = cases.logits / study.temperature
+    corrected = referral.sigmoid(referral.shift_prior(logits, prevalence))
+    team = np.where(referral.referred(study.confidences(), share), study.reader_correct(), cases.model_correct)
+    return {
+        "prevalence": prevalence,
+        "sensitivity": float(calls[y == 1].mean()),
+        "specificity": float(1 - calls[y == 0].mean()),
+        "ppv": float((w * (calls == 1) * (y == 1)).sum() / (w * (calls == 1)).sum()),
+        "npv": float((w * (calls == 0) * (y == 0)).sum() / (w * (calls == 0)).sum()),
+        "mean_probability": float((w * referral.sigmoid(logits)).sum() / w.sum()),
+        "ece": weighted_ece(referral.sigmoid(logits), y, w),
+        "ece_prior_corrected": weighted_ece(corrected, y, w),
+        "model_accuracy": float((w * cases.model_correct).sum() / w.sum()),
+        "team_at_share": float((w * team).sum() / w.sum()),
+    }
+
+
+def weighted_ece(probabilities: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> float:
+    """The ECE (:data:`CALIBRATION_BINS` bins) with each case counted by its weight."""
+    index = np.minimum((probabilities * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
+    total = weights.sum()
+    gaps = 0.0
+    for b in np.unique(index):
+        inside = index == b
+        mass = weights[inside].sum()
+        gap = abs((weights[inside] * probabilities[inside]).sum() - (weights[inside] * labels[inside]).sum()) / mass
+        gaps += mass / total * gap
+    return float(gaps)
+
+
+def image_ceiling() -> float:
+    """The best accuracy any reading of the scans can reach: a reader who knew each person's exact
+    disease severity (MCI and AD severities overlap; the cohort is 50/50) and chose the likelier group."""
+    (mci_low, mci_high), (ad_low, ad_high) = LECTURE.mci_severity, LECTURE.ad_severity
+    overlap = max(0.0, min(mci_high, ad_high) - max(mci_low, ad_low))
+    return 1 - 0.5 * overlap / max(mci_high - mci_low, ad_high - ad_low)
 
 
 # --- the notebook's figures and tables ---------------------------------------------------------
@@ -303,7 +373,12 @@ def quality_table(study: Study):
 
     threshold = operating_threshold(study)
     columns = {CONDITION_LABELS[c]: with_quality_check(study, c, threshold) for c in study.test}
-    return (100 * pd.DataFrame(columns)).rename(index=QUALITY_ROWS).round(1).rename_axis("Measure (% of test scans)")
+    return (
+        (100 * pd.DataFrame(columns).loc[list(QUALITY_ROWS)])
+        .rename(index=QUALITY_ROWS)
+        .round(1)
+        .rename_axis("Measure (% of test scans)")
+    )
 
 
 def reference_benchmark(path: Path = BENCHMARK_FILE):
@@ -372,6 +447,30 @@ def _lowest(what: str) -> claims.Computed:
     return claims.Computed(
         lambda: min(_f(f"conditions.{c}.{what}").read() for c in CONDITIONS[1:]), f"lowest {what} under a change"
     )
+
+
+def _points(path: str) -> dict[str, claims.Computed]:
+    """A bootstrap interval of the benchmark (difference, low, high), in percentage points."""
+    return {
+        end: claims.Computed(lambda end=end: 100 * _f(f"{path}.{end}").read(), f"{path}.{end}, percentage points")
+        for end in ("difference", "low", "high")
+    }
+
+
+def _per_100(path: str) -> claims.Computed:
+    return claims.Computed(lambda: 100 * _f(path).read(), f"{path}, per 100 test people")
+
+
+def _called(condition: str, ad: bool, final: bool = False) -> claims.Computed:
+    field = _f(f"{'final_test.' if final else ''}conditions.{condition}.quality.share_called_ad")
+    return claims.Computed(
+        lambda: field.read() if ad else 1 - field.read(), f"share called {'AD' if ad else 'MCI'}, {condition}"
+    )
+
+
+def _confident(condition: str, final: bool = False) -> claims.Computed:
+    field = _f(f"{'final_test.' if final else ''}conditions.{condition}.quality.share_referred_by_confidence")
+    return claims.Computed(lambda: 1 - field.read(), f"share not referred (confident), {condition}")
 
 
 def _quoted(value: float, what: str) -> claims.Computed:
@@ -446,22 +545,35 @@ CLAIMS = [
         "team_minus_model_interval",
         "The team's gain over the model alone is {difference} percentage points, with a 95 % "
         "[bootstrap](../00_welcome/glossary.md#bootstrap) interval (the range in which the gain lies for 95 % of "
-        "random redraws of the test cases) from {low} to {high}: more than chance on these cases.",
+        "random redraws of the test cases) from {low} to {high}: more than chance on these cases, and on the final "
+        "test set ({final_difference}, from {final_low} to {final_high}).",
         {
-            "difference": claims.Computed(lambda: 100 * _f("team_vs_model.difference").read(), "team minus model, pp"),
-            "low": claims.Computed(lambda: 100 * _f("team_vs_model.low").read(), "interval low, pp"),
-            "high": claims.Computed(lambda: 100 * _f("team_vs_model.high").read(), "interval high, pp"),
+            **_points("team_vs_model"),
+            **{f"final_{k}": v for k, v in _points("final_test.team_vs_model").items()},
         },
-        lambda v: v["low"] > 0,
-        {"difference": "{:+.1f}", "low": "{:+.1f}", "high": "{:+.1f}"},
+        lambda v: v["low"] > 0 and v["final_low"] > 0,
+        {k: "{:+.1f}" for k in ("difference", "low", "high", "final_difference", "final_low", "final_high")},
+    ),
+    claims.Claim(
+        "team_above_image_ceiling",
+        "The team's {team} exceeds what any reading of these scans alone could reach: the MCI and AD groups' "
+        "severities overlap, so even a reader who knew each person's exact severity from the image would be right in "
+        "at most {ceiling} of cases. Our simulated reader gets past that limit only because their errors are drawn "
+        "independently of the scan, as if they knew something the image does not show, such as the history or the "
+        "results of cognitive tests.",
+        {"team": _chosen_team(), "final_team": _f("final_test.team_at_chosen_share"), "ceiling": _f("image_ceiling")},
+        lambda v: v["team"] > v["ceiling"] and v["final_team"] > v["ceiling"],
+        {"team": "{:.1%}", "ceiling": "{:.1%}"},
     ),
     claims.Claim(
         "borderline_reader_removes_the_gain",
         "A second simulated reader has the same sensitivity and specificity overall, but is right on only "
         "{accuracy} of the borderline cases, the people whose severity lies where the MCI and AD groups overlap "
         "({referred} of the referred cases are borderline), and more often on the others. With this reader the team "
-        "at the same share reaches {team}, a gain over the model alone of {difference} percentage points, with a "
-        "95 % bootstrap interval from {low} to {high}: these cases cannot tell it from no gain at all.",
+        "at the same share reaches {team}, a gain over the model alone of {difference} percentage points (95 % "
+        "bootstrap interval {low} to {high}), which these cases cannot tell from no gain; on the final test set the "
+        "gain is {final_difference} ({final_low} to {final_high}) against {final_independent} with the independent "
+        "reader. On both sets the gain shrinks; whether it vanishes depends on the cases.",
         {
             "accuracy": _f("borderline_reader.accuracy_on_borderline"),
             "referred": _f("borderline_reader.share_borderline_among_referred"),
@@ -472,9 +584,14 @@ CLAIMS = [
             ),
             "low": claims.Computed(lambda: 100 * _f("borderline_reader.team_vs_model.low").read(), "low end, pp"),
             "high": claims.Computed(lambda: 100 * _f("borderline_reader.team_vs_model.high").read(), "high end, pp"),
+            **{f"final_{k}": v for k, v in _points("final_test.borderline_reader.team_vs_model").items()},
+            "final_independent": _points("final_test.team_vs_model")["difference"],
         },
-        lambda v: v["low"] < 0 < v["high"] and v["team"] < v["independent"],
+        lambda v: (
+            v["low"] < 0 < v["high"] and v["team"] < v["independent"] and v["final_difference"] < v["final_independent"]
+        ),
         {
+            **{f"final_{k}": "{:+.1f}" for k in ("difference", "low", "high", "independent")},
             "accuracy": _PCT,
             "referred": _PCT,
             "team": "{:.1%}",
@@ -497,6 +614,52 @@ CLAIMS = [
         {"biased": "{:.1%}", "model": "{:.1%}"},
     ),
     claims.Claim(
+        "over_and_appropriate_reliance",
+        "Counted separately at 0.5, per 100 test people: the reader gives up a right reading for a wrong suggestion "
+        "{over} times (automation bias, or over-reliance) and corrects a wrong reading with a right suggestion "
+        "{appropriate} times (appropriate reliance); the team loses the difference. On the final test set the counts "
+        "are {final_over} and {final_appropriate}. Over-reliance outweighs appropriate reliance here because on the "
+        "referred cases the reader alone is right more often ({reader}) than the model's suggestion ({suggestion}).",
+        {
+            "over": _per_100("reliance.bias_50.over_reliance"),
+            "appropriate": _per_100("reliance.bias_50.appropriate_reliance"),
+            "final_over": _per_100("final_test.reliance.bias_50.over_reliance"),
+            "final_appropriate": _per_100("final_test.reliance.bias_50.appropriate_reliance"),
+            "biased": _chosen_team("50"),
+            "unbiased": _chosen_team("0"),
+            "reader": _f("conditions.clean.reader_accuracy"),
+            "suggestion": claims.Computed(
+                lambda: 1 - _f("reliance.bias_0.wrong_suggestions").read() / _f("chosen_share").read(),
+                "the model's accuracy on the referred clean test cases",
+            ),
+        },
+        lambda v: (
+            v["over"] > v["appropriate"]
+            and v["final_over"] > v["final_appropriate"]
+            and abs((v["appropriate"] - v["over"]) / 100 - (v["biased"] - v["unbiased"])) < 1e-9
+            and v["reader"] > v["suggestion"]
+        ),
+        {
+            "over": "{:.1f}",
+            "appropriate": "{:.1f}",
+            "final_over": "{:.1f}",
+            "final_appropriate": "{:.1f}",
+            "reader": "{:.1%}",
+            "suggestion": "{:.1%}",
+        },
+    ),
+    claims.Claim(
+        "limits_box",
+        "It cannot show how well a real team would do: the image alone allows at most {ceiling} of correct answers "
+        "here, and our reader's independence from the scan stands in for the clinical information a real clinician "
+        "has; the cohort is half MCI, half AD (Section 4 shows what a rarer disease changes); the reader's "
+        "sensitivity and specificity are our choices, set after we had seen the team's curve on these test people; "
+        "and no real clinician, scanner or patient took part.",
+        {"ceiling": _f("image_ceiling"), "ad_share": _f("prevalence.cohort.prevalence")},
+        lambda v: 0.5 < v["ceiling"] < 1 and v["ad_share"] == 0.5,
+        {"ceiling": "{:.1%}"},
+    ),
+    claims.Claim(
         "temperature_near_one",
         "Fitted on the validation cases, the temperature is {temperature}: this classifier was already nearly "
         "calibrated, and recalibration changes the test cases' ECE only from {before} to {after}.",
@@ -507,6 +670,50 @@ CLAIMS = [
         },
         lambda v: 0.8 < v["temperature"] < 1.25 and abs(v["before"] - v["after"]) < 0.02,
         {"before": "{:.3f}", "after": "{:.3f}"},
+    ),
+    claims.Claim(
+        "prevalence",
+        "Weighting the test people as a population with {prevalence} AD (the model's sensitivity, {sensitivity}, and "
+        "specificity, {specificity}, stay the same), the share of the model's AD calls that are right falls from "
+        "{ppv_cohort} to {ppv}, and its probabilities overstate the disease: they average {mean_probability} where "
+        "{prevalence} have AD, an ECE of {ece} instead of {ece_cohort}. Correcting the probabilities for the new "
+        "prevalence (shifting the model's logits by the change in the odds of AD before any scan is seen; Saerens et "
+        "al., 2002) brings the ECE back to {ece_corrected}. On the final test set: AD calls right {final_ppv}, ECE "
+        "{final_ece} before and {final_ece_corrected} after the correction.",
+        {
+            **{k: _f(f"prevalence.low.{k}") for k in ("prevalence", "sensitivity", "specificity", "ppv")},
+            **{k: _f(f"prevalence.low.{k}") for k in ("mean_probability", "ece")},
+            "ece_corrected": _f("prevalence.low.ece_prior_corrected"),
+            "ppv_cohort": _f("prevalence.cohort.ppv"),
+            "ece_cohort": _f("prevalence.cohort.ece"),
+            "final_ppv": _f("final_test.prevalence.ppv"),
+            "final_ece": _f("final_test.prevalence.ece"),
+            "final_ece_corrected": _f("final_test.prevalence.ece_prior_corrected"),
+            "final_ppv_cohort": _f("final_test.conditions.clean.ece_after"),
+        },
+        lambda v: (
+            v["ppv"] < v["ppv_cohort"]
+            and v["final_ppv"] < v["ppv_cohort"]
+            and v["mean_probability"] > 1.5 * v["prevalence"]
+            and v["ece"] > 3 * v["ece_cohort"]
+            and v["final_ece"] > 3 * v["final_ppv_cohort"]
+            and v["ece_corrected"] < v["ece"] / 3
+            and v["final_ece_corrected"] < v["final_ece"] / 3
+        ),
+        {
+            "prevalence": _PCT,
+            "sensitivity": _PCT,
+            "specificity": _PCT,
+            "ppv": _PCT,
+            "ppv_cohort": _PCT,
+            "final_ppv": _PCT,
+            "mean_probability": "{:.2f}",
+            "ece": "{:.3f}",
+            "ece_cohort": "{:.3f}",
+            "ece_corrected": "{:.3f}",
+            "final_ece": "{:.3f}",
+            "final_ece_corrected": "{:.3f}",
+        },
     ),
     claims.Claim(
         "new_scanner_breaks_the_model",
@@ -523,21 +730,95 @@ CLAIMS = [
         {"model": _PCT, "ece_low": "{:.2f}", "ece_high": "{:.2f}"},
     ),
     claims.Claim(
+        "new_scanner_one_answer",
+        "On scans unlike its training data the model calls nearly everyone MCI (lower contrast: {contrast} of the "
+        "people, blur: {blur}) or nearly everyone AD (noise: {noise}), on the final test set too.",
+        {
+            "contrast": _called("contrast", ad=False),
+            "blur": _called("blur", ad=False),
+            "noise": _called("noise", ad=True),
+            "least": claims.Computed(
+                lambda: min(
+                    _called(c, ad=c == "noise", final=final).read() for c in CONDITIONS[1:] for final in (False, True)
+                ),
+                "the smallest share of people given the majority answer under a change, either test set",
+            ),
+        },
+        lambda v: v["least"] >= 0.9,
+        {c: "{:.1%}" for c in CONDITIONS},
+        words={"nearly every": "least"},
+    ),
+    claims.Claim(
         "new_scanner_moves_the_workload",
         "At the confidence threshold chosen on validation cases, the model refers {clean} of the clean test scans, "
         "but {noise} under noise, {contrast} under lower contrast and {blur} under blur: the reader's workload "
-        "moves with the scanner, and under lower contrast the model is confidently wrong on almost every scan.",
-        {c: _f(f"conditions.{c}.quality.share_referred_by_confidence") for c in CONDITIONS}
-        | {"contrast_model": _f("conditions.contrast.model_accuracy")},
-        lambda v: v["contrast"] < 0.1 < v["clean"] and v["contrast_model"] < 0.6 and v["noise"] != v["clean"],
+        "moves with the scanner.",
+        {c: _f(f"conditions.{c}.quality.share_referred_by_confidence") for c in CONDITIONS},
+        lambda v: v["contrast"] < 0.1 < v["clean"] and v["noise"] != v["clean"],
         {c: _PCT for c in CONDITIONS},
+    ),
+    claims.Claim(
+        "confident_and_wrong",
+        "Under lower contrast the model is confident on {confident} of the scans and wrong on about half of those: "
+        "{confident_wrong} of all lower-contrast scans are confident errors that no reader sees (final test set: "
+        "{final_confident_wrong}).",
+        {
+            "confident": _confident("contrast"),
+            "confident_wrong": _f("conditions.contrast.quality.share_confident_and_wrong"),
+            "final_confident_wrong": _f("final_test.conditions.contrast.quality.share_confident_and_wrong"),
+            "wrong_when_confident": claims.Computed(
+                lambda: (
+                    _f("conditions.contrast.quality.share_confident_and_wrong").read() / _confident("contrast").read()
+                ),
+                "share of the confident lower-contrast calls that are wrong",
+            ),
+            "final_wrong_when_confident": claims.Computed(
+                lambda: (
+                    _f("final_test.conditions.contrast.quality.share_confident_and_wrong").read()
+                    / _confident("contrast", final=True).read()
+                ),
+                "the same, final test set",
+            ),
+        },
+        lambda v: 0.4 <= v["final_wrong_when_confident"] <= 0.6,
+        {"confident": _PCT, "confident_wrong": "{:.1%}", "final_confident_wrong": "{:.1%}"},
+        words={"about half": "wrong_when_confident"},
+    ),
+    claims.Claim(
+        "question4_option_b",
+        "B. The model is confident on almost all of these scans but wrong on about half of them, so those errors "
+        "never reach a human.",
+        {
+            "confident": _confident("contrast"),
+            "wrong": claims.Computed(
+                lambda: (
+                    _f("conditions.contrast.quality.share_confident_and_wrong").read() / _confident("contrast").read()
+                ),
+                "share of the confident lower-contrast calls that are wrong",
+            ),
+        },
+        lambda v: True,
+        words={"almost all": "confident", "about half": "wrong"},
+    ),
+    claims.Claim(
+        "threshold_vs_share",
+        "({clean_without} rather than the {team} of Section 3: the confidence threshold fixed on the validation people "
+        "refers {referred} of these test scans rather than exactly {share})",
+        {
+            "clean_without": _f("conditions.clean.quality.team_without_check"),
+            "team": _chosen_team(),
+            "referred": _f("conditions.clean.quality.share_referred_by_confidence"),
+            "share": _CHOSEN,
+        },
+        lambda v: v["referred"] != v["share"],
+        {"clean_without": "{:.1%}", "team": "{:.1%}", "referred": _PCT, "share": _PCT},
     ),
     claims.Claim(
         "quality_check_recovers",
         "The quality check flags {clean_flagged} of the clean test scans and every changed one. Sending flagged scans to the reader without the AI's suggestion brings the team to "
         "{with_check} under every change, the reader's level, from {contrast} (lower contrast), {blur} (blur) and "
         "{noise} (noise) without the check. On clean scans it costs almost nothing: {clean_without} without the "
-        "check, {clean_with} with it.",
+        "check, {clean_with} with it",
         {
             "clean_flagged": _f("conditions.clean.quality.share_flagged"),
             "shifted_flagged": _lowest("quality.share_flagged"),

@@ -98,8 +98,9 @@ CLAIMS = [
     ),
     Claim(
         "workload_figures",
-        "The figures quoted in the lecture: the number of imaging studies grew by about {imaging} % while the "
-        "number of radiologists grew by only about {radiologists} % over the same period.",
+        "The lecture quotes these figures without naming their source or the period they cover: the number of "
+        "imaging studies grew by about {imaging} % while the number of radiologists grew by only about "
+        "{radiologists} % over the same period.",
         {"imaging": _imaging, "radiologists": _radiologists},
         lambda v: v["imaging"] > v["radiologists"],
         _whole,
@@ -159,8 +160,10 @@ CLAIMS = [
                 lambda: flags_per_1000(SCREENING_PREVALENCE)[1],
                 "false flags per 1,000 people screened at 1 % prevalence (90 % specificity)",
             ),
+            "healthy": Computed(lambda: 1 - SCREENING_PREVALENCE, "share of the screened people who are healthy"),
         },
         lambda v: v["false_flags"] > v["true_flags"],
+        words={"most": "healthy"},
     ),
     Claim(
         "triage_confusion_alt_text",
@@ -187,9 +190,16 @@ CLAIMS = [
                 lambda: 100 * _counts()["fp"] / (_counts()["tp"] + _counts()["fp"]),
                 "share (%) of the tool's flags that are false, FP / (TP + FP)",
             ),
+            "missed": Computed(
+                lambda: _counts()["fn"] / (_counts()["tp"] + _counts()["fn"]), "share of patients missed"
+            ),
+            "false_flags": Computed(
+                lambda: _counts()["fp"] / (_counts()["tp"] + _counts()["fp"]), "share of flags false"
+            ),
         },
         lambda v: v["sensitivity"] >= 0.85 and 60 <= v["false_share"] <= 72,
         {"sensitivity": "{:.2f}", "prevalence": "{:.0f}", "false_share": "{:.0f}"},
+        words={"few": "missed", "most": "false_flags"},
     ),
     Claim(
         "screening_answer",
