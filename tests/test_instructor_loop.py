@@ -147,6 +147,8 @@ def test_other_platforms_by_pattern_and_hostile_archives(released, tmp_path):
         collect.collect(LESSON, download, root, pattern=r"(?P<who>\w+)")
     with pytest.raises(collect.CollectError, match="neither a .zip"):
         collect.collect(LESSON, notebook, root)
+    with pytest.raises(collect.CollectError, match="does not exist"):
+        collect.collect(LESSON, tmp_path / "no-such.zip", root)
 
 
 def test_a_graded_question_says_the_right_answer_and_why():

@@ -118,6 +118,8 @@ def _safe_name(name: str) -> str:
 
 def _entries(download: Path) -> list[tuple[str, int, object]]:
     """(path inside the download, size, opener) for every regular file of a zip or a folder."""
+    if not download.exists():
+        raise CollectError(f"{download} does not exist: pass the path of the platform's download (.zip or folder)")
     if download.is_dir():
         found = []
         for path in sorted(download.rglob("*")):
