@@ -123,8 +123,15 @@ class StudentFeedback(NbGraderPreprocessor):
         return nb, resources
 
     def _lesson(self, source: str):
+        """The lesson module the notebook imports as ``lesson`` (its QUESTIONS), or None."""
         found = LESSON_IMPORT.search(source)
-        return importlib.import_module(f"medai_edu.lessons.{found.group(1)}") if found else None
+        if not found:
+            return None
+        try:
+            return importlib.import_module(f"medai_edu.lessons.{found.group(1)}")
+        except Exception as error:  # noqa: BLE001 - feedback is still written, with points but no explanations
+            self.log.warning("medai-edu feedback: lesson %s not importable (%s)", found.group(1), error)
+            return None
 
     def _test_cell(self, cell, cells, lesson) -> None:
         meta = _meta(cell)
