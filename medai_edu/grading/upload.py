@@ -166,7 +166,7 @@ def upload(
                 f"{g.maximum:g}",
                 stamp,
                 g.breakdown(),
-            ]  # fmt: skip
+            ]
             for g, p in moodle
         ]
         written.append(_write(folder / f"{lesson}-moodle.csv", MOODLE_FIELDS, rows))
