@@ -473,6 +473,14 @@ def _confident(condition: str, final: bool = False) -> claims.Computed:
     return claims.Computed(lambda: 1 - field.read(), f"share not referred (confident), {condition}")
 
 
+def _final_shifted(what: str, pick) -> claims.Computed:
+    """The ``pick`` (min or max) of a benchmark value over the changed scans of the final test set."""
+    return claims.Computed(
+        lambda: pick(_f(f"final_test.conditions.{c}.{what}").read() for c in CONDITIONS[1:]),
+        f"{pick.__name__} of {what} under a change, final test set",
+    )
+
+
 def _quoted(value: float, what: str) -> claims.Computed:
     return claims.Computed(lambda: value, what)
 
@@ -667,8 +675,14 @@ CLAIMS = [
             "temperature": _f("temperature"),
             "before": _f("conditions.clean.ece_before"),
             "after": _f("conditions.clean.ece_after"),
+            "final_before": _f("final_test.ece_before"),
+            "final_after": _f("final_test.ece_after"),
         },
-        lambda v: 0.8 < v["temperature"] < 1.25 and abs(v["before"] - v["after"]) < 0.02,
+        lambda v: (
+            0.8 < v["temperature"] < 1.25
+            and abs(v["before"] - v["after"]) < 0.02
+            and abs(v["final_before"] - v["final_after"]) < 0.02
+        ),
         {"before": "{:.3f}", "after": "{:.3f}"},
     ),
     claims.Claim(
@@ -725,8 +739,13 @@ CLAIMS = [
             "ece_low": _lowest("ece_after"),
             "ece_high": _worst("ece_after"),
             "clean_ece": _f("conditions.clean.ece_after"),
+            "final_model": _final_shifted("model_accuracy", max),
+            "final_ece_low": _final_shifted("ece_after", min),
+            "final_clean_ece": claims.Computed(
+                lambda: _f("final_test.conditions.clean.ece_after").read(), "ECE of the clean scans, final test set"
+            ),
         },
-        lambda v: v["model"] < 0.6 and v["ece_low"] > 5 * v["clean_ece"],
+        lambda v: all(v[f"{p}model"] < 0.6 and v[f"{p}ece_low"] > 5 * v[f"{p}clean_ece"] for p in ("", "final_")),
         {"model": _PCT, "ece_low": "{:.2f}", "ece_high": "{:.2f}"},
     ),
     claims.Claim(
@@ -828,9 +847,15 @@ CLAIMS = [
             "clean_without": _f("conditions.clean.quality.team_without_check"),
             "clean_with": _f("conditions.clean.quality.team_with_check"),
             "reader": _f("conditions.clean.reader_accuracy"),
+            "final_shifted_flagged": _final_shifted("quality.share_flagged", min),
+            "final_clean_flagged": _f("final_test.conditions.clean.quality.share_flagged"),
+            "final_with_check": _final_shifted("quality.team_with_check", min),
         },
         lambda v: (
-            v["shifted_flagged"] == 1.0
+            v["final_shifted_flagged"] == 1.0
+            and v["final_clean_flagged"] < 0.05
+            and abs(v["final_with_check"] - v["reader"]) < 0.01
+            and v["shifted_flagged"] == 1.0
             and v["clean_flagged"] < 0.05
             and abs(v["with_check"] - v["reader"]) < 0.01
             and v["with_check_high"] - v["with_check"] < 0.005
