@@ -176,3 +176,44 @@ def test_a_borderline_reader_keeps_its_sensitivity_and_errs_on_hard_cases():
         referral.Reader(0.99, 0.85, borderline_accuracy=0.1).own_accuracy(labels, hard)
     with pytest.raises(ValueError, match="one entry per case"):
         reader.own_accuracy(labels, hard[:5])
+
+
+def test_prevalence_weights_and_prior_shift():
+    labels = np.array([1, 1, 0, 0])
+    w = referral.prevalence_weights(labels, 0.1)
+    assert w.tolist() == pytest.approx([0.2, 0.2, 1.8, 1.8])  # the weighted share of disease is 10 %
+    assert (w * labels).sum() / w.sum() == pytest.approx(0.1)
+    shifted = referral.sigmoid(referral.shift_prior(np.zeros(1), 0.1))
+    assert shifted[0] == pytest.approx(0.1)  # an undecided model's probability becomes the new prevalence
+    with pytest.raises(ValueError, match="both diseased"):
+        referral.prevalence_weights([1, 1], 0.1)
+
+
+def test_image_ceiling_is_the_best_reading_of_severity():
+    from medai_edu.lessons import capstone
+
+    # MCI severities uniform on [0, 0.5], AD on [0.35, 1]: in the overlap the likelier group is MCI, and the
+    # AD people there (0.15 / 0.65 of them, half the cohort) are missed
+    assert capstone.image_ceiling() == pytest.approx(1 - 0.5 * 0.15 / 0.65)
+
+
+@pytest.mark.slow
+def test_reliance_splits_what_switching_costs_and_prevalence_changes_the_ppv():
+    from medai_edu.lessons import capstone
+
+    study = capstone.build_study(n_test=120, progress=False)
+    share = 0.4
+    base = capstone.team_percent(study, share, 0.0)
+    for bias in (0.25, 0.5, 1.0):
+        r = capstone.reliance(study, share, bias)
+        assert r["over_reliance"] > 0 and r["appropriate_reliance"] > 0
+        # the team changes by exactly what appropriate reliance gains minus what over-reliance loses
+        assert capstone.team_percent(study, share, bias) - base == pytest.approx(
+            100 * (r["appropriate_reliance"] - r["over_reliance"])
+        )
+    cohort = capstone.at_prevalence(study, float(study.test["clean"].labels.mean()), share)
+    low = capstone.at_prevalence(study, 0.1, share)
+    assert low["sensitivity"] == cohort["sensitivity"] and low["specificity"] == cohort["specificity"]
+    sens, spec = low["sensitivity"], low["specificity"]
+    assert low["ppv"] == pytest.approx(sens * 0.1 / (sens * 0.1 + (1 - spec) * 0.9))  # Bayes' rule
+    assert low["ece_prior_corrected"] < low["ece"]
