@@ -473,6 +473,18 @@ def _confident(condition: str, final: bool = False) -> claims.Computed:
     return claims.Computed(lambda: 1 - field.read(), f"share not referred (confident), {condition}")
 
 
+def _bin_share(condition: str, bins: tuple[int, ...]) -> float:
+    """The share of the test people in the given reliability-diagram bins (after temperature scaling)."""
+    count = load_study().reliability(condition)["count"]
+    return float(sum(count[b] for b in bins) / count.sum())
+
+
+def _share_reaching_reader() -> float:
+    """The smallest benchmark share at which the team on every kind of changed scan is within 2 points of the reader."""
+    reader = _f("conditions.clean.reader_accuracy").read()
+    return max(min(s for s in BENCH_SHARES if _team(_key(s), "0", c).read() >= reader - 0.02) for c in CONDITIONS[1:])
+
+
 def _final_shifted(what: str, pick) -> claims.Computed:
     """The ``pick`` (min or max) of a benchmark value over the changed scans of the final test set."""
     return claims.Computed(
@@ -818,6 +830,47 @@ CLAIMS = [
         },
         lambda v: True,
         words={"almost all": "confident", "about half": "wrong"},
+    ),
+    claims.Claim(
+        "question4_stem",
+        "Under lower contrast, the model refers almost no scans to the reader.",
+        {"referred": _f("conditions.contrast.quality.share_referred_by_confidence")},
+        lambda v: True,
+        words={"almost no": "referred"},
+    ),
+    claims.Claim(
+        "figure2_alt",
+        "two almost identical curves close to the diagonal, with most people in the lowest and highest bins.",
+        {"extreme": claims.Computed(lambda: _bin_share("clean", (0, -1)), "clean test people in the end bins")},
+        lambda v: True,
+        words={"most": "extreme"},
+    ),
+    claims.Claim(
+        "figure3_alt",
+        "the three curves for the changed scans start far lower and reach about the reader's line only when most "
+        "cases are referred.",
+        {
+            "lower": claims.Computed(
+                lambda: _f("conditions.clean.model_accuracy").read() / _best("model_accuracy").read(),
+                "the model's accuracy on clean scans over its best under a change",
+            ),
+            "reach": claims.Computed(
+                _share_reaching_reader, "smallest share at which every changed curve nears the reader"
+            ),
+        },
+        lambda v: True,
+        words={"far better": "lower", "most": "reach"},
+    ),
+    claims.Claim(
+        "figure4_alt",
+        "the curves for the changed scans lie far from it, with the people piled in one extreme bin: about half of "
+        "them under noise, most under blur and almost all under lower contrast.",
+        {
+            c: claims.Computed(lambda c=c: _bin_share(c, (-1,) if c == "noise" else (0,)), f"{c}: end bin")
+            for c in CONDITIONS[1:]
+        },
+        lambda v: True,
+        words={"about half": "noise", "most": "blur", "almost all": "contrast"},
     ),
     claims.Claim(
         "threshold_vs_share",
