@@ -107,14 +107,14 @@ $(HUB_STAMP): $(STAMP)
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/hub-proxy $(HUB_PROXY)
 	touch $@
 
-# As root: the hub's folders, the shared data cache (built once), the roster's accounts (and the students'
+# As root: the hub's folders, the shared cache (data and results; built again at every start: it verifies
+# what is there and adds what a course update keys anew), the roster's accounts (and the students'
 # one-time sign-up codes, the instructor's password), then the hub.
 hub: $(HUB_STAMP) isolation
 	@test "$$(id -u)" = 0 || { echo "make hub runs as root: it creates the students' accounts and starts each server as its user"; exit 2; }
 	$(BIN)/medai-edu hub setup --root $(HUB_ROOT) --ip $(IP) --port $(HUB_PORT) \
 		$(if $(SSL_CERT),--ssl-cert $(SSL_CERT) --ssl-key $(SSL_KEY),) $(if $(LTI),--lti $(LTI),)
-	@test -f $(HUB_ROOT)/cache/.medai-edu-built || { $(BIN)/medai-edu cache build --into $(HUB_ROOT)/cache --no-progress && \
-		touch $(HUB_ROOT)/cache/.medai-edu-built; }
+	$(BIN)/medai-edu cache build --into $(HUB_ROOT)/cache --no-progress
 	$(if $(ROSTER),$(BIN)/medai-edu hub add-users $(ROSTER) --root $(HUB_ROOT),)
 	$(BIN)/medai-edu hub start --root $(HUB_ROOT)
 
