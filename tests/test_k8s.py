@@ -135,7 +135,7 @@ def test_every_lesson_has_a_measured_peak(benchmark):
     missing = [name for name in _lessons() if name not in measured]
     assert not missing, (
         f"no measurement for {missing}: run `medai-edu bench notebooks --json "
-        "medai_edu/pretrained/notebooks_benchmark.json` (nice, on a quiet machine) and update deploy/k8s/values.yaml"
+        "medai_edu/pretrained/notebooks_benchmark.json` with MEDAI_EDU_SHARED_CACHE set to a built cache (on a quiet machine) and update deploy/k8s/values.yaml"
     )
     for name in _lessons():
         for run in ("first_run", "second_run"):
@@ -173,6 +173,27 @@ def test_sizing_for_a_class_of_500(benchmark):
     plan = sizing.plan(benchmark, 500)
     assert plan.per_node >= 1 and plan.user_nodes * plan.per_node >= 500
     assert plan.home_gib == 500 and plan.exchange_gib >= 1
+
+
+def test_the_measurements_are_of_kernels_reading_a_shared_cache_as_the_image_does(benchmark):
+    """The image's kernels read the results built into it (appendix.Dockerfile): the sizing must come from
+    kernels that did too, not from kernels computing every demonstration themselves."""
+    appendix = (K8S / "appendix.Dockerfile").read_text()
+    assert re.search(r"^RUN medai-edu cache build --into (\S+)", appendix, re.M)
+    assert re.search(r"^ENV MEDAI_EDU_SHARED_CACHE=", appendix, re.M)
+    assert benchmark.get("shared_cache"), "measure with MEDAI_EDU_SHARED_CACHE set to a built cache"
+
+
+def test_the_documented_sizing_is_the_measured_one(benchmark):
+    """docs/kubernetes.md shows sizing.py's output for 500 students on the shipped measurements."""
+    docs = (ROOT / "docs" / "kubernetes.md").read_text()
+    shown = docs[docs.index("$ python deploy/k8s/sizing.py --students 500") :].split("```")[0]
+    assert sizing.report(benchmark, 500) in shown, "re-run `python deploy/k8s/sizing.py --students 500` into section 5"
+    plan = sizing.plan(benchmark, 500)
+    table = re.search(r"\| memory guarantee \| (\d+)M .*\n.*\n\| CPU guarantee \| ([\d.]+) ", docs)
+    assert table and int(table.group(1)) == sizing.memory_guarantee_mib(benchmark), "section 4's table"
+    assert float(table.group(2)) == sizing.cpu_guarantee(benchmark)
+    assert f"-> {plan.user_nodes} user nodes" in shown
 
 
 def test_culling_and_the_exchange(values):

@@ -3,9 +3,10 @@
 
     python deploy/k8s/sizing.py --students 500            # the arithmetic of docs/kubernetes.md
 
-The measurements are `medai-edu bench notebooks --json medai_edu/pretrained/notebooks_benchmark.json`
-(each lesson in lecture mode: its kernel's peak memory and CPU seconds, the JupyterLab server's
-memory without kernels). The rules, which tests/test_k8s.py holds deploy/k8s/values.yaml to:
+The measurements are `MEDAI_EDU_SHARED_CACHE=DIR medai-edu bench notebooks --json
+medai_edu/pretrained/notebooks_benchmark.json` (each lesson in lecture mode, its kernel reading a cache
+built by `medai-edu cache build --into DIR` as the image's kernels do: its peak memory and CPU seconds,
+the JupyterLab server's memory without kernels). The rules, which tests/test_k8s.py holds deploy/k8s/values.yaml to:
 
 * memory guarantee = the heaviest lesson kernel's peak + the server, rounded up to 64 MiB: every
   student on a node can run the heaviest lesson at the same moment;
