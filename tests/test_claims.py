@@ -198,3 +198,19 @@ def test_an_overstated_sentence_fails_the_quantifier_check():
     )
     unbound = sentence("Under lower contrast it is confidently wrong on almost every scan.", {}).check()
     assert unbound is not None and "not bound" in unbound
+
+
+#: the strongest qualitative words: wherever a lesson uses one, it stands in a claim that binds it
+STRONG = ("almost every", "almost all", "nearly every", "nearly all", "almost no", "about half", "far better")
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_strong_quantifiers_in_a_lesson_stand_in_a_claim(lesson):
+    covered = [_normalise(c.render()) for c in _module(lesson).CLAIMS]
+    loose = [
+        s
+        for sentence in _sentences(_markdown(lesson))
+        for s in sentence.split(" - ")  # list items run together in the joined markdown
+        if any(claims.QUANTIFIERS[w].found_in(s) for w in STRONG) and not any(s in c or c in s for c in covered)
+    ]
+    assert not loose, "bind these words in a claim (claims.QUANTIFIERS):\n" + "\n".join(loose)
