@@ -187,7 +187,13 @@ def _bench(args: argparse.Namespace) -> int:
     elif args.suite == "grading":
         result = suite.run(students=args.students or 10, workers=args.workers)
     elif args.suite == "hub":
-        result = suite.run(students=args.students or 20, lessons=args.lessons, timeout=args.timeout)
+        result = suite.run(
+            students=args.students or 20,
+            lessons=args.lessons,
+            timeout=args.timeout,
+            servers_first=not args.cold_start,
+            shared_cache=Path(args.shared_cache) if args.shared_cache else None,
+        )
     elif args.suite == "uncertainty":
         result = suite.run(n_images=images, n_samples=args.samples, device=args.device)
     elif args.suite == "referral":
@@ -225,6 +231,18 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
         help="grading: correct submissions per lesson (default 10); hub: students arriving at once (default 20)",
     )
     bench.add_argument("--timeout", type=float, default=900, help="hub: seconds the whole class may take (900)")
+    bench.add_argument(
+        "--cold-start",
+        action="store_true",
+        help="hub: the students ask for their servers when the lesson starts (default: servers started before)",
+    )
+    bench.add_argument(
+        "--shared-cache",
+        metavar="DIR",
+        default=None,
+        help="hub: the hub's shared cache, filled by `medai-edu cache build` and kept between runs (default: "
+        "built anew in the hub's own folder)",
+    )
     bench.add_argument("--workers", type=int, default=2, help="grading: submissions run at the same time (default 2)")
     bench.add_argument(
         "--images",

@@ -646,6 +646,27 @@ def test_role_configs_point_nbgrader_at_the_exchange_and_the_instructors_course(
         assert lab_config["instructor"]["jpserver_extensions"][extension] is True
 
 
+def test_every_servers_kernels_talk_over_unix_sockets_not_shared_loopback_ports(tmp_path, monkeypatch):
+    """30 servers starting kernels at once on one loopback picked the same free ports (kernels restarted, one
+    died, a server reached another user's kernel): the role configs put every kernel on Unix sockets."""
+    from jupyter_server.serverapp import ServerApp
+    from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+
+    settings = HubSettings(root=tmp_path / "srv", instructor="ann")
+    launch.write_role_configs(settings, None)
+    for role in ("student", "instructor"):
+        monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(settings.role_config(role)))
+        app = ServerApp()
+        app.load_config_file()  # what a spawned server reads at start
+        kernels = AsyncMappingKernelManager(parent=app)
+        kernel = kernels.kernel_manager_factory(parent=kernels, connection_file=str(tmp_path / "kernel-1.json"))
+        assert (kernel.transport, kernel.ip) == ("ipc", str(tmp_path / "kernel-1-ipc")), role
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(tmp_path))  # without the role config: loopback TCP
+    app = ServerApp()
+    app.load_config_file()
+    assert AsyncMappingKernelManager(parent=app).kernel_manager_factory(parent=app).transport == "tcp"
+
+
 def _lab_config(folder: Path) -> dict:
     """What a server with ``folder`` first on JUPYTER_CONFIG_PATH reads (merged as JupyterLab and Jupyter Server
     merge it) in an environment that switched the instructor tools off, as Binder's and the cluster's image do."""

@@ -46,6 +46,14 @@ def instructor_tools() -> dict[str, dict]:
     }
 
 
+# Every server's kernels talk to it over Unix sockets in the user's runtime folder, not TCP ports on
+# the shared loopback: 30 servers starting kernels at once picked the same "free" port (ZMQError: Address
+# already in use; kernels restarted, one died), and a server then connected to another user's kernel
+# (Invalid Signature). Measured with `medai-edu bench hub --students 30` (docs/hub.md, section 8).
+# (A Python config file: Jupyter Server reads jupyter_server_config.d/ only for its extensions.)
+KERNEL_SOCKETS = "c.KernelManager.transport = 'ipc'  # medai-edu hub: kernels on Unix sockets, not loopback ports\n"
+
+
 def _publish(path: Path, text: str) -> None:
     """Write a config file everyone may read, atomically: a server starting meanwhile reads the old or the new."""
     path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
@@ -68,6 +76,8 @@ def write_role_configs(settings: HubSettings, instructor_home: Path | None) -> N
     _publish(student / "nbgrader_config.py", _nbgrader_config(settings, None))
     for name, data in instructor_tools().items():
         _publish(instructor / name, json.dumps(data, indent=2) + "\n")
+    for folder in (student, instructor):
+        _publish(folder / "jupyter_server_config.py", KERNEL_SOCKETS)
     course_root = settings.instructor_course(instructor_home) if instructor_home else None
     _publish(instructor / "nbgrader_config.py", _nbgrader_config(settings, course_root))
     os.chmod(student.parent, 0o755)
