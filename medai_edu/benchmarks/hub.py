@@ -232,7 +232,12 @@ async def _run_lesson(client: _Client, student: Student, lesson: str, cells: lis
     )
     kernel = session["kernel"]["id"]
     url = client.base.replace("http", "ws", 1) + f"{user}/api/kernels/{kernel}/channels"
-    socket = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {client.token}"}))
+    # JupyterLab waits for a busy server to connect the kernel; tornado's default gives up after 20 s (30 kernels
+    # starting on 2 cores took longer: every student of a lesson-03 run failed with 'Timeout during request')
+    request = HTTPRequest(
+        url, headers={"Authorization": f"token {client.token}"}, connect_timeout=300, request_timeout=300
+    )
+    socket = await websocket_connect(request)
     try:
         session_id = uuid.uuid4().hex
         for code in cells:
