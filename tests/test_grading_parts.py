@@ -337,3 +337,24 @@ def test_each_test_cell_reads_only_lesson_and_answer_names(lesson):
         else:
             lesson_names |= bound
     assert not problems, problems
+
+
+def test_a_text_answer_left_as_released_stays_the_lessons_text():
+    """nbgrader scores an unchanged text answer 0 without manual grading only if its checksum still
+    matches: an unanswered reflection is passed on as released; an answered one is sanitised."""
+    from medai_edu.grading import course
+
+    source, release = _lesson()
+    gid = next(
+        plan.grade_id(c) for c in release.cells if c.cell_type == "markdown" and plan.nbgrader_meta(c).get("solution")
+    )
+    released = next(c.source for c in release.cells if plan.grade_id(c) == gid)
+    answered = copy.deepcopy(release)
+    next(c for c in answered.cells if plan.grade_id(c) == gid).source = "My answer <script>alert(1)</script>"
+    texts = []
+    for submitted in (copy.deepcopy(release), answered):
+        built = plan.build(source, release, submitted)
+        course._clean(built, release, built.notes)
+        texts.append(next(c.source for c in built.notebook.cells if plan.grade_id(c) == gid))
+    assert texts[0] == released
+    assert "My answer" in texts[1] and "<script" not in texts[1] and texts[1].startswith('<div class="student-answer">')

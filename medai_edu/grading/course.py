@@ -262,10 +262,14 @@ def _status(submission: Submission, usable: bool, problems: list[str], refused: 
         submission.status = "repaired"
 
 
-def _clean(graded: plan.Plan, notes: list[str]) -> None:
-    """Sanitise the graded notebook in place: the student's text as inert HTML, every string writable."""
+def _clean(graded: plan.Plan, release: nbformat.NotebookNode, notes: list[str]) -> None:
+    """Sanitise the graded notebook in place: the student's text as inert HTML, every string writable.
+    A text answer left as released is the lesson's own text and stays as it is, so that nbgrader
+    recognises it as unanswered (0 points, no manual grading needed)."""
+    released = {plan.grade_id(c): c.source for c in release.cells if c.cell_type == "markdown" and plan.grade_id(c)}
     for cell, planned in zip(graded.notebook.cells, graded.cells):
-        if planned.from_student and cell.cell_type == "markdown":
+        unchanged = planned.grade_id in released and cell.source == released[planned.grade_id]
+        if planned.from_student and cell.cell_type == "markdown" and not unchanged:
             cell.source = sanitize.markdown(cell.source, cell.pop("attachments", None), notes)
         cell.pop("attachments", None)
     graded.notebook = sanitize.strings(graded.notebook)
@@ -316,7 +320,7 @@ def _grade_steps(layout, lesson, student, release_path, work, settings, judge, r
         result.reasons.append(
             f"the notebook's structure could not be read ({type(error).__name__}: {str(error)[:120]})"
         )
-    _clean(graded, graded.notes)
+    _clean(graded, release, graded.notes)
     out = work / "submitted" / student / lesson
     out.mkdir(parents=True, exist_ok=True)
     nbformat.write(graded.notebook, out / f"{name}.ipynb")
