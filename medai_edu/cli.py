@@ -228,7 +228,7 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
         "--students",
         type=int,
         default=None,
-        help="grading: correct submissions per lesson (default 10); hub: students arriving at once (default 20)",
+        help="grading: submissions per lesson, 3 in 5 correct, 1 in 5 all wrong, 1 in 5 hostile (default 10); hub: students arriving at once (default 20)",
     )
     bench.add_argument("--timeout", type=float, default=900, help="hub: seconds the whole class may take (900)")
     bench.add_argument(
