@@ -381,6 +381,7 @@ def _add_grade(commands: argparse._SubParsersAction) -> None:
 
 
 def _cache(args: argparse.Namespace) -> int:
+    import os
     from pathlib import Path
 
     from medai_edu import results
@@ -391,8 +392,13 @@ def _cache(args: argparse.Namespace) -> int:
         problems = results.check(folder)
         print("\n".join(problems) or f"Every stored result in {folder} equals its live recomputation.")
         return 1 if problems else 0
-    folder = prebuild.build_all(Path(args.into) if args.into else None, progress=not args.no_progress)
-    if args.into:
+    into = Path(args.into) if args.into else None
+    folder = prebuild.build_data(into, progress=not args.no_progress)
+    if args.no_progress:
+        os.environ["TQDM_DISABLE"] = "1"  # the lesson functions' own progress bars
+    results.build()  # every lesson's demonstrations and explorer states, lecture and quick mode
+    if into is not None:
+        prebuild.share(folder)
         print(f"Done. Learners read it with MEDAI_EDU_SHARED_CACHE={folder}")
     return 0
 

@@ -1,8 +1,9 @@
-"""Build every lesson's data and results once, ahead of a class (``medai-edu cache build``).
+"""Build every lesson's data once, ahead of a class (``medai-edu cache build``, which then adds the
+lessons' results, :mod:`medai_edu.results`).
 
 A hub or a Binder image runs this once into a shared folder; learners then read it through
 ``$MEDAI_EDU_SHARED_CACHE`` instead of each simulating the same cohorts and computing the same
-demonstrations (:mod:`medai_edu.results`).
+demonstrations.
 """
 
 from __future__ import annotations
@@ -41,10 +42,9 @@ LESSON_DATA: dict[str, Callable[[bool], None]] = {
 }
 
 
-def build_all(into: Path | None = None, progress: bool = True, log: Callable[[str], None] = print) -> Path:
-    """Build (or verify) every entry the lessons read, in the user's cache or in ``into``: a shared
-    cache, then made readable by everyone (whatever a shared cache the caller reads holds, this builds
-    here). Returns the folder."""
+def build_data(into: Path | None = None, progress: bool = True, log: Callable[[str], None] = print) -> Path:
+    """Build (or verify) every dataset the lessons read, in the user's cache or in ``into``: a shared
+    cache (whatever a shared cache the caller reads holds, this builds here). Returns the folder."""
     if into is not None:
         os.environ[cache.ENV_VAR] = str(into.resolve())
     os.environ.pop(cache.SHARED_ENV_VAR, None)
@@ -53,13 +53,11 @@ def build_all(into: Path | None = None, progress: bool = True, log: Callable[[st
     for what, build in LESSON_DATA.items():
         log(f"{what} ...")
         build(progress)
-    from medai_edu import results
-
-    if not progress:
-        os.environ["TQDM_DISABLE"] = "1"  # the lesson functions' own progress bars
-    results.build(log=log)  # every lesson's demonstrations and explorer states, lecture and quick mode
-    if into is not None:
-        for path in [folder, *folder.iterdir()]:
-            readable = stat.S_IRGRP | stat.S_IROTH | (stat.S_IXGRP | stat.S_IXOTH if path.is_dir() else 0)
-            path.chmod(path.stat().st_mode | readable)
     return folder
+
+
+def share(folder: Path) -> None:
+    """Make a built shared cache readable by everyone."""
+    for path in [folder, *folder.iterdir()]:
+        readable = stat.S_IRGRP | stat.S_IROTH | (stat.S_IXGRP | stat.S_IXOTH if path.is_dir() else 0)
+        path.chmod(path.stat().st_mode | readable)
