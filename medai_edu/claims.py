@@ -27,15 +27,55 @@ from typing import Any
 
 from medai_edu.pretrained import PRETRAINED_DIR
 
+__all__ = [
+    "QUANTIFIERS",
+    "Claim",
+    "Computed",
+    "Field",
+    "Quantifier",
+    "Source",
+    "benchmark_dir",
+    "by_name",
+    "clear_cache",
+    "quantifiers_in",
+    "say",
+]
+
 
 @dataclass(frozen=True)
 class Field:
-    """A number in a shipped benchmark JSON: ``Field("toy_benchmark.json", "methods.vagan.ncc_mean")``."""
+    """A number in a shipped benchmark JSON, read from :data:`benchmark_dir`.
+
+    Parameters
+    ----------
+    file : str
+        The JSON file's name.
+    path : str
+        Keys separated by dots.
+
+    Examples
+    --------
+    >>> from medai_edu.claims import Field
+    >>> vagan_ncc = Field("toy_benchmark.json", "methods.vagan.ncc_mean")
+    >>> str(vagan_ncc)
+    'toy_benchmark.json:methods.vagan.ncc_mean'
+    >>> isinstance(vagan_ncc.read(), float)
+    True
+    """
 
     file: str
     path: str
 
     def read(self) -> float:
+        """The value, read once per file (see :func:`clear_cache`).
+
+        Raises
+        ------
+        FileNotFoundError
+            If the benchmark file is missing.
+        KeyError
+            If the file has no such field.
+        """
         value: Any = _benchmark(self.file)
         for key in self.path.split("."):
             if not isinstance(value, Mapping) or key not in value:
@@ -49,12 +89,28 @@ class Field:
 
 @dataclass(frozen=True)
 class Computed:
-    """A value a function computes (for example from the lesson's data), with what it is."""
+    """A value a function computes (for example from the lesson's data), with what it is.
+
+    Parameters
+    ----------
+    function : callable
+        Takes no argument and returns the value.
+    description : str
+        What the value is, for error messages.
+
+    Examples
+    --------
+    >>> from medai_edu.claims import Computed
+    >>> quarter = Computed(lambda: 1 / 4, "a quarter")
+    >>> quarter.read(), str(quarter)
+    (0.25, 'a quarter')
+    """
 
     function: Callable[[], float]
     description: str
 
     def read(self) -> float:
+        """Call the function."""
         return self.function()
 
     def __str__(self) -> str:
@@ -72,6 +128,28 @@ class Quantifier:
     times the better (or larger) value is the other (1 = equal); ``"kept"`` the share of its reference
     value that a measure keeps (e.g. under a changed scan); ``"confidence"`` a probability's distance
     from certainty, ``max(p, 1 - p)``.
+
+    Parameters
+    ----------
+    word : str
+        The word, lower case.
+    low, high : float
+        The range of values it may describe.
+    scale : str
+        ``"share"``, ``"ratio"``, ``"kept"`` or ``"confidence"``.
+    pattern : str, optional
+        A regular expression finding the word in a sentence (default: the word itself).
+
+    Examples
+    --------
+    >>> from medai_edu.claims import QUANTIFIERS
+    >>> most = QUANTIFIERS["most"]
+    >>> str(most)
+    "'most' (share from 0.6 to 1)"
+    >>> most.allows(0.7), most.allows(0.5)
+    (True, False)
+    >>> most.found_in("Most maps mark the lesion."), most.found_in("It marks at most 3 pixels.")
+    (True, False)
     """
 
     word: str
@@ -81,9 +159,11 @@ class Quantifier:
     pattern: str = ""  # a regular expression finding the word in a sentence (default: the word itself)
 
     def allows(self, value: float) -> bool:
+        """Whether ``value`` lies in the word's range (both ends included)."""
         return self.low <= value <= self.high
 
     def found_in(self, text: str) -> bool:
+        """Whether ``text`` uses the word (any case)."""
         return re.search(self.pattern or rf"\b{re.escape(self.word)}\b", text, re.IGNORECASE) is not None
 
     def __str__(self) -> str:
@@ -116,7 +196,23 @@ QUANTIFIERS = {
 
 
 def quantifiers_in(text: str) -> list[Quantifier]:
-    """The words of :data:`QUANTIFIERS` that a sentence uses."""
+    """The words of :data:`QUANTIFIERS` that a sentence uses.
+
+    Parameters
+    ----------
+    text : str
+        A sentence.
+
+    Returns
+    -------
+    list of Quantifier
+
+    Examples
+    --------
+    >>> from medai_edu.claims import quantifiers_in
+    >>> [q.word for q in quantifiers_in("Almost every map marks the lesion; few mark the rim.")]
+    ['almost every', 'few']
+    """
     return [q for q in QUANTIFIERS.values() if q.found_in(text)]
 
 
@@ -128,6 +224,42 @@ class Claim:
     ``values[name]`` formatted with ``formats.get(name, "{:.2f}")``. ``holds(v)`` receives the
     measured values by name and says whether the sentence is (still) true. ``words`` binds each
     qualitative word of :data:`QUANTIFIERS` in the sentence to the name of the value it describes.
+
+    Parameters
+    ----------
+    name : str
+        Unique within the lesson's ``CLAIMS``.
+    text : str
+        The sentence, with ``{placeholders}``.
+    values : mapping of str to Field or Computed
+        Where each value comes from.
+    holds : callable
+        Receives the measured values by name; True while the sentence is true.
+    formats : mapping of str to str, optional
+        Format of each quoted value (default ``"{:.2f}"``).
+    words : mapping of str to str, optional
+        Each qualitative word of the sentence and the name of the value it describes.
+
+    Examples
+    --------
+    >>> from medai_edu.claims import Claim, Computed
+    >>> claim = Claim(
+    ...     name="a_beats_b",
+    ...     text="Method A's maps match the lesion far better than method B's (NCC {a} against {b}).",
+    ...     values={
+    ...         "a": Computed(lambda: 0.61, "method A's NCC"),
+    ...         "b": Computed(lambda: 0.12, "method B's NCC"),
+    ...         "a_over_b": Computed(lambda: 0.61 / 0.12, "method A's NCC over method B's"),
+    ...     },
+    ...     holds=lambda v: v["a"] > v["b"],
+    ...     words={"far better": "a_over_b"},
+    ... )
+    >>> claim.render()
+    "Method A's maps match the lesion far better than method B's (NCC 0.61 against 0.12)."
+    >>> claim.check() is None
+    True
+    >>> claim.misused_words({"a": 0.61, "b": 0.55, "a_over_b": 1.1})
+    ["; 'far better' (ratio from 1.5 to inf) does not fit a_over_b = 1.1"]
     """
 
     name: str
@@ -138,9 +270,11 @@ class Claim:
     words: Mapping[str, str] = field(default_factory=dict)
 
     def measure(self) -> dict[str, Any]:
+        """Read every value: ``{name: value}``."""
         return {name: source.read() for name, source in self.values.items()}
 
     def render(self, measured: dict[str, Any] | None = None) -> str:
+        """The sentence with the values (``measured``, or today's measurements) filled in."""
         measured = self.measure() if measured is None else measured
         return self.text.format(**{k: self.formats.get(k, "{:.2f}").format(v) for k, v in measured.items()})
 
@@ -156,7 +290,18 @@ class Claim:
         )
 
     def misused_words(self, measured: dict[str, Any]) -> list[str]:
-        """What is wrong with the sentence's qualitative words: unbound, absent or out of range."""
+        """What is wrong with the sentence's qualitative words: unbound, absent or out of range.
+
+        Parameters
+        ----------
+        measured : dict
+            The measured values by name.
+
+        Returns
+        -------
+        list of str
+            One phrase per problem; empty when the words fit.
+        """
         problems = []
         for word, name in self.words.items():
             q = QUANTIFIERS.get(word)
@@ -183,11 +328,43 @@ def _benchmark(file: str) -> dict[str, Any]:
 
 
 def clear_cache() -> None:
-    """Forget the benchmark files read so far (tests that edit a copy call this)."""
+    """Forget the benchmark files read so far (tests that edit a copy call this).
+
+    Examples
+    --------
+    >>> from medai_edu import claims
+    >>> claims.clear_cache()  # the next Field.read() reads its file again
+    """
     _benchmark.cache_clear()
 
 
 def by_name(claims: list[Claim]) -> dict[str, Claim]:
+    """A lesson's claims by name.
+
+    Parameters
+    ----------
+    claims : list of Claim
+
+    Returns
+    -------
+    dict of str to Claim
+
+    Raises
+    ------
+    ValueError
+        If two claims share a name.
+
+    Examples
+    --------
+    >>> from medai_edu.claims import Claim, by_name
+    >>> claim = Claim("five", "Five.", {}, lambda v: True)
+    >>> list(by_name([claim]))
+    ['five']
+    >>> by_name([claim, claim])
+    Traceback (most recent call last):
+    ...
+    ValueError: claim names must be unique, repeated: ['five']
+    """
     names = [c.name for c in claims]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
@@ -196,7 +373,29 @@ def by_name(claims: list[Claim]) -> dict[str, Claim]:
 
 
 def say(text_if_true: str, text_if_false: str, condition: bool, **values: Any) -> str:
-    """Print (and return) the sentence that matches what the notebook just measured."""
+    """Print (and return) the sentence that matches what the notebook just measured.
+
+    Parameters
+    ----------
+    text_if_true, text_if_false : str
+        The two sentences, with ``{placeholders}`` for ``values``.
+    condition : bool
+        Which sentence is true.
+    **values
+        The values to fill in.
+
+    Returns
+    -------
+    str
+        The sentence printed.
+
+    Examples
+    --------
+    >>> from medai_edu.claims import say
+    >>> n = 9
+    >>> sentence = say("{n} of 10 maps mark the lesion.", "Only {n} of 10 maps mark the lesion.", n >= 8, n=n)
+    9 of 10 maps mark the lesion.
+    """
     sentence = (text_if_true if condition else text_if_false).format(**values)
     print(sentence)
     return sentence

@@ -25,6 +25,24 @@ from typing import Any
 
 import numpy as np
 
+__all__ = [
+    "SEGMENTATION_CLASSES",
+    "calibration_bins",
+    "calibration_error",
+    "dice",
+    "dice_of_mean",
+    "disagreement_ncc",
+    "ged_from_distances",
+    "ged_squared",
+    "iou_distance",
+    "iou_distance_matrix",
+    "lesion_frequency",
+    "ncc",
+    "ncc_summary",
+    "paired_bootstrap",
+    "sncc",
+]
+
 
 def _as_float_array(x: Any, name: str) -> np.ndarray:
     if hasattr(x, "detach"):  # a torch tensor, without importing torch here
@@ -49,13 +67,41 @@ def _as_float_array(x: Any, name: str) -> np.ndarray:
 def ncc(pred: Any, target: Any, batch: bool = False) -> float | np.ndarray:
     """Normalised cross-correlation (Pearson r) between ``pred`` and ``target`` maps.
 
-    Args:
-        pred: predicted map(s), NumPy array or torch tensor, any shape.
-        target: ground-truth map(s) of exactly the same shape.
-        batch: if False, correlate all values and return one float; if True, the first axis
-            indexes images and a NumPy array with one NCC per image is returned.
-
     A constant map (on either side) gives 0.0 — see the module docstring for why.
+
+    Parameters
+    ----------
+    pred : array-like or torch.Tensor
+        Predicted map(s), any shape.
+    target : array-like or torch.Tensor
+        Ground-truth map(s) of exactly the same shape.
+    batch : bool, default=False
+        If False, correlate all values and return one float; if True, the first axis indexes
+        images and one NCC per image is returned.
+
+    Returns
+    -------
+    float or ndarray of shape (n_images,)
+        From -1 (inverted) through 0 (unrelated, or a constant map) to 1 (the same pattern).
+
+    Raises
+    ------
+    TypeError
+        If a map is not an array of numbers.
+    ValueError
+        If a map is empty or not finite, the shapes differ, or a map has fewer than 2 pixels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from medai_edu.metrics import ncc
+    >>> target = np.array([[0.0, 1.0], [0.0, 1.0]])
+    >>> ncc(2 * target + 5, target)  # the same pattern, brighter and with more contrast
+    1.0
+    >>> ncc(np.zeros((2, 2)), target)  # a blank map has no pattern
+    0.0
+    >>> ncc(np.stack([target, 1 - target]), np.stack([target, target]), batch=True)
+    array([ 1., -1.])
     """
     p = _as_float_array(pred, "pred")
     t = _as_float_array(target, "target")
@@ -79,7 +125,24 @@ def ncc(pred: Any, target: Any, batch: bool = False) -> float | np.ndarray:
 
 
 def ncc_summary(values: np.ndarray) -> dict[str, float | int]:
-    """Mean, standard deviation and count of per-image NCC values (the benchmarks' row format)."""
+    """Mean, standard deviation and count of per-image NCC values (the benchmarks' row format).
+
+    Parameters
+    ----------
+    values : array-like
+        One NCC per image, e.g. from ``ncc(..., batch=True)``.
+
+    Returns
+    -------
+    dict
+        ``ncc_mean``, ``ncc_std`` (population standard deviation) and ``n_images``.
+
+    Examples
+    --------
+    >>> from medai_edu.metrics import ncc_summary
+    >>> ncc_summary([0.25, 0.75])
+    {'ncc_mean': 0.5, 'ncc_std': 0.25, 'n_images': 2}
+    """
     values = np.asarray(values, dtype=np.float64)
     return {"ncc_mean": float(values.mean()), "ncc_std": float(values.std()), "n_images": int(values.size)}
 
@@ -142,6 +205,32 @@ def dice(pred: Any, target: Any, num_classes: int = SEGMENTATION_CLASSES) -> flo
     """Dice overlap ``2|P∩T| / (|P| + |T|)`` of two label maps, averaged over the foreground classes.
 
     A class absent from both maps counts as 1 (see the notes above :data:`SEGMENTATION_CLASSES`).
+
+    Parameters
+    ----------
+    pred, target : array-like of shape (H, W) or (D, H, W)
+        Label maps: one class number per pixel, 0 = background.
+    num_classes : int, default=SEGMENTATION_CLASSES
+        Background plus foreground classes.
+
+    Returns
+    -------
+    float
+        From 0 (no overlap) to 1 (identical).
+
+    Raises
+    ------
+    ValueError
+        If a map is not a label map of ``num_classes`` classes, or the sizes differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from medai_edu.metrics import dice
+    >>> pred = np.array([[0, 1, 1], [0, 2, 2]])
+    >>> target = np.array([[0, 1, 0], [0, 2, 2]])
+    >>> round(dice(pred, target), 3)  # class 1: 2 * 1 / (2 + 1); class 2: 1
+    0.833
     """
     p = _as_label_maps(pred, "pred", num_classes, (2, 3), "a label map [H, W] (or [D, H, W])")
     t = _as_label_maps(target, "target", num_classes, (2, 3), "a label map [H, W] (or [D, H, W])")
@@ -153,9 +242,35 @@ def dice(pred: Any, target: Any, num_classes: int = SEGMENTATION_CLASSES) -> flo
 def iou_distance_matrix(a: Any, b: Any, num_classes: int = SEGMENTATION_CLASSES) -> np.ndarray:
     """``d = 1 - IoU`` (averaged over foreground classes) between every map of ``a`` and of ``b``.
 
-    ``a`` is a stack [Na, H, W] and ``b`` a stack [Nb, H, W] of label maps (or [N, D, H, W]);
-    the result has shape [Na, Nb]. Two empty masks have IoU 1 (distance 0); one empty and one not,
-    IoU 0 (distance 1).
+    Two empty masks have IoU 1 (distance 0); one empty and one not, IoU 0 (distance 1).
+
+    Parameters
+    ----------
+    a : array-like of shape (Na, H, W) or (Na, D, H, W)
+        A stack of label maps.
+    b : array-like of shape (Nb, H, W) or (Nb, D, H, W)
+        A second stack of label maps of the same image size.
+    num_classes : int, default=SEGMENTATION_CLASSES
+        Background plus foreground classes.
+
+    Returns
+    -------
+    ndarray of shape (Na, Nb)
+        The distance between ``a[i]`` and ``b[j]`` at ``[i, j]``, from 0 (identical) to 1.
+
+    Raises
+    ------
+    ValueError
+        If ``a`` or ``b`` is not a stack of label maps, or the image sizes differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from medai_edu.metrics import iou_distance_matrix
+    >>> maps = np.array([[[0, 1], [1, 1]], [[0, 0], [0, 0]]])  # a lesion of 3 pixels; no lesion
+    >>> iou_distance_matrix(maps, maps, num_classes=2)
+    array([[0., 1.],
+           [1., 0.]])
     """
     layout = "a stack of label maps [N, H, W] (or [N, D, H, W]); a single map needs a first axis: x[None]"
     a_maps = _as_label_maps(a, "a", num_classes, (3, 4), layout)
@@ -166,7 +281,32 @@ def iou_distance_matrix(a: Any, b: Any, num_classes: int = SEGMENTATION_CLASSES)
 
 
 def iou_distance(a: Any, b: Any, num_classes: int = SEGMENTATION_CLASSES) -> float:
-    """``d = 1 - IoU`` of two label maps, IoU averaged over the foreground classes (0 = identical)."""
+    """``d = 1 - IoU`` of two label maps, IoU averaged over the foreground classes.
+
+    Parameters
+    ----------
+    a, b : array-like of shape (H, W) or (D, H, W)
+        Label maps of the same size.
+    num_classes : int, default=SEGMENTATION_CLASSES
+        Background plus foreground classes.
+
+    Returns
+    -------
+    float
+        From 0 (identical) to 1 (no overlap); two empty masks score 0.
+
+    Raises
+    ------
+    ValueError
+        If a map is not a label map of ``num_classes`` classes, or the sizes differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from medai_edu.metrics import iou_distance
+    >>> round(iou_distance(np.array([[0, 1], [1, 1]]), np.array([[0, 1], [1, 0]]), num_classes=2), 3)
+    0.333
+    """
     layout = "a label map [H, W] (or [D, H, W])"
     a_map = _as_label_maps(a, "a", num_classes, (2, 3), layout)
     b_map = _as_label_maps(b, "b", num_classes, (2, 3), layout)
@@ -176,11 +316,37 @@ def iou_distance(a: Any, b: Any, num_classes: int = SEGMENTATION_CLASSES) -> flo
 def ged_from_distances(d_sy: Any, d_ss: Any, d_yy: Any) -> float:
     """Squared generalised energy distance from distance matrices.
 
-    ``D^2_GED = 2 E[d(S, Y)] - E[d(S, S')] - E[d(Y, Y')]`` where ``d_sy`` [Ns, Nr] holds the
-    distances between every sample and every rater, ``d_ss`` [Ns, Ns] between samples and
-    ``d_yy`` [Nr, Nr] between raters. Each expectation is the mean over *all* entries, the
-    diagonal (a map with itself, distance 0) included — as in the PHiSeg code. 0 means the
-    samples spread exactly like the raters; larger is worse.
+    ``D^2_GED = 2 E[d(S, Y)] - E[d(S, S')] - E[d(Y, Y')]``. Each expectation is the mean over
+    *all* entries, the diagonal (a map with itself, distance 0) included — as in the PHiSeg code.
+
+    Parameters
+    ----------
+    d_sy : array-like of shape (Ns, Nr)
+        Distances between every sample and every rater.
+    d_ss : array-like of shape (Ns, Ns)
+        Distances between samples.
+    d_yy : array-like of shape (Nr, Nr)
+        Distances between raters.
+
+    Returns
+    -------
+    float
+        0 when the samples spread exactly like the raters; larger is worse.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not fit together or a distance is negative.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from medai_edu.metrics import ged_from_distances
+    >>> d_yy = np.array([[0.0, 1.0], [1.0, 0.0]])  # two raters who disagree completely
+    >>> ged_from_distances(d_yy, d_yy, d_yy)  # samples that disagree like the raters
+    0.0
+    >>> ged_from_distances(np.array([[0.0, 1.0], [0.0, 1.0]]), np.zeros((2, 2)), d_yy)  # both copy rater 1
+    0.5
     """
     d_sy, d_ss, d_yy = (_as_float_array(d, name) for d, name in ((d_sy, "d_sy"), (d_ss, "d_ss"), (d_yy, "d_yy")))
     for d, name in ((d_ss, "d_ss"), (d_yy, "d_yy")):
@@ -200,12 +366,36 @@ def ged_from_distances(d_sy: Any, d_ss: Any, d_yy: Any) -> float:
 def ged_squared(samples: Any, raters: Any, num_classes: int = SEGMENTATION_CLASSES) -> float:
     """Squared generalised energy distance between sampled and rater label maps (design §3.5).
 
-    Args:
-        samples: the network's segmentations, [N_samples, H, W] (or [N, D, H, W]) label maps.
-        raters: the experts' segmentations of the same image, [N_raters, H, W] label maps.
-        num_classes: background plus foreground classes (lesson 3: 3).
-
     Uses ``d = 1 - IoU`` (:func:`iou_distance_matrix`) and :func:`ged_from_distances`.
+
+    Parameters
+    ----------
+    samples : array-like of shape (N_samples, H, W) or (N_samples, D, H, W)
+        The network's segmentations (label maps).
+    raters : array-like of shape (N_raters, H, W) or (N_raters, D, H, W)
+        The experts' segmentations of the same image.
+    num_classes : int, default=SEGMENTATION_CLASSES
+        Background plus foreground classes (lesson 3: 3).
+
+    Returns
+    -------
+    float
+        0 when the samples spread exactly like the raters; larger is worse.
+
+    Raises
+    ------
+    ValueError
+        If the stacks are not label maps of ``num_classes`` classes, or the image sizes differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from medai_edu.metrics import ged_squared
+    >>> raters = np.array([[[0, 1], [0, 0]], [[0, 1], [1, 0]]])  # they disagree on one pixel
+    >>> ged_squared(raters, raters, num_classes=2)
+    0.0
+    >>> ged_squared(raters[[0, 0]], raters, num_classes=2)  # every sample copies rater 1
+    0.25
     """
     d_sy = iou_distance_matrix(samples, raters, num_classes)
     return ged_from_distances(
@@ -253,10 +443,33 @@ def sncc(sample_probs: Any, raters: Any, eps: float = 1e-8) -> float:
     deterministic network, whose samples are all the same, has ``E_ss`` = the entropy of its
     softmax and a non-zero S_NCC; only identical one-hot samples (``E_ss`` constant) score 0.
 
-    Args:
-        sample_probs: softmax probabilities of the samples, [N_samples, classes, H, W].
-        raters: rater label maps [N_raters, H, W] (or one map [H, W]).
-        eps: added inside the logarithm so that a probability of 0 gives a large, finite penalty.
+    Parameters
+    ----------
+    sample_probs : array-like of shape (N_samples, classes, H, W) or (N_samples, classes, D, H, W)
+        Softmax probabilities of the samples.
+    raters : array-like of shape (N_raters, H, W) or (H, W)
+        Rater label maps (or one map).
+    eps : float, default=1e-8
+        Added inside the logarithm so that a probability of 0 gives a large, finite penalty.
+
+    Returns
+    -------
+    float
+        From -1 to 1; 1 = the model is unsure exactly where the raters disagree.
+
+    Raises
+    ------
+    ValueError
+        If ``sample_probs`` are not probabilities over axis 1, or ``raters`` do not fit them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from medai_edu.metrics import sncc
+    >>> raters = np.array([[[0, 1], [0, 0]], [[0, 1], [1, 0]]])  # they disagree bottom left
+    >>> lesion = np.array([[0.01, 0.99], [0.5, 0.01]])  # one sample, unsure bottom left
+    >>> sncc(np.stack([1 - lesion, lesion])[None], raters)
+    1.0
     """
     probs = _as_sample_probs(sample_probs)
     maps = _rater_stack(raters, probs)
@@ -269,9 +482,37 @@ def sncc(sample_probs: Any, raters: Any, eps: float = 1e-8) -> float:
 def dice_of_mean(sample_probs: Any, raters: Any) -> float:
     """Dice of the mean prediction: argmax of the softmax averaged over samples, against the raters.
 
-    ``raters`` is one label map [H, W] or a stack [N_raters, H, W]; with a stack the Dice against
-    each rater is averaged. Dice is averaged over the foreground classes; a class absent from both
-    the prediction and the rater's mask counts as 1 (perfect agreement), as in :func:`dice`.
+    Dice is averaged over the foreground classes; a class absent from both the prediction and the
+    rater's mask counts as 1 (perfect agreement), as in :func:`dice`.
+
+    Parameters
+    ----------
+    sample_probs : array-like of shape (N_samples, classes, H, W) or (N_samples, classes, D, H, W)
+        Softmax probabilities of the samples.
+    raters : array-like of shape (N_raters, H, W) or (H, W)
+        Rater label maps; with a stack, the Dice against each rater is averaged.
+
+    Returns
+    -------
+    float
+        From 0 (no overlap) to 1 (the mean prediction matches every rater).
+
+    Raises
+    ------
+    ValueError
+        If ``sample_probs`` are not probabilities over axis 1, or ``raters`` do not fit them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from medai_edu.metrics import dice_of_mean
+    >>> raters = np.array([[[0, 1], [0, 0]], [[0, 1], [1, 0]]])
+    >>> lesion = np.array([[[0.1, 0.9], [0.6, 0.2]], [[0.1, 0.8], [0.2, 0.1]]])  # 2 samples
+    >>> sample_probs = np.stack([1 - lesion, lesion], axis=1)  # [samples, classes, H, W]
+    >>> dice_of_mean(sample_probs, raters[0])  # the mean marks only the top-right pixel
+    1.0
+    >>> round(dice_of_mean(sample_probs, raters), 3)  # rater 2 also marked bottom left
+    0.833
     """
     probs = _as_sample_probs(sample_probs)
     maps = _rater_stack(raters, probs)
@@ -296,6 +537,35 @@ def disagreement_ncc(samples: Any, raters: Any, num_classes: int = SEGMENTATION_
     :func:`ncc`: a model whose samples are all the same (a deterministic U-Net) has a disagreement
     map of zeros, so it scores 0 on every image; and on an image where all raters agree (no lesion
     marked by anyone) every model scores 0.
+
+    Parameters
+    ----------
+    samples : array-like of shape (N_s, H, W) or (N_s, D, H, W)
+        The model's label maps of one image.
+    raters : array-like of shape (N_r, H, W) or (N_r, D, H, W)
+        The raters' label maps of the same image.
+    num_classes : int, default=SEGMENTATION_CLASSES
+        Background plus foreground classes.
+
+    Returns
+    -------
+    float
+        From -1 to 1 (see above).
+
+    Raises
+    ------
+    ValueError
+        If the stacks are not label maps of ``num_classes`` classes, or the image sizes differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from medai_edu.metrics import disagreement_ncc
+    >>> raters = np.array([[[0, 1], [0, 0]], [[0, 1], [1, 0]]])
+    >>> disagreement_ncc(raters, raters, num_classes=2)
+    1.0
+    >>> disagreement_ncc(raters[[0, 0]], raters, num_classes=2)  # samples that never differ
+    0.0
     """
     from medai_edu.data.multirater import disagreement  # lazy: metrics stays light to import
 
@@ -308,7 +578,33 @@ def disagreement_ncc(samples: Any, raters: Any, num_classes: int = SEGMENTATION_
 
 
 def lesion_frequency(label_maps: Any, num_classes: int = SEGMENTATION_CLASSES) -> np.ndarray:
-    """Per pixel, the share of the maps [N, H, W] that mark it as lesion (any label above 0)."""
+    """Per pixel, the share of the maps that mark it as lesion (any label above 0).
+
+    Parameters
+    ----------
+    label_maps : array-like of shape (N, H, W) or (N, D, H, W)
+        A stack of label maps, e.g. one per rater.
+    num_classes : int, default=SEGMENTATION_CLASSES
+        Background plus foreground classes.
+
+    Returns
+    -------
+    ndarray of shape (H, W) or (D, H, W)
+        Shares from 0 (no map marks the pixel) to 1 (every map does).
+
+    Raises
+    ------
+    ValueError
+        If ``label_maps`` is not a stack of label maps of ``num_classes`` classes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from medai_edu.metrics import lesion_frequency
+    >>> lesion_frequency(np.array([[[0, 1], [0, 0]], [[0, 2], [1, 0]]]))
+    array([[0. , 1. ],
+           [0.5, 0. ]])
+    """
     maps = _as_label_maps(label_maps, "label_maps", num_classes, (3, 4), "a stack of label maps [N, H, W]")
     return (maps > 0).mean(axis=0)
 
@@ -316,12 +612,35 @@ def lesion_frequency(label_maps: Any, num_classes: int = SEGMENTATION_CLASSES) -
 def calibration_bins(predicted: Any, observed: Any, region: Any = None, bins: int = 10) -> dict[str, np.ndarray]:
     """The reliability diagram behind :func:`calibration_error`, per equal-width bin of the predicted probability.
 
-    ``predicted`` are probabilities in [0, 1] (a pixel's probability of lesion, or a patient's
-    probability of disease); ``observed`` what happened, of the same shape: a share in [0, 1] (of
-    raters who marked the pixel) or an outcome 0/1 (whether the patient has the disease).
-    ``region`` optionally keeps only some entries. Returns ``count`` (entries per bin),
-    ``predicted`` and ``observed`` (their means per bin; 0 in an empty bin) and ``edges``
-    (``bins + 1`` bin edges; a probability of exactly 1 goes in the last bin).
+    Parameters
+    ----------
+    predicted : array-like
+        Probabilities in [0, 1]: a pixel's probability of lesion, or a patient's probability of disease.
+    observed : array-like of the same shape
+        What happened: a share in [0, 1] (of raters who marked the pixel) or an outcome 0/1
+        (whether the patient has the disease).
+    region : array-like of bool, optional
+        Keep only these entries (default: all).
+    bins : int, default=10
+        Number of equal-width bins on [0, 1]; a probability of exactly 1 goes in the last bin.
+
+    Returns
+    -------
+    dict of ndarray
+        ``count`` (entries per bin), ``predicted`` and ``observed`` (their means per bin; 0 in an
+        empty bin) and ``edges`` (the ``bins + 1`` bin edges).
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, a value lies outside [0, 1], or ``bins`` is not a whole number >= 1.
+
+    Examples
+    --------
+    >>> from medai_edu.metrics import calibration_bins
+    >>> table = calibration_bins([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 0], bins=2)
+    >>> table["count"], table["predicted"], table["observed"]
+    (array([2, 2]), array([0.15, 0.85]), array([0. , 0.5]))
     """
     p = _as_float_array(predicted, "predicted")
     f = _as_float_array(observed, "observed")
@@ -354,19 +673,38 @@ def calibration_bins(predicted: Any, observed: Any, region: Any = None, bins: in
 def calibration_error(predicted: Any, observed: Any, region: Any = None, bins: int = 10) -> float:
     """Binned expected calibration error (ECE) of probabilities against what was observed.
 
-    Args:
-        predicted: probabilities in [0, 1]: per pixel, the model's probability of lesion [H, W]; or per
-            patient, the model's probability of disease [N].
-        observed: the same shape: the share of raters who marked each pixel (:func:`lesion_frequency`),
-            or each patient's outcome (1 = has the disease, 0 = not).
-        region: optional boolean mask of the entries to score (default: all).
-        bins: equal-width bins of the predicted probability on [0, 1] (a probability of exactly 1
-            goes in the last bin).
-
-    ``ECE = sum_b (n_b / n) * |mean predicted in b - mean observed in b|``: 0 when, among the
-    entries given probability p, a share p was observed positive, for every p; larger is worse
-    (at most 1). An empty region scores 0 (nothing to calibrate). The bins are those of
+    ``ECE = sum_b (n_b / n) * |mean predicted in b - mean observed in b|`` over the bins of
     :func:`calibration_bins` (the reliability diagram).
+
+    Parameters
+    ----------
+    predicted : array-like
+        Probabilities in [0, 1]: per pixel, the model's probability of lesion [H, W]; or per
+        patient, the model's probability of disease [N].
+    observed : array-like of the same shape
+        The share of raters who marked each pixel (:func:`lesion_frequency`), or each patient's
+        outcome (1 = has the disease, 0 = not).
+    region : array-like of bool, optional
+        The entries to score (default: all).
+    bins : int, default=10
+        Equal-width bins of the predicted probability on [0, 1].
+
+    Returns
+    -------
+    float
+        0 when, among the entries given probability p, a share p was observed positive, for every
+        p; larger is worse (at most 1). An empty region scores 0 (nothing to calibrate).
+
+    Raises
+    ------
+    ValueError
+        As :func:`calibration_bins`.
+
+    Examples
+    --------
+    >>> from medai_edu.metrics import calibration_error
+    >>> round(calibration_error([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 0], bins=2), 3)  # (0.15 + 0.35) / 2
+    0.25
     """
     table = calibration_bins(predicted, observed, region, bins)
     n = table["count"].sum()
@@ -382,9 +720,39 @@ def paired_bootstrap(
 
     Cases are resampled with replacement ``n_boot`` times (a NumPy generator seeded with ``seed``,
     so the same inputs give the same interval); the interval is the percentile interval of the
-    resampled mean differences at ``level`` (0.95: the 2.5th and 97.5th percentiles). Returns the
-    observed difference, the interval's ends, whether the interval excludes 0, ``n_cases``,
-    ``n_boot`` and ``seed``.
+    resampled mean differences at ``level`` (0.95: the 2.5th and 97.5th percentiles).
+
+    Parameters
+    ----------
+    a, b : array-like of shape (n_cases,)
+        Two models' scores, one per case, in the same order.
+    n_boot : int, default=2000
+        Number of resamples.
+    seed : int, default=0
+        Seed of the resampling.
+    level : float, default=0.95
+        Coverage of the interval, between 0 and 1.
+
+    Returns
+    -------
+    dict
+        ``difference`` (observed), ``low`` and ``high`` (the interval's ends), ``excludes_0``,
+        ``n_cases``, ``n_boot`` and ``seed``.
+
+    Raises
+    ------
+    ValueError
+        If ``a`` and ``b`` differ in length or hold fewer than 2 cases, or ``level`` or ``n_boot``
+        is out of range.
+
+    Examples
+    --------
+    >>> from medai_edu.metrics import paired_bootstrap
+    >>> a = [0.90, 0.80, 0.85, 0.70, 0.95, 0.75]
+    >>> b = [0.80, 0.78, 0.70, 0.72, 0.85, 0.60]
+    >>> result = paired_bootstrap(a, b, n_boot=1000, seed=0)
+    >>> round(result["difference"], 3), round(result["low"], 3), round(result["high"], 3), result["excludes_0"]
+    (0.083, 0.033, 0.133, True)
     """
     x, y = _as_float_array(a, "a").ravel(), _as_float_array(b, "b").ravel()
     if x.shape != y.shape:
