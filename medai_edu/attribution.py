@@ -16,34 +16,56 @@ whatever the convention of the library underneath:
 Saliency maps are importance maps (>= 0 except occlusion, which can dip below 0 where hiding a
 patch *raises* the class score); VA-GAN's map is a signed effect. The NCC metric compares both
 with the ground-truth effect as they are.
+
+Examples
+--------
+A tiny untrained classifier and VA-GAN map generator, two of the methods:
+
+>>> import torch
+>>> from medai_edu import attribution
+>>> from medai_edu.models.classifier import SonoNet
+>>> from medai_edu.models.vagan import MapGenerator
+>>> _ = torch.manual_seed(0)
+>>> classifier = SonoNet(k=2).eval()
+>>> generator = MapGenerator(widths=(2, 4, 8, 16)).eval()
+>>> images = torch.rand(3, 1, 32, 32)
+>>> maps = attribution.attribute_all(
+...     classifier, generator, images, methods=["integrated_gradients", "vagan"],
+...     options={"integrated_gradients": {"steps": 4}},
+... )
+>>> {name: tuple(m.shape) for name, m in maps.items()}
+{'integrated_gradients': (3, 32, 32), 'vagan': (3, 32, 32)}
 """
 
 from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from typing import ClassVar
 
 import torch
 from torch import nn
 
+from medai_edu.validation import Options, check_images, check_option
+
+__all__ = [
+    "METHODS",
+    "SALIENCY_METHODS",
+    "TOY_OCCLUSION_PATCH",
+    "Attribution",
+    "GradCAM",
+    "GuidedBackprop",
+    "IntegratedGradients",
+    "Occlusion",
+    "VAGANMap",
+    "VanillaGradient",
+    "attribute_all",
+    "compared_with",
+    "make",
+]
+
 TOY_OCCLUSION_PATCH = 16  # pixels; a bit smaller than the toy boxes (20 px)
-
-
-def _check_images(images: torch.Tensor) -> None:
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"images must be a torch.Tensor [batch, channels, *spatial], got {type(images).__name__}.")
-    if images.ndim not in (4, 5):
-        raise ValueError(
-            f"images must have a batch and a channel axis, [batch, channels, H, W] or [batch, channels, D, H, W]; "
-            f"got shape {tuple(images.shape)}. For a single image use images[None]."
-        )
-    if not images.is_floating_point():
-        raise TypeError(f"images must hold floating-point values, got dtype {images.dtype}; use images.float().")
-    if torch.isnan(images).any():
-        raise ValueError(
-            f"images contain {int(torch.isnan(images).sum())} NaN value(s); a map of NaN pixels means nothing."
-        )
 
 
 def _check_eval(model: nn.Module, role: str) -> None:
@@ -57,7 +79,14 @@ def _check_eval(model: nn.Module, role: str) -> None:
 
 
 class Attribution:
-    """Base class: build on a model, then ``attribute(images, target)``."""
+    """Base class of the methods: build one on a model, then call :meth:`attribute`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier whose decision is explained (for :class:`VAGANMap`, the VA-GAN map
+        generator). It must be in evaluation mode (``model.eval()``) when maps are computed.
+    """
 
     name: ClassVar[str]
 
@@ -65,8 +94,43 @@ class Attribution:
         self.model = model
 
     def attribute(self, images: torch.Tensor, target: int = 1) -> torch.Tensor:
-        """Maps ``[batch, *spatial]`` (high = important) for class ``target`` on ``images``."""
-        _check_images(images)
+        """Maps of where ``images`` hold evidence for class ``target``; high means important.
+
+        Parameters
+        ----------
+        images : torch.Tensor
+            A batch ``[batch, channels, H, W]`` (or ``[batch, channels, D, H, W]``) of
+            floating-point, finite values; it may live on another device than the model.
+        target : int, default 1
+            The class whose evidence is mapped (1 = diseased in the course's data).
+
+        Returns
+        -------
+        torch.Tensor
+            float32 maps ``[batch, H, W]`` (or ``[batch, D, H, W]``) on the device of ``images``.
+
+        Raises
+        ------
+        TypeError
+            ``images`` is not a floating-point tensor, or the model is not a ``torch.nn.Module``.
+        ValueError
+            ``images`` lacks the batch or channel axis or holds NaN or infinite values, or the
+            model is in training mode.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from medai_edu.models.classifier import SonoNet
+        >>> _ = torch.manual_seed(0)
+        >>> method = IntegratedGradients(SonoNet(k=2).eval(), steps=4)
+        >>> method.attribute(torch.rand(2, 1, 32, 32), target=1).shape
+        torch.Size([2, 32, 32])
+        >>> method.attribute(torch.rand(1, 32, 32))
+        Traceback (most recent call last):
+        ...
+        ValueError: images must be a 4-D tensor [batch, channels, H, W] or a 5-D tensor [batch, channels, D, H, W], got shape (1, 32, 32). For a single image add a batch axis: image[None].
+        """
+        check_images(images, finite=True)
         _check_eval(self.model, "model")
         device = next(self.model.parameters()).device
         maps = self._attribute(images.detach().to(device), int(target))
@@ -79,12 +143,28 @@ class Attribution:
         return f"{type(self).__name__}({type(self.model).__name__})"
 
 
-def _per_image(fn, images: torch.Tensor) -> torch.Tensor:
+def _per_image(fn: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor) -> torch.Tensor:
     """MONAI's gradient and occlusion tools take one image at a time."""
     return torch.cat([fn(images[i : i + 1]) for i in range(len(images))])
 
 
 class VanillaGradient(Attribution):
+    """The size of the gradient of the class score with respect to each pixel (MONAI ``VanillaGrad``).
+
+    The map is the absolute gradient, the largest over the channels.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier.
+
+    Examples
+    --------
+    >>> from medai_edu.models.classifier import SonoNet
+    >>> VanillaGradient(SonoNet(k=2).eval())
+    VanillaGradient(SonoNet)
+    """
+
     name = "vanilla_gradient"
 
     def _attribute(self, images: torch.Tensor, target: int) -> torch.Tensor:
@@ -104,8 +184,29 @@ def _relu_names(model: nn.Module) -> tuple[list[str], list[str]]:
 
 
 class GuidedBackprop(Attribution):
-    """MONAI swaps ReLUs by *name*: a model whose ReLUs are not named "relu..." is refused,
-    because the result would silently be the vanilla gradient."""
+    """Guided backpropagation (MONAI ``GuidedBackpropGrad``): the gradient with only positive signals passed back.
+
+    MONAI swaps ReLUs by *name*: a model whose ReLUs are not named "relu..." is refused, because
+    the result would silently be the vanilla gradient.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier; every ``nn.ReLU`` registered under a name containing "relu", none in place.
+
+    Raises
+    ------
+    ValueError
+        A ReLU MONAI cannot find by name, no ReLU at all, or a ReLU with ``inplace=True``.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> GuidedBackprop(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU()))
+    Traceback (most recent call last):
+    ...
+    ValueError: Guided backprop needs every nn.ReLU to be registered under a name containing 'relu' (MONAI finds them by name); these are not: ['1']. Name them, e.g. nn.Sequential(OrderedDict(conv=..., relu=nn.ReLU())).
+    """
 
     name = "guided_backprop"
 
@@ -131,7 +232,27 @@ class GuidedBackprop(Attribution):
 
 
 class GradCAM(Attribution):
-    """Grad-CAM on ``layer`` (default: the model's ``gradcam_layer`` attribute)."""
+    """Grad-CAM (MONAI ``GradCAM``) on a convolutional feature layer, upsampled to the image size.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier.
+    layer : str, optional
+        Name of the feature layer, as in ``model.named_modules()``; default the model's
+        ``gradcam_layer`` attribute (SonoNet names its last one).
+
+    Raises
+    ------
+    ValueError
+        No such layer in the model (or no ``layer`` given and no ``gradcam_layer`` attribute).
+
+    Examples
+    --------
+    >>> from medai_edu.models.classifier import SonoNet
+    >>> GradCAM(SonoNet(k=2)).layer
+    'features.block5.relu3'
+    """
 
     name = "grad_cam"
 
@@ -154,7 +275,28 @@ class GradCAM(Attribution):
 
 
 class Occlusion(Attribution):
-    """Drop in the class probability when a patch of ``patch`` pixels is blurred out."""
+    """Occlusion (MONAI ``OcclusionSensitivity``): the drop in the class probability when a patch is hidden.
+
+    The map can dip below 0 where hiding a patch *raises* the class probability.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier.
+    patch : int, default TOY_OCCLUSION_PATCH
+        Side of the hidden square, in pixels.
+    overlap : float, default 0.5
+        Overlap of neighbouring patches (0 = side by side).
+    batch : int, default 32
+        Occluded images per forward pass.
+
+    Examples
+    --------
+    >>> from medai_edu.models.classifier import SonoNet
+    >>> method = Occlusion(SonoNet(k=2).eval(), patch=8)
+    >>> method.patch, method.overlap
+    (8, 0.5)
+    """
 
     name = "occlusion"
 
@@ -183,7 +325,24 @@ class Occlusion(Attribution):
 
 
 class IntegratedGradients(Attribution):
-    """Integrated gradients from a black (zero) image, ``steps`` steps (the original used 100)."""
+    """Integrated gradients (captum) from a black (all-zero) image; the map is the absolute attribution.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier.
+    steps : int, default 100
+        Steps from the black image to the image (the original used 100).
+    internal_batch : int, default 50
+        Steps computed per forward pass.
+
+    Examples
+    --------
+    >>> from medai_edu.models.classifier import SonoNet
+    >>> method = IntegratedGradients(SonoNet(k=2).eval(), steps=20)
+    >>> method, method.steps
+    (IntegratedGradients(SonoNet), 20)
+    """
 
     name = "integrated_gradients"
 
@@ -206,7 +365,24 @@ class IntegratedGradients(Attribution):
 
 
 class VAGANMap(Attribution):
-    """VA-GAN's disease effect ``-M(x)``; built on the *map generator*, it ignores ``target``."""
+    """VA-GAN's disease effect ``-M(x)``, averaged over the channels; signed, and ``target`` is ignored.
+
+    Parameters
+    ----------
+    model : medai_edu.models.vagan.MapGenerator
+        The VA-GAN *map generator* (not the classifier).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from medai_edu.models.vagan import MapGenerator
+    >>> _ = torch.manual_seed(0)
+    >>> generator = MapGenerator(widths=(2, 4, 8, 16)).eval()
+    >>> images = torch.rand(2, 1, 32, 32)
+    >>> effect = VAGANMap(generator).attribute(images)
+    >>> torch.allclose(effect, -generator(images)[:, 0])
+    True
+    """
 
     name = "vagan"
 
@@ -216,19 +392,48 @@ class VAGANMap(Attribution):
         return disease_effect(self.model, images).mean(1)
 
 
+#: The saliency methods by name.
 SALIENCY_METHODS: dict[str, type[Attribution]] = {
     cls.name: cls for cls in (VanillaGradient, GuidedBackprop, GradCAM, Occlusion, IntegratedGradients)
 }
+#: Every method by name: the saliency methods and ``"vagan"``.
 METHODS: dict[str, type[Attribution]] = {**SALIENCY_METHODS, VAGANMap.name: VAGANMap}
 
 
-def make(method: str, model: nn.Module, **options) -> Attribution:
-    """Build an attribution method by name, e.g. ``make("grad_cam", classifier)``.
+def make(method: str, model: nn.Module, **options: object) -> Attribution:
+    """Build an attribution method by name.
 
-    For ``"vagan"`` pass the VA-GAN map generator as ``model``; for the others, the classifier.
+    Parameters
+    ----------
+    method : str
+        One of :data:`METHODS`: ``"vanilla_gradient"``, ``"guided_backprop"``, ``"grad_cam"``,
+        ``"occlusion"``, ``"integrated_gradients"`` or ``"vagan"``.
+    model : torch.nn.Module
+        The classifier; for ``"vagan"`` the VA-GAN map generator.
+    **options
+        Settings of the method's class, e.g. ``steps=20`` for integrated gradients.
+
+    Returns
+    -------
+    Attribution
+        The method, ready for ``.attribute(images, target)``.
+
+    Raises
+    ------
+    ValueError
+        ``method`` is not one of :data:`METHODS` (or the method refuses ``model``).
+
+    Examples
+    --------
+    >>> from medai_edu.models.classifier import SonoNet
+    >>> make("grad_cam", SonoNet(k=2))
+    GradCAM(SonoNet)
+    >>> make("lime", SonoNet(k=2))
+    Traceback (most recent call last):
+    ...
+    ValueError: method must be one of 'vanilla_gradient', 'guided_backprop', 'grad_cam', 'occlusion', 'integrated_gradients', 'vagan', got 'lime'.
     """
-    if method not in METHODS:
-        raise ValueError(f"Unknown attribution method {method!r}; choose one of {', '.join(METHODS)}.")
+    check_option(method, "method", Options(METHODS))
     return METHODS[method](model, **options)
 
 
@@ -241,10 +446,47 @@ def attribute_all(
     target: int = 1,
     seconds: dict[str, float] | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Maps of every method (default: all; VA-GAN only if a ``generator`` is given) for ``images``.
+    """Maps of several methods for the same ``images``.
 
-    ``options`` passes settings per method, e.g. ``{"integrated_gradients": {"steps": 20}}``;
-    if a ``seconds`` dictionary is given, the time each method took is added to it.
+    Parameters
+    ----------
+    classifier : torch.nn.Module
+        The classifier the saliency methods explain (in evaluation mode).
+    generator : torch.nn.Module or None
+        The VA-GAN map generator, or None to leave out ``"vagan"``.
+    images : torch.Tensor
+        A batch ``[batch, channels, H, W]`` (see :meth:`Attribution.attribute`).
+    methods : list of str, optional
+        Names from :data:`METHODS`; default all (``"vagan"`` only if a ``generator`` is given).
+    options : dict, optional
+        Settings per method, e.g. ``{"integrated_gradients": {"steps": 20}}``.
+    target : int, default 1
+        The class whose evidence is mapped.
+    seconds : dict, optional
+        If given, the seconds each method took are added to it, per method name.
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        Method name -> maps ``[batch, H, W]``, in the order of ``methods``.
+
+    Raises
+    ------
+    ValueError
+        ``"vagan"`` is asked for without a ``generator``, or an unknown method name.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from medai_edu.models.classifier import SonoNet
+    >>> _ = torch.manual_seed(0)
+    >>> timings = {}
+    >>> maps = attribute_all(
+    ...     SonoNet(k=2).eval(), None, torch.rand(1, 1, 32, 32), methods=["integrated_gradients"],
+    ...     options={"integrated_gradients": {"steps": 4}}, seconds=timings,
+    ... )
+    >>> list(maps), list(timings)
+    (['integrated_gradients'], ['integrated_gradients'])
     """
     methods = list(methods or [m for m in METHODS if m != VAGANMap.name or generator is not None])
     maps = {}
@@ -260,5 +502,28 @@ def attribute_all(
 
 
 def compared_with(method: str, effect: torch.Tensor) -> torch.Tensor:
-    """What a method's map is compared with: the signed effect for VA-GAN, its size for saliency."""
+    """What a method's map is compared with: the signed effect for VA-GAN, its size for saliency.
+
+    Parameters
+    ----------
+    method : str
+        A name from :data:`METHODS`.
+    effect : torch.Tensor
+        The ground-truth disease effect (signed: negative where the disease darkens).
+
+    Returns
+    -------
+    torch.Tensor
+        ``effect`` itself for ``"vagan"``, ``effect.abs()`` for the saliency methods, whose maps
+        only say *how much* a pixel matters.
+
+    Examples
+    --------
+    >>> import torch
+    >>> effect = torch.tensor([-0.5, 0.0, 0.25])
+    >>> compared_with("vagan", effect)
+    tensor([-0.5000,  0.0000,  0.2500])
+    >>> compared_with("grad_cam", effect)
+    tensor([0.5000, 0.0000, 0.2500])
+    """
     return effect if method == VAGANMap.name else effect.abs()

@@ -109,7 +109,7 @@ def test_model_in_training_mode_is_refused(sononet):
 @pytest.mark.parametrize(
     "images, error, message",
     [
-        (torch.randn(1, SIZE, SIZE), ValueError, "batch and a channel axis.*images\\[None\\]"),
+        (torch.randn(1, SIZE, SIZE), ValueError, "4-D tensor \\[batch, channels, H, W\\].*image\\[None\\]"),
         (torch.zeros(1, 1, SIZE, SIZE, dtype=torch.int64), TypeError, "floating-point.*int64"),
         (torch.full((1, 1, SIZE, SIZE), float("nan")), ValueError, "NaN"),
         ([[0.0]], TypeError, "torch.Tensor"),
@@ -121,5 +121,5 @@ def test_bad_images_are_explained(sononet, images, error, message):
 
 
 def test_unknown_method_lists_the_choices(sononet):
-    with pytest.raises(ValueError, match="choose one of vanilla_gradient, guided_backprop"):
+    with pytest.raises(ValueError, match="method must be one of 'vanilla_gradient', 'guided_backprop'.*got 'lime'"):
         attribution.make("lime", sononet)

@@ -45,7 +45,7 @@ def outline_length(mask: np.ndarray) -> int:
 def test_the_api_describes_six_raters_and_three_classes():
     assert multirater.N_RATERS == len(multirater.RATERS) == len(multirater.RATER_STYLES) == 6
     assert multirater.CLASS_NAMES == {0: "background", 1: "lesion core", 2: "oedema rim"}
-    with pytest.raises(ValueError, match="split must be one of train, val, test"):
+    with pytest.raises(ValueError, match="split must be one of 'train', 'val', 'test'"):
         multirater.LECTURE.split_range("training")
     assert list(TINY.split_range("test")) == [10, 11, 12, 13]
 

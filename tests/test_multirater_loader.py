@@ -184,5 +184,5 @@ def test_empty_or_missing_folders_are_explained(tmp_path):
 def test_bad_arguments_are_explained(tmp_path):
     with pytest.raises(ValueError, match="min_raters must be"):
         load_multirater_folder(tmp_path, min_raters=0)
-    with pytest.raises(ValueError, match="n_raters must be None or a whole number >= min_raters"):
+    with pytest.raises(ValueError, match="n_raters must be None or a whole number of 2 or more"):
         load_multirater_folder(tmp_path, n_raters=1, min_raters=2)

@@ -66,7 +66,7 @@ def test_sample_level_varies_one_latent_level_only():
     z1, _, _ = model.prior.latents(features, noise=noise)
     z2, _, _ = model.prior.latents(features, noise=noise)
     assert all(torch.equal(a, b) for a, b in zip(z1, z2))
-    with pytest.raises(ValueError, match="level must be a whole number from 0 .* to 4"):
+    with pytest.raises(ValueError, match="level must be a whole number from 0 to 4"):
         model.sample_level(x, 5)
 
 
@@ -131,13 +131,13 @@ def test_bad_inputs_are_explained():
         model.loss(torch.randn(2, 1, 64, 64), torch.zeros(2, 64, 64))
     with pytest.raises(ValueError, match=r"classes 0 \.\. 2, got 3 \.\. 3"):
         model.loss(torch.randn(2, 1, 64, 64), torch.full((2, 64, 64), 3))
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match="n must be a whole number of 1 or more"):
         model.sample(torch.randn(1, 1, 64, 64), 0)
     with pytest.raises(ValueError, match="divisible by 8"):
         UNetSegmenter(**TINY_UNET).sample(torch.randn(1, 1, 36, 36))
-    with pytest.raises(ValueError, match="expected one of unet, prob_unet"):
+    with pytest.raises(ValueError, match="name must be one of 'unet', 'prob_unet'"):
         build_segmenter("phiseg_l3")
     with pytest.raises(ValueError, match="spatial_dims"):
         PHiSeg(spatial_dims=1)
-    with pytest.raises(ValueError, match="latent_scale must be 1, 2, 4 or 8.*got 3"):
+    with pytest.raises(ValueError, match="latent_scale must be one of 1, 2, 4, 8.*got 3"):
         PHiSeg(latent_scale=3)

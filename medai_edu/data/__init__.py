@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from medai_edu.validation import Options, check_option
+
 #: data set name -> image size of its 2D lesson version
 IMAGE_SIZES = {"toy": 112, "brain": 80}
 
@@ -21,18 +23,17 @@ def get_dataset(
     limit: int | None = None,
 ) -> Any:
     """Split ``split`` of data set ``name`` ("toy" boxes or the simulated "brain" cohort)."""
+    check_option(name, "name", Options(IMAGE_SIZES), note="the data set")
     if name == "toy":
         from medai_edu.data.toy import ToyBoxDataset
 
         return ToyBoxDataset(split, size=size or IMAGE_SIZES["toy"], seed=seed, only_label=only_label, limit=limit)
-    if name == "brain":
-        import dataclasses
+    import dataclasses
 
-        from medai_edu.data.brain import LECTURE, BrainDataset
+    from medai_edu.data.brain import LECTURE, BrainDataset
 
-        if size not in (None, IMAGE_SIZES["brain"]):
-            raise ValueError(
-                f"the brain slices are {IMAGE_SIZES['brain']} x {IMAGE_SIZES['brain']} pixels; got size={size}."
-            )
-        return BrainDataset(split, dataclasses.replace(LECTURE, seed=seed), only_label=only_label, limit=limit)
-    raise ValueError(f"data set must be one of {', '.join(IMAGE_SIZES)}, got {name!r}.")
+    if size not in (None, IMAGE_SIZES["brain"]):
+        raise ValueError(
+            f"the brain slices are {IMAGE_SIZES['brain']} x {IMAGE_SIZES['brain']} pixels; got size={size}."
+        )
+    return BrainDataset(split, dataclasses.replace(LECTURE, seed=seed), only_label=only_label, limit=limit)

@@ -32,7 +32,8 @@ from scipy.ndimage import gaussian_filter
 from medai_edu.data import cache
 from medai_edu.data.brain_reference import load_reference
 from medai_edu.data.preprocess import percentile_range, rescale
-from medai_edu.data.splits import SplitSizes
+from medai_edu.data.splits import SplitSizes, first_items
+from medai_edu.validation import Interval, Options, check_option, check_scalar
 
 LABEL_NAMES = {0: "MCI", 1: "AD"}
 #: occlusion patch for the lesson's slices: 8 pixels (16 mm), about a hippocampus cross-section
@@ -145,8 +146,7 @@ def simulate(
     index: int, severity: float, dims: int = 2, seed: int = 42, settings: SimulationSettings = SimulationSettings()
 ) -> Subject:
     """Subject ``index`` of the cohort with seed ``seed``, at any disease ``severity`` (0 = none)."""
-    if not np.isfinite(severity) or severity < 0:
-        raise ValueError(f"severity must be a number >= 0 (0 = no disease, 1 = severe), got {severity!r}.")
+    check_scalar(severity, "severity", Interval(0), note="0 = no disease, 1 = severe")
     reference = load_reference(dims)
     shape = reference.template.shape
     rng = np.random.default_rng([seed, int(index)])
@@ -234,8 +234,7 @@ def hippocampus_window(hippocampus: np.ndarray, side: str = "left", margin: int 
     ``side`` is the patient's side: "left" is the image's left half (neurological convention).
     When the mask has no hippocampus on that side, the template's outline is used.
     """
-    if side not in ("left", "right"):
-        raise ValueError(f"side must be 'left' or 'right' (the patient's side), got {side!r}.")
+    check_option(side, "side", Options(["left", "right"]), note="the patient's side")
     half = hippocampus.shape[1] // 2
     columns = slice(0, half) if side == "left" else slice(half, None)
     part = hippocampus[:, columns] > 0.5
@@ -268,13 +267,10 @@ class BrainDataset:
         self.split, self.settings = split, settings
         indices = np.array(settings.split_range(split))
         arrays = load_cohort(settings, progress)
+        check_option(only_label, "only_label", Options([0, 1, None], {0: "MCI", 1: "AD"}))
         if only_label is not None:
-            if only_label not in (0, 1):
-                raise ValueError(f"only_label must be 0 (MCI), 1 (AD) or None, got {only_label!r}.")
             indices = indices[arrays["labels"][indices] == only_label]
-        if limit is not None:
-            indices = indices[: int(limit)]
-        self.indices = indices
+        self.indices = indices = first_items(indices, limit)
         self.arrays = arrays
         self.labels = arrays["labels"][indices]
         self.severities = arrays["severities"][indices]

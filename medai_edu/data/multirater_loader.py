@@ -37,6 +37,7 @@ import numpy as np
 
 from medai_edu.data.nifti_cohort import NIFTI_READ_ERRORS
 from medai_edu.data.preprocess import crop_or_pad, scale_percentiles
+from medai_edu.validation import Interval, check_scalar
 
 IMAGE_NAMES = ("image.nii.gz", "image.nii", "image.png")
 LAYOUT_HINT = (
@@ -78,10 +79,8 @@ def load_multirater_folder(
 
 
 def _check_arguments(n_raters: int | None, min_raters: int, shape: tuple[int, int] | None) -> None:
-    if not isinstance(min_raters, int) or min_raters < 1:
-        raise ValueError(f"min_raters must be a whole number >= 1, got {min_raters!r}.")
-    if n_raters is not None and (not isinstance(n_raters, int) or n_raters < min_raters):
-        raise ValueError(f"n_raters must be None or a whole number >= min_raters ({min_raters}), got {n_raters!r}.")
+    check_scalar(min_raters, "min_raters", Interval(1, integer=True))
+    check_scalar(n_raters, "n_raters", Interval(min_raters, integer=True), note="at least min_raters", allow_none=True)
     if shape is not None and (len(shape) != 2 or any(int(n) < 1 for n in shape)):
         raise ValueError(f"shape must be None or two positive pixel counts (H, W), e.g. (128, 128); got {shape!r}.")
 

@@ -31,6 +31,7 @@ from nibabel.processing import resample_to_output
 from nibabel.spatialimages import HeaderDataError
 
 from medai_edu.data.preprocess import crop_or_pad, scale_percentiles
+from medai_edu.validation import Interval, Options, check_finite, check_option, check_scalar
 
 REQUIRED_COLUMNS = ("subject", "image", "diagnosis")
 LABELS = {"MCI": 0, "AD": 1}
@@ -115,17 +116,13 @@ def load_nifti_cohort(
 
 
 def _check_arguments(spacing, shape, coronal_slice, on_error) -> None:
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}.")
+    check_option(on_error, "on_error", Options(["raise", "skip"]))
     sizes = np.asarray(spacing, dtype=float)
     if sizes.shape not in ((), (3,)) or not (sizes > 0).all():
         raise ValueError(f"spacing must be a voxel size in mm (> 0), or three of them; got {spacing!r}.")
     if shape is not None and (len(shape) != 3 or any(int(n) < 1 for n in shape)):
         raise ValueError(f"shape must be three positive voxel counts (X, Y, Z), e.g. (96, 112, 96); got {shape!r}.")
-    if coronal_slice is not None and (
-        isinstance(coronal_slice, bool) or not isinstance(coronal_slice, (int, np.integer))
-    ):
-        raise TypeError(f"coronal_slice must be None or a whole number (a slice index), got {coronal_slice!r}.")
+    check_scalar(coronal_slice, "coronal_slice", Interval(integer=True), note="a slice index", allow_none=True)
 
 
 def _read_rows(csv_path: Path) -> list[_Row]:
@@ -219,12 +216,7 @@ def _read_nifti(path: Path) -> nib.Nifti1Image:
             "during a download or copy) and really a NIfTI file?"
         ) from err
     data = _as_3d(data, path)
-    bad = int((~np.isfinite(data)).sum())
-    if bad:
-        raise ValueError(
-            f"{path} has {bad} NaN or infinite voxels (of {data.size}); expected finite intensities. "
-            "Fix the step that produced this file, or replace them, e.g. with numpy.nan_to_num."
-        )
+    check_finite(data, str(path), "Fix the step that produced this file, or replace them, e.g. with numpy.nan_to_num.")
     return nib.Nifti1Image(data, image.affine)
 
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from medai_edu.validation import check_finite
+
 
 def percentile_range(
     image: np.ndarray, low: float = 5.0, high: float = 95.0, mask: np.ndarray | None = None
 ) -> tuple[np.float64, np.float64]:
     """The ``low`` and ``high`` intensity percentiles, inside ``mask`` when given (e.g. the brain)."""
     image = np.asarray(image, dtype=np.float32)
-    if not np.isfinite(image).all():
-        raise ValueError(
-            f"the image contains {int((~np.isfinite(image)).sum())} NaN or infinite voxels; expected finite values."
-        )
+    check_finite(image, "the image")
     values = image[mask] if mask is not None else image
     lo, hi = np.percentile(values, [low, high])
     if hi <= lo:

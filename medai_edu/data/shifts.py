@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter
 
+from medai_edu.validation import Interval, Options, check_option, check_scalar
+
 #: the benchmark's shifts and their strengths
 SHIFTS: dict[str, float] = {"noise": 0.3, "contrast": 0.5, "blur": 1.5}
 #: strength that leaves the image unchanged
@@ -29,15 +31,13 @@ CONDITIONS: tuple[str, ...] = ("clean", *SHIFTS)
 
 def check_kind(kind: str) -> None:
     """Raise a clear error unless ``kind`` is one of :data:`SHIFTS`."""
-    if kind not in SHIFTS:
-        raise ValueError(f"kind must be one of {', '.join(SHIFTS)}, got {kind!r}.")
+    check_option(kind, "kind", Options(SHIFTS))
 
 
 def shift_image(image: np.ndarray | torch.Tensor, kind: str, strength: float, seed: int | list[int] = 0) -> np.ndarray:
     """One image ``[channels, *spatial]`` (or a plain ``[H, W]``) under the shift ``kind`` of ``strength``; float32."""
     check_kind(kind)
-    if not np.isfinite(strength) or strength < 0:
-        raise ValueError(f"strength must be a number of 0 or more, got {strength!r}.")
+    check_scalar(strength, "strength", Interval(0))
     image = np.asarray(image, dtype=np.float32)
     if kind == "noise":
         noise = np.random.default_rng(seed).standard_normal(image.shape).astype(np.float32)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from medai_edu.validation import Interval, Options, check_option, check_scalar
 
 SPLITS = ("train", "val", "test")
 
@@ -21,11 +24,16 @@ class SplitSizes:
 
     def split_range(self, split: str) -> range:
         """The item numbers of ``split``."""
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}.")
+        check_option(split, "split", Options(SPLITS))
         sizes = {"train": self.n_train, "val": self.n_val, "test": self.n_test}
         start = sum(sizes[s] for s in SPLITS[: SPLITS.index(split)])
         return range(start, start + sizes[split])
+
+
+def first_items(indices: Sequence[int], limit: int | None) -> Sequence[int]:
+    """The first ``limit`` of ``indices`` (all when ``limit`` is None), a data set's ``limit`` option."""
+    check_scalar(limit, "limit", Interval(1, integer=True), note="a number of images", allow_none=True)
+    return indices if limit is None else indices[:limit]
 
 
 #: Data seed of every benchmark's final test set: development (training, validation, model and

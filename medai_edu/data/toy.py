@@ -19,7 +19,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from medai_edu.data.splits import SPLITS
+from medai_edu.data.splits import SPLITS, first_items
+from medai_edu.validation import Interval, Options, check_option, check_scalar
 
 FULL_SIZE = 112
 N_IMAGES = 10_000
@@ -55,13 +56,10 @@ class ToySample(NamedTuple):
 
 def geometry(size: int = FULL_SIZE) -> ToyGeometry:
     """Return the box geometry for images of ``size`` x ``size`` pixels (112 = the design)."""
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
-        raise TypeError(f"size must be an integer number of pixels, got {type(size).__name__}.")
-    if size < 32 or size % 8:
-        raise ValueError(
-            f"size must be a multiple of 8 and at least 32 (the networks pool 3-4 times); "
-            f"got {size}. Use 112 for the published design or 56 for the quick variant."
-        )
+    why = "the networks pool 3-4 times; 112 is the published design, 56 the quick variant"
+    check_scalar(size, "size", Interval(32, integer=True), note=f"pixels, a multiple of 8: {why}")
+    if size % 8:
+        raise ValueError(f"size must be a multiple of 8 ({why}), got {size}.")
     s = size / FULL_SIZE
     return ToyGeometry(
         size=int(size),
@@ -79,8 +77,7 @@ def subtype_of(index: int) -> int:
 
 
 def _check_index(index: int, n_images: int) -> int:
-    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-        raise TypeError(f"index must be an integer, got {type(index).__name__}.")
+    check_scalar(index, "index", Interval(integer=True))
     if not 0 <= index < n_images:
         raise IndexError(f"index must be in [0, {n_images}), got {index}.")
     return int(index)
@@ -136,10 +133,8 @@ def split_indices(split: str, seed: int = 42, n_images: int = N_IMAGES) -> np.nd
     With the default 10,000 images this gives 6,400 / 1,600 / 2,000 images, and the class and
     subtype proportions are the same in every split. Indices are sorted.
     """
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}.")
-    if isinstance(n_images, bool) or not isinstance(n_images, (int, np.integer)) or n_images < 20:
-        raise ValueError(f"n_images must be an integer of at least 20, got {n_images!r}.")
+    check_option(split, "split", Options(SPLITS))
+    check_scalar(n_images, "n_images", Interval(20, integer=True))
     rng = np.random.default_rng(int(seed))
     parts: dict[str, list[np.ndarray]] = {name: [] for name in SPLITS}
     all_indices = np.arange(n_images)
@@ -186,15 +181,10 @@ class ToyBoxDataset:
         geometry(size)  # validates size
         self.split, self.size, self.seed, self.n_images = split, int(size), int(seed), int(n_images)
         indices = split_indices(split, seed=seed, n_images=n_images)
+        check_option(only_label, "only_label", Options([0, 1, None], {0: "healthy", 1: "diseased"}))
         if only_label is not None:
-            if only_label not in (0, 1):
-                raise ValueError(f"only_label must be 0 (healthy), 1 (diseased) or None, got {only_label!r}.")
             indices = indices[(np.array([0, 0, 1, 1])[indices % 4]) == only_label]
-        if limit is not None:
-            if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
-                raise ValueError(f"limit must be a positive number of images or None, got {limit!r}.")
-            indices = indices[:limit]
-        self.indices = indices
+        self.indices = indices = first_items(indices, limit)
         self.labels = np.array([0, 0, 1, 1], dtype=np.int64)[indices % 4]
 
     def __len__(self) -> int:

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from medai_edu.models.layers import conv_bn_relu_block, conv_layer, norm_layer, pool_layer
+from medai_edu.validation import Interval, check_images, check_scalar
 
 #: The published SonoNet block depths (convs per block), also the course's default.
 SONONET_BLOCKS = (2, 2, 3, 3, 3)
@@ -50,8 +51,7 @@ class SonoNet(nn.Module):
             raise ValueError(
                 f"blocks must list five positive conv counts (e.g. {SONONET_BLOCKS}), got {tuple(blocks)}."
             )
-        if num_classes < 2:
-            raise ValueError(f"num_classes must be at least 2, got {num_classes}.")
+        check_scalar(num_classes, "num_classes", Interval(2, integer=True))
         self.config = dict(
             spatial_dims=spatial_dims, in_channels=in_channels, num_classes=num_classes, k=k, blocks=list(blocks)
         )
@@ -77,22 +77,9 @@ class SonoNet(nn.Module):
         #: name (as in ``named_modules()``) of the last conv feature layer, for Grad-CAM
         self.gradcam_layer = f"features.block5.relu{int(blocks[-1])}"
 
-    def _check_input(self, x: torch.Tensor) -> None:
-        expected = 2 + self.spatial_dims
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}.")
-        if x.ndim != expected or x.shape[1] != self.config["in_channels"]:
-            layout = "[batch, channels, H, W]" if self.spatial_dims == 2 else "[batch, channels, D, H, W]"
-            raise ValueError(
-                f"expected a {expected}-D tensor {layout} with {self.config['in_channels']} channel(s), "
-                f"got shape {tuple(x.shape)}. A single image needs a batch axis: x[None]."
-            )
-        if not x.is_floating_point():
-            raise TypeError(f"expected a floating-point image tensor, got dtype {x.dtype}.")
-
     def class_maps(self, x: torch.Tensor) -> torch.Tensor:
         """One map per class before pooling: ``[B, num_classes, h, w(, d)]`` at 1/16 resolution."""
-        self._check_input(x)
+        check_images(x, "SonoNet's input", spatial_dims=self.spatial_dims, channels=self.config["in_channels"])
         return self.class_conv(self.adaptation(self.features(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

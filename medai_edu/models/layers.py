@@ -6,11 +6,15 @@ from collections import OrderedDict
 
 from torch import nn
 
+from medai_edu.validation import Options, check_option
+
+#: The networks take images (2) or volumes (3).
+SPATIAL_DIMS = Options([2, 3], {2: "images", 3: "volumes"})
+
 
 def conv_layer(spatial_dims: int, in_ch: int, out_ch: int, kernel_size: int = 3, bias: bool = True) -> nn.Module:
     """A ``spatial_dims``-D convolution with 'same' padding (odd kernel sizes)."""
-    if spatial_dims not in (2, 3):
-        raise ValueError(f"spatial_dims must be 2 (images) or 3 (volumes), got {spatial_dims!r}.")
+    check_option(spatial_dims, "spatial_dims", SPATIAL_DIMS)
     conv = nn.Conv2d if spatial_dims == 2 else nn.Conv3d
     return conv(in_ch, out_ch, kernel_size, padding=kernel_size // 2, bias=bias)
 

@@ -30,13 +30,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from medai_edu.models.layers import conv_bn_relu_block, conv_layer
-from medai_edu.models.vagan import _check_image
+from medai_edu.models.layers import SPATIAL_DIMS, conv_bn_relu_block, conv_layer
+from medai_edu.validation import Interval, Options, check_images, check_option, check_scalar
 
 #: Channels of the U-Nets (deterministic U-Net and the Probabilistic U-Net's U-Net), top first.
 UNET_CHANNELS = (16, 32, 64, 128)
 #: PHiSeg feature channels per resolution level, in units of ``n0`` (the original's 1, 2, 4, 6, 6, ...).
 PHISEG_MULTIPLIERS = (1, 2, 4, 6)
+#: PHiSeg's ratios of image size to finest latent map size.
+LATENT_SCALES = Options((1, 2, 4, 8))
 
 
 def kl_diagonal_gaussians(
@@ -126,21 +128,16 @@ class _Segmenter(nn.Module):
 
     def __init__(self, spatial_dims: int, in_channels: int, num_classes: int) -> None:
         super().__init__()
-        if spatial_dims not in (2, 3):
-            raise ValueError(f"spatial_dims must be 2 (images) or 3 (volumes), got {spatial_dims!r}.")
-        if num_classes < 2:
-            raise ValueError(f"num_classes must be at least 2 (background + one structure), got {num_classes}.")
+        check_option(spatial_dims, "spatial_dims", SPATIAL_DIMS)
+        check_scalar(num_classes, "num_classes", Interval(2, integer=True), note="background + at least one structure")
         self.spatial_dims, self.in_channels, self.num_classes = spatial_dims, in_channels, num_classes
         self.config: dict[str, Any] = {}
 
     def _check(self, x: torch.Tensor, s: torch.Tensor | None = None) -> None:
         name = type(self).__name__
-        _check_image(x, self.spatial_dims, self.in_channels, name)
-        if any(size % self.divisor for size in x.shape[2:]):
-            raise ValueError(
-                f"{name} needs image sizes divisible by {self.divisor} (it halves the resolution "
-                f"{self.divisor.bit_length() - 1} times), got {tuple(x.shape[2:])}. Crop or pad the image."
-            )
+        check_images(
+            x, f"{name}'s input", spatial_dims=self.spatial_dims, channels=self.in_channels, divisor=self.divisor
+        )
         if s is None:
             return
         if not isinstance(s, torch.Tensor) or s.is_floating_point() or s.dtype == torch.bool:
@@ -195,8 +192,7 @@ class _Segmenter(nn.Module):
 
 
 def _check_count(n: Any) -> None:
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n (the number of samples) must be a positive integer, got {n!r}.")
+    check_scalar(n, "n", Interval(1, integer=True), note="the number of samples")
 
 
 def _repeat(t: torch.Tensor, n: int) -> torch.Tensor:
@@ -458,12 +454,8 @@ class PHiSeg(_Segmenter):
         latent_scale: int = 4,
     ) -> None:
         super().__init__(spatial_dims, in_channels, num_classes)
-        if not 1 <= latent_levels <= 8:
-            raise ValueError(f"latent_levels must be between 1 and 8, got {latent_levels!r}.")
-        if latent_scale not in (1, 2, 4, 8):
-            raise ValueError(
-                f"latent_scale must be 1, 2, 4 or 8 (image size / finest latent map size), got {latent_scale!r}."
-            )
+        check_scalar(latent_levels, "latent_levels", Interval(1, 8, integer=True))
+        check_option(latent_scale, "latent_scale", LATENT_SCALES, note="image size / finest latent map size")
         self.config = dict(
             spatial_dims=spatial_dims,
             in_channels=in_channels,
@@ -503,10 +495,7 @@ class PHiSeg(_Segmenter):
         """Logits ``[n, B, classes, *S]`` in which only latent ``level`` (0 = finest) is drawn afresh
         for each sample, while every other level keeps one shared draw: what that level varies."""
         self._check(x)
-        if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level < self.latent_levels:
-            raise ValueError(
-                f"level must be a whole number from 0 (finest) to {self.latent_levels - 1} (coarsest), got {level!r}."
-            )
+        check_scalar(level, "level", Interval(0, self.latent_levels - 1, integer=True), note="0 = the finest")
         _check_count(n)
         size = tuple(x.shape[2:])
         shared = [
@@ -547,7 +536,6 @@ def build_segmenter(name: str, **overrides: Any) -> _Segmenter:
 
     ``overrides`` change constructor arguments, e.g. ``spatial_dims=3`` or ``n0=4``.
     """
-    if name not in MODELS:
-        raise ValueError(f"Unknown segmentation model {name!r}; expected one of {', '.join(MODELS)}.")
+    check_option(name, "name", Options(MODELS), note="the segmentation model")
     kind, config = MODELS[name]
     return SEGMENTERS[kind](**{**config, **overrides})

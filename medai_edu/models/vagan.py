@@ -17,22 +17,10 @@ from torch import nn
 
 from medai_edu.models.inference import predict
 from medai_edu.models.layers import conv_bn_relu_block, conv_layer, pool_layer
+from medai_edu.validation import Options, check_images, check_option
 
 GENERATOR_WIDTHS = (16, 32, 64, 128)
 CRITIC_WIDTHS = (16, 32, 64, 128, 256)
-
-
-def _check_image(x: torch.Tensor, spatial_dims: int, in_channels: int, what: str) -> None:
-    expected = 2 + spatial_dims
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{what} expects a torch.Tensor, got {type(x).__name__}.")
-    if x.ndim != expected or x.shape[1] != in_channels:
-        raise ValueError(
-            f"{what} expects a {expected}-D tensor [batch, {in_channels} channel(s), "
-            f"{'H, W' if spatial_dims == 2 else 'D, H, W'}], got shape {tuple(x.shape)}."
-        )
-    if not x.is_floating_point():
-        raise TypeError(f"{what} expects a floating-point tensor, got dtype {x.dtype}.")
 
 
 def _up_layer(spatial_dims: int, in_ch: int, out_ch: int) -> nn.Module:
@@ -58,8 +46,7 @@ class MapGenerator(nn.Module):
         super().__init__()
         if len(widths) != 4:
             raise ValueError(f"widths must list 4 channel counts (3 poolings), got {tuple(widths)}.")
-        if output not in ("linear", "tanh"):
-            raise ValueError(f"output must be 'linear' (y = x + M) or 'tanh' (y = tanh(x + M)), got {output!r}.")
+        check_option(output, "output", Options(["linear", "tanh"], {"linear": "y = x + M", "tanh": "y = tanh(x + M)"}))
         self.config = dict(spatial_dims=spatial_dims, in_channels=in_channels, widths=list(widths), output=output)
         self.spatial_dims, self.in_channels, self.output = spatial_dims, in_channels, output
         w = [int(v) for v in widths]
@@ -78,9 +65,7 @@ class MapGenerator(nn.Module):
         self.out = conv_layer(spatial_dims, w[0], in_channels, kernel_size=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_image(x, self.spatial_dims, self.in_channels, "MapGenerator")
-        if any(s % 8 for s in x.shape[2:]):
-            raise ValueError(f"MapGenerator needs spatial sizes divisible by 8 (3 poolings), got {tuple(x.shape[2:])}.")
+        check_images(x, "MapGenerator's input", spatial_dims=self.spatial_dims, channels=self.in_channels, divisor=8)
         skips = []
         h = x
         for block in self.down:
@@ -136,7 +121,7 @@ class Critic(nn.Module):
         self.body = nn.Sequential(layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_image(x, self.spatial_dims, self.in_channels, "Critic")
+        check_images(x, "Critic's input", spatial_dims=self.spatial_dims, channels=self.in_channels)
         return self.body(x).flatten(1).mean(1)
 
 
