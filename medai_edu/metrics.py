@@ -574,7 +574,7 @@ def disagreement_ncc(samples: Any, raters: Any, num_classes: int = SEGMENTATION_
     r = _as_label_maps(raters, "raters", num_classes, (3, 4), layout)
     _same_spatial(s, r, "samples and raters", 1, 1)
     small = np.uint8 if num_classes <= 256 else np.int64  # the same maps, counted faster
-    return ncc(disagreement(s.astype(small)), disagreement(r.astype(small)))
+    return float(ncc(disagreement(s.astype(small)), disagreement(r.astype(small))))
 
 
 def lesion_frequency(label_maps: Any, num_classes: int = SEGMENTATION_CLASSES) -> np.ndarray:
