@@ -86,6 +86,13 @@ class Attribution:
     model : torch.nn.Module
         The classifier whose decision is explained (for :class:`VAGANMap`, the VA-GAN map
         generator). It must be in evaluation mode (``model.eval()``) when maps are computed.
+
+    Examples
+    --------
+    Every method is a subclass; :data:`METHODS` lists them by name:
+
+    >>> sorted(METHODS) == sorted(cls.name for cls in Attribution.__subclasses__())
+    True
     """
 
     name: ClassVar[str]

@@ -18,6 +18,8 @@ DOCTEST_MODULES = [
     "medai_edu.metrics",
     "medai_edu.referral",
     "medai_edu.claims",
+    "medai_edu.attribution",
+    "medai_edu.validation",
 ]
 
 _EXAMPLES = re.compile(r"^Examples\n-+\n(.*?)(?=^\S[^\n]*\n-+\n|\Z)", re.MULTILINE | re.DOTALL)
