@@ -60,7 +60,7 @@ def describe(fig: Figure) -> str:
         panels.append(" ".join(words[:1]) + (": " + "; ".join(words[1:]) if len(words) > 1 else ""))
     for legend in fig.legends:
         bars.append("legend: " + ", ".join(_clean(t.get_text()) for t in legend.get_texts()))
-    title = _clean(fig._suptitle.get_text()) + ". " if fig._suptitle is not None else ""
+    title = _clean(fig.get_suptitle()) + ". " if fig.get_suptitle() else ""
     count = f"{len(panels)} panels" if len(panels) != 1 else "one panel"
     text = f"Figure, {title}{count}: " + "; ".join(panels)
     return text + (". " + "; ".join(bars) if bars else "") + "."

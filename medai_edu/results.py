@@ -60,7 +60,9 @@ class LazyModel:
     """
 
     def __init__(self, name: str) -> None:
-        self._name, self._module, self._loaded_digest = name, None, None
+        self._name = name
+        self._module: Any = None
+        self._loaded_digest: str | None = None
 
     @property
     def module(self) -> Any:
@@ -151,7 +153,9 @@ def own_code(function: Callable[..., Any]) -> str:
     functions there (functions, classes, the values of constants): the lesson's text and claims around
     it may change without giving new keys."""
     module = sys.modules[function.__module__]
-    parts, seen, todo = [], set(), [inspect.unwrap(function)]
+    parts: list[str] = []
+    seen: set[str] = set()
+    todo = [inspect.unwrap(function)]
     while todo:
         source = inspect.getsource(todo.pop())
         parts.append(source)
@@ -174,7 +178,7 @@ def code_digest(function: Callable[..., Any], modules: tuple[str, ...]) -> str:
     """sha256 of :func:`own_code` of ``function``, of the source files of ``modules`` and of
     :data:`COMPUTING_CODE` (a change anywhere in them gives new keys)."""
     package = Path(__file__).parent
-    files = [Path(importlib.import_module(name).__file__) for name in modules]
+    files = [Path(inspect.getfile(importlib.import_module(name))) for name in modules]
     for part in COMPUTING_CODE:
         files += sorted((package / part).glob("*.py")) if (package / part).is_dir() else [package / part]
     digest = hashlib.sha256(own_code(function).encode())
@@ -219,7 +223,7 @@ def _unpack(node: Any, arrays: dict[str, np.ndarray]) -> Any:
         module, name = content.split(":")
         if not module.startswith("medai_edu."):
             raise ValueError(f"a stored result names {content}; only medai_edu's own classes are rebuilt.")
-        target = functools.reduce(getattr, name.split("."), importlib.import_module(module))
+        target: Any = functools.reduce(getattr, name.split("."), importlib.import_module(module))
         return target(**_unpack(node["fields"], arrays))
     if kind == "dict":
         return {_unpack(k, arrays): _unpack(v, arrays) for k, v in content}
@@ -281,8 +285,14 @@ def computed_once(
                 if _recording is not None:
                     _recording.append({"entry": entry, "key": key, "value": value})
                 return value
-            computed = []
-            arrays = cache.cached(entry, key, lambda: computed.append(1) or pack(compute()))
+            computed = False
+
+            def compute_packed() -> dict[str, np.ndarray]:
+                nonlocal computed
+                computed = True
+                return pack(compute())
+
+            arrays = cache.cached(entry, key, compute_packed)
             if not computed and name not in _told:
                 _told.add(name)
                 print(

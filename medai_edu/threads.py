@@ -63,10 +63,10 @@ def _read_quota(folder: Path, v2: bool) -> float | None:
             return None
         quota, _, period = limit.read_text().strip().partition(" ")
         return None if quota == "max" else int(quota) / int(period or 100000)
-    quota, period = folder / "cpu.cfs_quota_us", folder / "cpu.cfs_period_us"
-    if not (quota.is_file() and period.is_file()) or int(quota.read_text()) <= 0:
+    quota_file, period_file = folder / "cpu.cfs_quota_us", folder / "cpu.cfs_period_us"
+    if not (quota_file.is_file() and period_file.is_file()) or int(quota_file.read_text()) <= 0:
         return None
-    return int(quota.read_text()) / int(period.read_text())
+    return int(quota_file.read_text()) / int(period_file.read_text())
 
 
 def cgroup_quota(proc_cgroup: str, root: Path = CGROUP_ROOT) -> float | None:

@@ -19,6 +19,7 @@ import traceback
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
+from typing import Any
 
 import ipywidgets as w
 import numpy as np
@@ -230,7 +231,7 @@ def _next_values(control: w.ValueWidget) -> list[tuple[bool, object]]:
     return []
 
 
-def _went_up(control: w.ValueWidget, old: object, new: object) -> bool:
+def _went_up(control: w.ValueWidget, old: Any, new: Any) -> bool:
     """Whether a change moved ``control`` up (to a higher value, or a later option)."""
     if hasattr(control, "_options_values"):
         options = list(control._options_values)

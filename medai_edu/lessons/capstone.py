@@ -4,7 +4,7 @@ The cases are lesson 2's simulated cohort (MCI = 0, AD = 1) and its shipped clas
 choice is made on the validation split: the temperature of the recalibration, the quality
 check's threshold (its statistics come from the training split) and the referral share the lesson
 recommends. The test split only reports. ``CLAIMS`` (at the end) binds every quantitative sentence
-of the lesson to the shipped benchmark (``medai_edu/pretrained/referral_benchmark.json``).
+of the lesson to the shipped benchmark (``medai_edu/measurements/referral_benchmark.json``).
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from medai_edu.checks import Choice, Estimate
 from medai_edu.data.brain import LECTURE
 from medai_edu.data.shifts import CONDITIONS, SHIFTS, shift_image
 from medai_edu.lessons import welcome
+from medai_edu.measurements import MEASUREMENTS_DIR
 from medai_edu.metrics import calibration_bins, calibration_error
 
-BENCHMARK_FILE = Path(pretrained.PRETRAINED_DIR) / "referral_benchmark.json"
+BENCHMARK_FILE = MEASUREMENTS_DIR / "referral_benchmark.json"
 #: the simulated reader of the lesson (automation bias 0; the explorer and the benchmark vary it)
 READER = referral.Reader(sensitivity=0.80, specificity=0.85)
 #: referral shares of the figure's curve, and those the benchmark reports
@@ -72,6 +73,13 @@ class Cases:
     def probabilities(self, temperature: float = 1.0) -> np.ndarray:
         """The model's probability of AD per case (after temperature scaling)."""
         return referral.calibrate(self.logits, temperature)
+
+    @property
+    def checked_quality(self) -> np.ndarray:
+        """The quality check's score per scan (test cases only)."""
+        if self.quality_scores is None:
+            raise ValueError("these cases carry no quality scores; take test cases of build_study().")
+        return self.quality_scores
 
     @property
     def answers(self) -> np.ndarray:
@@ -219,7 +227,7 @@ def with_quality_check(study: Study, condition: str, threshold: float) -> dict[s
     AI's suggestion (its input is not what the model was trained on)."""
     cases = study.test[condition]
     conf = study.confidences(condition)
-    flagged = cases.quality_scores > study.quality.threshold
+    flagged = cases.checked_quality > study.quality.threshold
     to_reader = conf < threshold
     with_ai = study.reader_correct(condition)
     alone = study.reader.correct_probability(cases.labels)
@@ -227,7 +235,7 @@ def with_quality_check(study: Study, condition: str, threshold: float) -> dict[s
     with_check = np.where(flagged, alone, without_check)
     return {
         "share_referred_by_confidence": float(to_reader.mean()),
-        "share_confident_and_wrong": float((~to_reader & ~cases.model_correct).mean()),
+        "share_confident_and_wrong": float(np.mean(~to_reader & ~cases.model_correct)),
         "share_called_ad": float(cases.answers.mean()),
         "share_flagged": float(flagged.mean()),
         "share_to_reader_with_check": float((to_reader | flagged).mean()),
@@ -326,7 +334,7 @@ def referred_at_capacity(study: Study, capacity: float) -> dict[str, float]:
 
 def quality_scores(study: Study) -> dict[str, np.ndarray]:
     """The quality check's score of every test scan, by condition label."""
-    return {CONDITION_LABELS[c]: study.test[c].quality_scores for c in study.test}
+    return {CONDITION_LABELS[c]: study.test[c].checked_quality for c in study.test}
 
 
 def operating_threshold(study: Study) -> float:

@@ -7,8 +7,10 @@ stands in the notebook as measured.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol, cast
 
 import numpy as np
 import torch
@@ -19,11 +21,12 @@ from medai_edu import claims, pretrained, results, viz
 from medai_edu.checks import Choice, Estimate
 from medai_edu.data.multirater import LESION_KINDS, RATER_STYLES, RATERS, SIZE, MultiRaterDataset, disagreement
 from medai_edu.data.shifts import CONDITIONS, NO_SHIFT, check_kind, shift_image
+from medai_edu.measurements import MEASUREMENTS_DIR
 from medai_edu.metrics import ncc
-from medai_edu.models.segmentation import MODELS
+from medai_edu.models.segmentation import MODELS, PHiSeg
 from medai_edu.training.segmentation import weights_name
 
-BENCHMARK_FILE = Path(pretrained.PRETRAINED_DIR) / "uncertainty_benchmark.json"
+BENCHMARK_FILE = MEASUREMENTS_DIR / "uncertainty_benchmark.json"
 MODEL_LABELS = {
     "unet": "U-Net (one answer)",
     "prob_unet": "Probabilistic U-Net",
@@ -59,21 +62,30 @@ def load_models(names: tuple[str, ...] = tuple(MODELS)) -> dict[str, results.Laz
     return {name: results.LazyModel(weights_name(name)) for name in names}
 
 
-def sample_outlines(model: nn.Module, image: np.ndarray | torch.Tensor, n: int, level: int | None = None) -> np.ndarray:
+class Segmenter(Protocol):
+    """A lesson-3 model as the lesson uses it: one of :data:`MODELS` (a PHiSeg also draws single latent
+    levels), or a :class:`~medai_edu.results.LazyModel` that loads one when first used."""
+
+    def parameters(self) -> Iterator[nn.Parameter]: ...
+
+    def sample(self, x: torch.Tensor, n: int = 1) -> torch.Tensor: ...
+
+
+def sample_outlines(model: Segmenter, image: np.ndarray | torch.Tensor, n: int, level: int | None = None) -> np.ndarray:
     """``n`` label maps [n, H, W] drawn by ``model`` for one image [1, H, W].
 
     ``level`` (PHiSeg only) draws only that latent level afresh (0 = finest), the others fixed.
     """
     x = torch.as_tensor(np.asarray(image, dtype=np.float32))[None].to(next(model.parameters()).device)
-    logits = model.sample(x, n) if level is None else model.sample_level(x, level, n)
+    logits = model.sample(x, n) if level is None else cast(PHiSeg, model).sample_level(x, level, n)
     return logits[:, 0].argmax(1).cpu().numpy().astype(np.uint8)
 
 
 @results.computed_once()
-def latent_levels(model: nn.Module) -> list[tuple[str, int | None]]:
+def latent_levels(model: Segmenter) -> list[tuple[str, int | None]]:
     """Choices for the sampling widget: all levels together, then each PHiSeg level coarse to fine."""
     choices: list[tuple[str, int | None]] = [("all levels", None)]
-    if hasattr(model, "latent_sizes"):
+    if isinstance(model, PHiSeg):
         sizes = model.latent_sizes((SIZE, SIZE))
         for level in reversed(range(len(sizes))):
             name = {0: "finest, ", len(sizes) - 1: "coarsest, "}.get(level, "") if len(sizes) > 1 else ""
@@ -83,7 +95,7 @@ def latent_levels(model: nn.Module) -> list[tuple[str, int | None]]:
 
 @results.computed_once()
 def stored_outlines(
-    model: nn.Module, image: np.ndarray, level: int | None, n: int, seed: int = SAMPLING_SEED
+    model: Segmenter, image: np.ndarray, level: int | None, n: int, seed: int = SAMPLING_SEED
 ) -> np.ndarray:
     """:func:`sample_outlines` with torch's generator seeded: the sampling explorer's outlines of one
     case and level, computed once per class."""
@@ -99,7 +111,7 @@ class SamplePool:
     are drawn once per class (:func:`stored_outlines`); outlines after those are drawn live.
     """
 
-    def __init__(self, model: nn.Module, images: np.ndarray, start: int = 12, stored: int = 24) -> None:
+    def __init__(self, model: Segmenter, images: np.ndarray, start: int = 12, stored: int = 24) -> None:
         self.model, self.images, self.start, self.stored = model, images, start, stored
         self.pools: dict[tuple[int, int | None], np.ndarray] = {}
 
@@ -124,7 +136,7 @@ class SamplePool:
 
 @results.computed_once()
 def disagreement_scores(
-    models: dict[str, nn.Module], images: np.ndarray, masks: np.ndarray, n_samples: int, seed: int = SAMPLING_SEED
+    models: dict[str, Segmenter], images: np.ndarray, masks: np.ndarray, n_samples: int, seed: int = SAMPLING_SEED
 ) -> dict[str, float]:
     """Per model, the NCC between its samples' disagreement map and the raters', averaged over cases.
 
@@ -151,7 +163,7 @@ def shift(image: np.ndarray, kind: str, amount: float) -> np.ndarray:
 
 @results.computed_once()
 def robustness_grid(
-    model: nn.Module, image: np.ndarray, n_samples: int, amounts: np.ndarray, seed: int = SAMPLING_SEED
+    model: Segmenter, image: np.ndarray, n_samples: int, amounts: np.ndarray, seed: int = SAMPLING_SEED
 ) -> dict[tuple[str, float], dict]:
     """For each shift kind and amount (rounded to 3 decimals): the shifted image, the model's
     sampled outlines and their disagreement map (the explorer's every state, computed once per class)."""
@@ -176,7 +188,7 @@ def lesion_area(outlines: np.ndarray) -> np.ndarray:
 
 @results.computed_once()
 def level_spread(
-    model: nn.Module, images: np.ndarray, n_samples: int, seed: int = SAMPLING_SEED
+    model: PHiSeg, images: np.ndarray, n_samples: int, seed: int = SAMPLING_SEED
 ) -> dict[str, dict[str, float]]:
     """What each PHiSeg latent level alone changes, per level (named by its size, coarse to fine),
     over ``n_samples`` outlines in which only that level is drawn afresh, averaged over ``images``:
@@ -199,7 +211,7 @@ SHIFT_COLUMNS = ("patch marked lesion (%)", "mean disagreement (%)")
 
 @results.computed_once()
 def shift_effects(
-    model: nn.Module, images: np.ndarray, n_samples: int, seed: int = SAMPLING_SEED
+    model: Segmenter, images: np.ndarray, n_samples: int, seed: int = SAMPLING_SEED
 ) -> dict[str, dict[str, float]]:
     """What the strongest change of each kind does to ``model``'s outlines, averaged over ``images``, in
     percent: the share of the patch its samples mark as lesion and the mean of their disagreement map,
@@ -220,7 +232,7 @@ def shift_effects(
 
 @results.computed_once()
 def disagreement_pair(
-    model: nn.Module, image: np.ndarray, masks: np.ndarray, n_samples: int, seed: int = SAMPLING_SEED
+    model: Segmenter, image: np.ndarray, masks: np.ndarray, n_samples: int, seed: int = SAMPLING_SEED
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """The model's samples' disagreement map, the raters' and their NCC (D_NCC), for one case."""
     torch.manual_seed(seed)
@@ -229,7 +241,7 @@ def disagreement_pair(
     return predicted, raters, float(ncc(predicted[None], raters[None], batch=True)[0])
 
 
-def show_disagreement(model: nn.Module, image: np.ndarray, masks: np.ndarray, n_samples: int, title: str):
+def show_disagreement(model: Segmenter, image: np.ndarray, masks: np.ndarray, n_samples: int, title: str):
     """Figure: the model's samples' disagreement map next to the raters', titled with this case's own D_NCC."""
     predicted, raters, score = disagreement_pair(model, image, masks, n_samples)
     return viz.plot_disagreement_pair(image[0], predicted, raters, title, score)
@@ -310,7 +322,7 @@ BENCHMARK = BENCHMARK_FILE.name
 
 
 @lru_cache(maxsize=1)
-def _lecture_phiseg() -> nn.Module:
+def _lecture_phiseg() -> results.LazyModel:
     return load_models(("phiseg_l5",))["phiseg_l5"]
 
 
