@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+__all__ = ["DEVICE_ENV", "get_device", "seed_everything"]
+
 if TYPE_CHECKING:
     import torch
 

@@ -13,6 +13,8 @@ import io
 
 from matplotlib.figure import Figure
 
+__all__ = ["set_alt", "describe", "png_bytes", "img_html", "figure_html", "table_html", "register_formatters"]
+
 _ALT_ATTRIBUTE = "_medai_alt"
 INDEX_LABEL = "Row"  # header of an unnamed table index (a table header must not be empty)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+__all__ = ["start", "is_quick", "use_figure_style"]
+
 GRADING_ENV = "NBGRADER_EXECUTION"
 
 

@@ -36,6 +36,22 @@ import numpy as np
 
 from medai_edu.data import cache
 
+__all__ = [
+    "LIVE_ENV",
+    "LazyModel",
+    "live",
+    "fingerprint",
+    "own_code",
+    "pack",
+    "unpack",
+    "computed_once",
+    "recipe",
+    "build",
+    "recompute",
+    "differences",
+    "check",
+]
+
 LIVE_ENV = "MEDAI_EDU_LIVE"
 PREFIX = "result-"
 #: how closely a live recomputation must match a stored result (float arrays and numbers)

@@ -25,6 +25,8 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+__all__ = ["ENV_VAR", "THREAD_VARIABLES", "Budget", "cgroup_quota", "cpu_budget", "configure", "settings_made_here"]
+
 ENV_VAR = "MEDAI_EDU_THREADS"
 SPAWNER_LIMIT = "CPU_LIMIT"
 WAIT_POLICY = ("OMP_WAIT_POLICY", "PASSIVE")

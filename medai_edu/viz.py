@@ -10,6 +10,30 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+__all__ = [
+    "METHOD_LABELS",
+    "offscreen",
+    "plot_workload_gap",
+    "plot_confusion",
+    "ppv_curve",
+    "plot_ppv_vs_prevalence",
+    "plot_toy_examples",
+    "plot_attribution",
+    "plot_ncc_bars",
+    "plot_brain_reference",
+    "plot_severity",
+    "plot_brain_map",
+    "plot_raters",
+    "plot_single_answer",
+    "plot_samples",
+    "plot_disagreement_pair",
+    "plot_robustness",
+    "plot_referral",
+    "plot_reliability",
+    "plot_shift_referral",
+    "plot_quality_scores",
+]
+
 # Okabe–Ito colours: distinguishable with every common colour-vision deficiency.
 BLUE, ORANGE, GREEN, GREY = "#0072B2", "#E69F00", "#009E73", "#999999"
 

@@ -28,6 +28,19 @@ from matplotlib.figure import Figure
 
 from medai_edu import figure_html, viz
 
+__all__ = [
+    "NAME_SLIDER_HANDLES",
+    "Explorer",
+    "ppv_explorer",
+    "quiz",
+    "attribution_explorer",
+    "brain_map_explorer",
+    "severity_explorer",
+    "sampling_explorer",
+    "robustness_explorer",
+    "referral_explorer",
+]
+
 CACHED_FIGURES = 64  # figures kept per explorer, so that returning to a setting is instant
 # After a change, while nothing else is asked, draw the settings one step away on each control
 # (a slider's next and previous value, a dropdown's neighbours), so the next step is instant.

@@ -12,6 +12,19 @@ from medai_edu.checks.feedback import CheckFailed, passed
 from medai_edu.checks.hints import HINT_RETURNED_NONE
 from medai_edu.checks.hints import call as _call
 
+__all__ = [
+    "check_triage_metrics",
+    "check_ncc",
+    "check_critic_loss",
+    "check_volume_change",
+    "check_reparameterise",
+    "check_kl",
+    "check_ged",
+    "check_team_accuracy",
+    "check_capacity_threshold",
+    "check_ece",
+]
+
 
 def _shape(value: Any) -> tuple[int, ...] | None:
     shape = getattr(value, "shape", None)

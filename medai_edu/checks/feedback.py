@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
+__all__ = ["GRADING_ENV", "GRADED_ENV", "CheckFailed", "render", "passed", "graded"]
+
 GRADING_ENV = "NBGRADER_EXECUTION"  # set by nbgrader while it validates or autograds
 GRADED_ENV = "MEDAI_EDU_GRADED"  # set by an instructor: students' work is graded, no answer feedback
 

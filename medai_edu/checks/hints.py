@@ -30,6 +30,18 @@ from typing import Any
 
 from medai_edu.checks.feedback import RED, RESET, CheckFailed, render
 
+__all__ = [
+    "hint_for",
+    "register_answer",
+    "Failure",
+    "defined_names",
+    "failed_definition",
+    "forget_failures",
+    "call",
+    "friendly_traceback",
+    "install_friendly_errors",
+]
+
 # --------------------------------------------------------------------------------------------
 # Where an error happened: the student's code or a library
 # --------------------------------------------------------------------------------------------

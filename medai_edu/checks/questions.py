@@ -19,6 +19,8 @@ from typing import Any
 from medai_edu.checks import hints
 from medai_edu.checks.feedback import CheckFailed, graded, passed
 
+__all__ = ["Choice", "Estimate", "check_choice", "check_estimate"]
+
 
 @dataclass(frozen=True)
 class Choice:

@@ -17,6 +17,18 @@ from typing import Any
 
 from medai_edu.data.cache import sha256_of
 
+__all__ = [
+    "PRETRAINED_DIR",
+    "WeightsError",
+    "save_weights",
+    "load_manifest",
+    "update_metrics",
+    "load_state_dict",
+    "build_model",
+    "load_model",
+    "read_result",
+]
+
 PRETRAINED_DIR = Path(__file__).resolve().parent
 
 #: How to regenerate each shipped model when its manifest is gone too.
