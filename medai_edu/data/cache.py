@@ -30,6 +30,20 @@ from typing import Any
 
 import numpy as np
 
+__all__ = [
+    "ENV_VAR",
+    "LOCK_TIMEOUT_S",
+    "Loader",
+    "SHARED_ENV_VAR",
+    "cache_dir",
+    "cached",
+    "kept_in_memory",
+    "load",
+    "save",
+    "sha256_of",
+    "shared_cache_dir",
+]
+
 ENV_VAR = "MEDAI_EDU_CACHE"
 SHARED_ENV_VAR = "MEDAI_EDU_SHARED_CACHE"
 LOCK_TIMEOUT_S = 1800  # a lecture cohort takes minutes to simulate on a loaded machine

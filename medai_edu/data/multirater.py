@@ -38,6 +38,28 @@ from medai_edu.data import brain, cache
 from medai_edu.data.brain_reference import load_reference
 from medai_edu.data.splits import SplitSizes, first_items
 
+__all__ = [
+    "CLASS_NAMES",
+    "CROP",
+    "LECTURE",
+    "LESION_KINDS",
+    "LOCAL_JITTER_PX",
+    "LesionSettings",
+    "MultiRaterCase",
+    "MultiRaterDataset",
+    "MultiRaterSettings",
+    "N_RATERS",
+    "RATERS",
+    "RATER_STYLES",
+    "RaterStyle",
+    "SIZE",
+    "disagreement",
+    "load_multirater",
+    "rate",
+    "simulate_case",
+    "simulate_lesion",
+]
+
 CROP = (slice(8, 72), slice(8, 72))
 SIZE = 64
 N_RATERS = 6

@@ -39,6 +39,12 @@ from medai_edu.data.nifti_cohort import NIFTI_READ_ERRORS
 from medai_edu.data.preprocess import crop_or_pad, scale_percentiles
 from medai_edu.validation import Interval, check_scalar
 
+__all__ = [
+    "IMAGE_NAMES",
+    "LAYOUT_HINT",
+    "load_multirater_folder",
+]
+
 IMAGE_NAMES = ("image.nii.gz", "image.nii", "image.png")
 LAYOUT_HINT = (
     "Expected one folder per case holding image.nii.gz (or image.nii / image.png) and one mask per "

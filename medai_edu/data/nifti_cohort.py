@@ -33,6 +33,17 @@ from nibabel.spatialimages import HeaderDataError
 from medai_edu.data.preprocess import crop_or_pad, scale_percentiles
 from medai_edu.validation import Interval, Options, check_finite, check_option, check_scalar
 
+__all__ = [
+    "INTERPOLATION_ORDER",
+    "LABELS",
+    "NIFTI_READ_ERRORS",
+    "NIFTI_SUFFIXES",
+    "NiftiCohort",
+    "REQUIRED_COLUMNS",
+    "SPLITS",
+    "load_nifti_cohort",
+]
+
 REQUIRED_COLUMNS = ("subject", "image", "diagnosis")
 LABELS = {"MCI": 0, "AD": 1}
 SPLITS = ("train", "val", "test")

@@ -15,6 +15,12 @@ from pathlib import Path
 
 from medai_edu.data import cache
 
+__all__ = [
+    "LESSON_DATA",
+    "build_data",
+    "share",
+]
+
 
 def _reference() -> None:
     from medai_edu.data.brain_reference import load_reference

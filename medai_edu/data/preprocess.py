@@ -6,6 +6,13 @@ import numpy as np
 
 from medai_edu.validation import check_finite
 
+__all__ = [
+    "crop_or_pad",
+    "percentile_range",
+    "rescale",
+    "scale_percentiles",
+]
+
 
 def percentile_range(
     image: np.ndarray, low: float = 5.0, high: float = 95.0, mask: np.ndarray | None = None

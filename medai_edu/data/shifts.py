@@ -21,6 +21,15 @@ from scipy.ndimage import gaussian_filter
 
 from medai_edu.validation import Interval, Options, check_option, check_scalar
 
+__all__ = [
+    "CONDITIONS",
+    "NO_SHIFT",
+    "SHIFTS",
+    "ShiftedDataset",
+    "check_kind",
+    "shift_image",
+]
+
 #: the benchmark's shifts and their strengths
 SHIFTS: dict[str, float] = {"noise": 0.3, "contrast": 0.5, "blur": 1.5}
 #: strength that leaves the image unchanged

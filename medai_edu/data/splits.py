@@ -7,6 +7,13 @@ from dataclasses import dataclass
 
 from medai_edu.validation import Interval, Options, check_option, check_scalar
 
+__all__ = [
+    "FINAL_TEST_SEED",
+    "SPLITS",
+    "SplitSizes",
+    "first_items",
+]
+
 SPLITS = ("train", "val", "test")
 
 

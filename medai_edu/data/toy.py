@@ -22,6 +22,21 @@ from scipy.ndimage import gaussian_filter
 from medai_edu.data.splits import SPLITS, first_items
 from medai_edu.validation import Interval, Options, check_option, check_scalar
 
+__all__ = [
+    "BOXES",
+    "FULL_SIZE",
+    "N_IMAGES",
+    "SUBTYPE_NAMES",
+    "ToyBoxDataset",
+    "ToyGeometry",
+    "ToySample",
+    "geometry",
+    "load_arrays",
+    "make_sample",
+    "split_indices",
+    "subtype_of",
+]
+
 FULL_SIZE = 112
 N_IMAGES = 10_000
 #: subtype codes: 0 = healthy (label 0), 1 = subtype A, 2 = subtype B (both label 1)

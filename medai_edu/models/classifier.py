@@ -22,6 +22,11 @@ from torch import nn
 from medai_edu.models.layers import conv_bn_relu_block, conv_layer, norm_layer, pool_layer
 from medai_edu.validation import Interval, check_images, check_scalar
 
+__all__ = [
+    "SONONET_BLOCKS",
+    "SonoNet",
+]
+
 #: The published SonoNet block depths (convs per block), also the course's default.
 SONONET_BLOCKS = (2, 2, 3, 3, 3)
 
@@ -37,6 +42,8 @@ class SonoNet(nn.Module):
             it trains in about a minute on one CPU core).
         blocks: convs per block, five entries (SonoNet: 2, 2, 3, 3, 3).
     """
+
+    kind = "sononet"  # name for medai_edu.pretrained.build_model
 
     def __init__(
         self,

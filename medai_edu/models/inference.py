@@ -6,6 +6,10 @@ from collections.abc import Callable
 
 import torch
 
+__all__ = [
+    "predict",
+]
+
 
 @torch.no_grad()
 def predict(

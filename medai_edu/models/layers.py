@@ -8,6 +8,14 @@ from torch import nn
 
 from medai_edu.validation import Options, check_option
 
+__all__ = [
+    "SPATIAL_DIMS",
+    "conv_bn_relu_block",
+    "conv_layer",
+    "norm_layer",
+    "pool_layer",
+]
+
 #: The networks take images (2) or volumes (3).
 SPATIAL_DIMS = Options([2, 3], {2: "images", 3: "volumes"})
 

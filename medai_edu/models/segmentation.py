@@ -33,6 +33,20 @@ from torch import nn
 from medai_edu.models.layers import SPATIAL_DIMS, conv_bn_relu_block, conv_layer
 from medai_edu.validation import Interval, Options, check_images, check_option, check_scalar
 
+__all__ = [
+    "LATENT_SCALES",
+    "MODELS",
+    "PHISEG_MULTIPLIERS",
+    "PHiSeg",
+    "ProbUNet",
+    "SEGMENTERS",
+    "UNET_CHANNELS",
+    "UNetSegmenter",
+    "build_segmenter",
+    "kl_diagonal_gaussians",
+    "sample_gaussian",
+]
+
 #: Channels of the U-Nets (deterministic U-Net and the Probabilistic U-Net's U-Net), top first.
 UNET_CHANNELS = (16, 32, 64, 128)
 #: PHiSeg feature channels per resolution level, in units of ``n0`` (the original's 1, 2, 4, 6, 6, ...).

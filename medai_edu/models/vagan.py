@@ -19,6 +19,14 @@ from medai_edu.models.inference import predict
 from medai_edu.models.layers import conv_bn_relu_block, conv_layer, pool_layer
 from medai_edu.validation import Options, check_images, check_option
 
+__all__ = [
+    "CRITIC_WIDTHS",
+    "Critic",
+    "GENERATOR_WIDTHS",
+    "MapGenerator",
+    "disease_effect",
+]
+
 GENERATOR_WIDTHS = (16, 32, 64, 128)
 CRITIC_WIDTHS = (16, 32, 64, 128, 256)
 
@@ -35,6 +43,8 @@ class MapGenerator(nn.Module):
     ``y = x + M(x)`` or, with ``output="tanh"``, ``y = tanh(x + M(x))`` (the original's variant).
     Spatial sizes must be divisible by 8.
     """
+
+    kind = "vagan_generator"  # name for medai_edu.pretrained.build_model
 
     def __init__(
         self,
@@ -95,6 +105,8 @@ class Critic(nn.Module):
     ``mean(D(x0)) - mean(D(y))`` + penalty); the generator lowers ``D(y)``. So a **lower**
     score means "looks more like the real healthy images", a higher one "looks generated".
     """
+
+    kind = "vagan_critic"  # name for medai_edu.pretrained.build_model
 
     def __init__(self, spatial_dims: int = 2, in_channels: int = 1, widths: Sequence[int] = CRITIC_WIDTHS) -> None:
         super().__init__()

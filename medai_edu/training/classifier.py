@@ -15,7 +15,16 @@ from medai_edu.data import IMAGE_SIZES, get_dataset
 from medai_edu.device import get_device, seed_everything
 from medai_edu.models.classifier import SONONET_BLOCKS, SonoNet
 from medai_edu.models.inference import predict
-from medai_edu.training.common import RandomBatches, batched
+from medai_edu.training.common import RandomBatches, batched, save_and_score
+
+__all__ = [
+    "ClassifierConfig",
+    "build_classifier",
+    "classifier_scores",
+    "evaluate_accuracy",
+    "train_and_save_classifier",
+    "train_classifier",
+]
 
 
 @dataclass
@@ -126,35 +135,28 @@ def train_and_save_classifier(
     ``out`` defaults to the package's pretrained folder (where :func:`load_model` looks).
     Returns the manifest that was written.
     """
-    from medai_edu import pretrained
-
     size = IMAGE_SIZES[data] if size is None else int(size)
     config = ClassifierConfig(data=data, size=size, seed=seed)
     if steps is not None:
         config.max_steps = int(steps)
     model, history = train_classifier(config, device=device, progress=progress)
     test = get_dataset(data, "test", size=size, seed=config.data_seed)
-    name = f"{data}_classifier"
-    pretrained.save_weights(
+    return save_and_score(
         model,
-        name,
-        kind="sononet",
-        config=config.model_config(),
+        f"{data}_classifier",
+        score=lambda reloaded: {
+            "test_accuracy": evaluate_accuracy(reloaded, test),
+            "n_test": len(test),
+            "best_val_accuracy": history["best_val_accuracy"],
+            "best_step": history["best_step"],
+        },
+        training=config,
+        seconds=history["seconds"],
         seed=seed,
         command=command or f"medai-edu train classifier --data {data}",
-        directory=out,
-        extra={"training": asdict(config), "data": {"dataset": data, "size": size, "data_seed": config.data_seed}},
+        out=out,
+        data={"dataset": data, "size": size, "data_seed": config.data_seed},
     )
-    reloaded = pretrained.load_model(name, out, device=next(model.parameters()).device)
-    metrics = {
-        "test_accuracy": evaluate_accuracy(reloaded, test),
-        "n_test": len(test),
-        "best_val_accuracy": history["best_val_accuracy"],
-        "best_step": history["best_step"],
-        "train_seconds": round(history["seconds"], 1),
-        "device": str(next(model.parameters()).device),
-    }
-    return pretrained.update_metrics(name, metrics, out)
 
 
 def classifier_scores(classifier: torch.nn.Module, data: Any, device: torch.device) -> dict[str, Any]:

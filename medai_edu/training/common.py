@@ -1,14 +1,27 @@
-"""Small helpers shared by the training loops: seeded batches, batched inference, checkpoints."""
+"""What every training run shares: seeded batches, batched inference, checkpoints, and saving the result."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
+
+from medai_edu.pretrained import load_model, save_weights, update_metrics
+
+__all__ = [
+    "RandomBatches",
+    "batched",
+    "load_checkpoint",
+    "plain_config",
+    "resume_state",
+    "save_and_score",
+    "save_checkpoint",
+]
 
 
 class RandomBatches:
@@ -89,3 +102,44 @@ def resume_state(out: Path | None, config: dict[str, Any], free: Iterable[str] =
             f"The checkpoint in {out} was made with a different configuration ({', '.join(changed)} differ)."
         )
     return state
+
+
+def save_and_score(
+    model: nn.Module,
+    name: str,
+    *,
+    score: Callable[[nn.Module], dict[str, Any]],
+    training: Any,
+    seconds: float,
+    seed: int,
+    command: str,
+    out: str | Path | None = None,
+    data: dict[str, Any] | None = None,
+    half: bool = False,
+) -> dict[str, Any]:
+    """Save a trained model, reload it from the file and record the scores of the reloaded copy.
+
+    The one train-save-reload path of every course model (classifier, VA-GAN, segmenters): the
+    weights go to ``out/NAME.safetensors`` with the manifest ``NAME.json`` (sha256, the model's own
+    ``kind`` and ``config`` to rebuild it, ``seed``, ``command``, the ``training`` config and
+    ``data``), come back through :func:`medai_edu.pretrained.load_model` (sha256 checked), and
+    ``score(reloaded)`` with ``train_seconds`` and ``device`` is merged into the manifest's
+    metrics: every recorded number is one of the saved file. ``out=None`` is the package's
+    pretrained folder; ``half`` stores float tensors as float16. Returns the manifest.
+    """
+    device = next(model.parameters()).device
+    extra = {"training": plain_config(training), **({"data": data} if data is not None else {})}
+    save_weights(
+        model,
+        name,
+        kind=model.kind,
+        config=model.config,
+        seed=seed,
+        command=command,
+        directory=out,
+        half=half,
+        extra=extra,
+    )
+    reloaded = load_model(name, out, device=device)
+    metrics = {**score(reloaded), "train_seconds": round(seconds, 1), "device": str(device)}
+    return update_metrics(name, metrics, out)

@@ -42,7 +42,24 @@ from tqdm.auto import tqdm
 from medai_edu.device import get_device, seed_everything
 from medai_edu.metrics import dice_of_mean, ged_squared, sncc
 from medai_edu.models.segmentation import MODELS, build_segmenter
-from medai_edu.training.common import RandomBatches, batched, plain_config, resume_state, save_checkpoint
+from medai_edu.training.common import (
+    RandomBatches,
+    batched,
+    plain_config,
+    resume_state,
+    save_and_score,
+    save_checkpoint,
+)
+from medai_edu.validation import Interval, Options, check_option, check_scalar
+
+__all__ = [
+    "SegmenterConfig",
+    "augment",
+    "evaluate_segmenter",
+    "train_and_save_segmenter",
+    "train_segmenter",
+    "weights_name",
+]
 
 
 @dataclass
@@ -67,16 +84,11 @@ class SegmenterConfig:
     model_overrides: dict[str, Any] = field(default_factory=dict)  # constructor arguments, e.g. {"n0": 4}
 
     def __post_init__(self) -> None:
-        if self.model not in MODELS:
-            raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}.")
-        if self.unet_raters not in ("all", "first"):
-            raise ValueError(f"unet_raters must be 'all' or 'first', got {self.unet_raters!r}.")
-        if not 0.0 <= self.ema < 1.0:
-            raise ValueError(f"ema must be 0 (off) or a decay in (0, 1), e.g. 0.99; got {self.ema!r}.")
-        if not 0.0 <= self.lr_decay_from <= 1.0:
-            raise ValueError(
-                f"lr_decay_from must be a fraction of the steps between 0 and 1, got {self.lr_decay_from!r}."
-            )
+        check_option(self.model, "model", Options(MODELS))
+        raters = {"all": "a random rater per image", "first": "rater 0, as in the original"}
+        check_option(self.unet_raters, "unet_raters", Options(raters, raters))
+        check_scalar(self.ema, "ema", Interval(0, 1, closed="left"), note="0 = off, e.g. 0.99")
+        check_scalar(self.lr_decay_from, "lr_decay_from", Interval(0, 1), note="a fraction of the steps")
 
     def lr_at(self, step: int) -> float:
         """Learning rate of step ``step`` (0-based): constant, then linearly down to 0 at the last step."""
@@ -285,39 +297,35 @@ def train_and_save_segmenter(
     ``out`` defaults to the package's pretrained folder; checkpoints go to ``run_dir`` (default
     ``runs/multirater_{model}_seed{seed}``). Returns the manifest that was written.
     """
-    from medai_edu import pretrained
-
     config = SegmenterConfig(model=model, seed=seed)
     if steps is not None:
         config.steps = int(steps)
     splits = dataset if dataset is not None else _default_splits()
     run_dir = run_dir or f"runs/multirater_{model}_seed{seed}"
     trained, history = train_segmenter(config, splits, out_dir=run_dir, device=device, resume=resume, progress=progress)
-    name = weights_name(model)
-    pretrained.save_weights(  # float16 halves the files (PHiSeg L=5: 4.9 instead of 9.8 MB); scores are of the saved weights
-        trained,
-        name,
-        kind=trained.kind,
-        config=trained.config,
-        seed=seed,
-        half=True,
-        command=command or f"medai-edu train segmenter --net {model}",
-        directory=out,
-        extra={"training": plain_config(config)},
-    )
-    reloaded = pretrained.load_model(name, out, device=next(trained.parameters()).device)
-    metrics = evaluate_segmenter(reloaded, splits["val"], config.val_samples)
     curves = {key: [v[f"{key}_mean"] for v in history["val"]] for key in ("ged", "sncc", "dice")}
-    metrics.update(
-        split="val (its first n_val images also chose the checkpoint)",
-        selected_step=history["best_step"],
-        parameters=sum(p.numel() for p in trained.parameters()),
-        train_seconds=round(history["seconds"], 1),
-        device=str(next(trained.parameters()).device),
-        history={
-            "step": history["step"],
-            "train_loss": history["train_loss"],
-            **{f"val_{k}": v for k, v in curves.items()},
-        },
+
+    def score(reloaded: torch.nn.Module) -> dict[str, Any]:
+        return {
+            **evaluate_segmenter(reloaded, splits["val"], config.val_samples),
+            "split": "val (its first n_val images also chose the checkpoint)",
+            "selected_step": history["best_step"],
+            "parameters": sum(p.numel() for p in reloaded.parameters()),
+            "history": {
+                "step": history["step"],
+                "train_loss": history["train_loss"],
+                **{f"val_{k}": v for k, v in curves.items()},
+            },
+        }
+
+    return save_and_score(  # float16 halves the files (PHiSeg L=5: 4.9 instead of 9.8 MB)
+        trained,
+        weights_name(model),
+        score=score,
+        training=config,
+        seconds=history["seconds"],
+        seed=seed,
+        command=command or f"medai-edu train segmenter --net {model}",
+        out=out,
+        half=True,
     )
-    return pretrained.update_metrics(name, metrics, out)

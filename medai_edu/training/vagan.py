@@ -41,8 +41,24 @@ from medai_edu.training.common import (
     load_checkpoint,
     plain_config,
     resume_state,
+    save_and_score,
     save_checkpoint,
 )
+from medai_edu.validation import Options, check_option
+
+__all__ = [
+    "PRESETS",
+    "SELECT_RULES",
+    "VAGANConfig",
+    "critic_loss",
+    "evaluate_ncc",
+    "generator_loss",
+    "gradient_penalty",
+    "selected_step",
+    "train_and_save_vagan",
+    "train_vagan",
+    "validation_wasserstein",
+]
 
 
 def critic_loss(scores_healthy: torch.Tensor, scores_generated: torch.Tensor) -> torch.Tensor:
@@ -123,8 +139,7 @@ class VAGANConfig:
     data_seed: int = 42
 
     def __post_init__(self) -> None:
-        if self.select not in SELECT_RULES:
-            raise ValueError(f"select must be one of {', '.join(map(repr, SELECT_RULES))}, got {self.select!r}.")
+        check_option(self.select, "select", Options(SELECT_RULES))
 
     def lr_at(self, gen_step: int) -> float:
         """Learning rate of both networks at generator step ``gen_step`` (0-based)."""
@@ -397,12 +412,9 @@ def train_and_save_vagan(
     ``{out}/checkpoints``, or ``runs/{data}_vagan_{preset}_seed{seed}_size{size}`` without ``out``). Returns the
     manifest that was written.
     """
-    from medai_edu import pretrained
-
     resume = bool(overrides.pop("resume", False))
     preset = overrides.pop("preset", None) or "design"
-    if preset not in PRESETS:
-        raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}.")
+    check_option(preset, "preset", Options(PRESETS))
     config = VAGANConfig(seed=seed, data=data, **{"size": IMAGE_SIZES[data], **PRESETS[preset]})
     if size is not None:
         config.size = int(size)
@@ -416,31 +428,27 @@ def train_and_save_vagan(
         Path(out) / "checkpoints" if out else f"runs/{data}_vagan_{preset}_seed{seed}_size{config.size}"
     )
     generator, history = train_vagan(config, out_dir=run_dir, device=device, resume=resume, progress=progress)
-    name = f"{data}_vagan"
-    pretrained.save_weights(
+    test = get_dataset(data, "test", size=config.size, seed=config.data_seed, only_label=1)
+    validation = get_dataset(data, "val", size=config.size, seed=config.data_seed, only_label=1)
+
+    def score(reloaded: nn.Module) -> dict[str, Any]:
+        return {
+            **evaluate_ncc(reloaded, test),
+            "validation": evaluate_ncc(reloaded, validation),  # all diseased validation images
+            "selected_step": history["best_step"],
+            "selected_val_wasserstein": history["best_val_wasserstein"],
+            "selected_val_ncc": history["best_val_ncc"],
+            "history": {k: history[k] for k in ("step", "val_wasserstein", "val_ncc")},
+        }
+
+    return save_and_score(
         generator,
-        name,
-        kind="vagan_generator",
-        config=config.generator_config(),
+        f"{data}_vagan",
+        score=score,
+        training=config,
+        seconds=history["seconds"],
         seed=seed,
         command=command or f"medai-edu train vagan --data {data}",
-        directory=out,
-        extra={
-            "training": plain_config(config),
-            "data": {"dataset": data, "size": config.size, "data_seed": config.data_seed},
-        },
+        out=out,
+        data={"dataset": data, "size": config.size, "data_seed": config.data_seed},
     )
-    reloaded = pretrained.load_model(name, out, device=next(generator.parameters()).device)
-    test = get_dataset(data, "test", size=config.size, seed=config.data_seed, only_label=1)
-    metrics = evaluate_ncc(reloaded, test)
-    validation = get_dataset(data, "val", size=config.size, seed=config.data_seed, only_label=1)
-    metrics.update(
-        validation=evaluate_ncc(reloaded, validation),  # all diseased validation images
-        selected_step=history["best_step"],
-        selected_val_wasserstein=history["best_val_wasserstein"],
-        selected_val_ncc=history["best_val_ncc"],
-        train_seconds=round(history["seconds"], 1),
-        device=str(next(generator.parameters()).device),
-        history={k: history[k] for k in ("step", "val_wasserstein", "val_ncc")},
-    )
-    return pretrained.update_metrics(name, metrics, out)
