@@ -10,8 +10,14 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
+from matplotlib.text import Text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["set_alt", "describe", "png_bytes", "img_html", "figure_html", "table_html", "register_formatters"]
 
@@ -29,7 +35,7 @@ def _clean(text: str) -> str:
     return " ".join(text.replace("\n", " ").split())
 
 
-def _tick_names(labels) -> str:
+def _tick_names(labels: Iterable[Text]) -> str:
     """The axis' category names (as in a bar chart), or '' for a numeric axis."""
     names = [_clean(label.get_text()) for label in labels]
     numeric = all(name.replace("−", "-").replace(".", "", 1).lstrip("-").isdigit() for name in names if name)
@@ -86,7 +92,7 @@ def figure_html(fig: Figure) -> str:
     return img_html(png_bytes(fig, tight=True), describe(fig))
 
 
-def table_html(table) -> str:
+def table_html(table: pd.DataFrame) -> str:
     """A pandas table whose every header cell has text (the row labels get the column header ``Row``,
     on every header row when the columns have several levels)."""
     if table.index.name is None and not table.index.equals(_range_index(len(table))):
@@ -96,7 +102,7 @@ def table_html(table) -> str:
     return table.to_html(index=False, border=0)
 
 
-def _range_index(n: int):
+def _range_index(n: int) -> pd.RangeIndex:
     import pandas as pd
 
     return pd.RangeIndex(n)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 
 __all__ = [
     "METHOD_LABELS",
@@ -41,7 +45,7 @@ _offscreen = threading.local()
 
 
 @contextmanager
-def offscreen():
+def offscreen() -> Iterator[None]:
     """Figures made inside this block bypass pyplot: the notebook does not show them by itself,
     and they can be drawn outside the main thread (the explorers draw in the background)."""
     before = getattr(_offscreen, "on", False)
@@ -52,7 +56,7 @@ def offscreen():
         _offscreen.on = before
 
 
-def _subplots(*args, figsize: tuple[float, float], **kwargs):
+def _subplots(*args: int, figsize: tuple[float, float], **kwargs: Any) -> tuple[Figure, Any]:
     """``plt.subplots``, or inside :func:`offscreen` a figure that pyplot does not know."""
     if not getattr(_offscreen, "on", False):
         return plt.subplots(*args, figsize=figsize, **kwargs)
@@ -136,7 +140,7 @@ METHOD_LABELS = {
 }
 
 
-def _picture(ax, title: str) -> None:
+def _picture(ax: Axes, title: str) -> None:
     """An image panel: a title and no axes (fixed title position and no ticks keep redraws fast)."""
     ax.set_title(title, y=1.0, pad=4)
     ax.set_xticks([])
@@ -144,13 +148,13 @@ def _picture(ax, title: str) -> None:
     ax.axis("off")
 
 
-def _colour_bar(fig: Figure, shown, ax, label: str) -> None:
+def _colour_bar(fig: Figure, shown: AxesImage, ax: Axes, label: str) -> None:
     """A slim colour bar with three ticks (low, middle, high): enough to read, and quick to redraw."""
     low, high = shown.get_clim()
     fig.colorbar(shown, ax=ax, fraction=0.046, label=label, ticks=[low, (low + high) / 2, high], format="%.2g")
 
 
-def _image_panel(ax, image: np.ndarray, title: str) -> None:
+def _image_panel(ax: Axes, image: np.ndarray, title: str) -> None:
     ax.imshow(image, cmap="gray", vmin=-1, vmax=1)
     _picture(ax, title)
 
@@ -213,7 +217,7 @@ def plot_ncc_bars(rows: dict[str, dict[str, float]]) -> Figure:
     return fig
 
 
-def _outline(ax, mask: np.ndarray, colour: str, thin: bool = False) -> None:
+def _outline(ax: Axes, mask: np.ndarray, colour: str, thin: bool = False) -> None:
     """Draw the border pixels of ``mask`` (> 0.5) in ``colour`` (an image layer: faster than a contour);
     ``thin`` draws a contour line instead, for close-ups where a pixel border would hide the image."""
     inside = np.asarray(mask) > 0.5
@@ -229,7 +233,9 @@ def _outline(ax, mask: np.ndarray, colour: str, thin: bool = False) -> None:
     ax.imshow(layer, interpolation="nearest")
 
 
-def _signed_panel(ax, fig: Figure, effect: np.ndarray, title: str, label: str, limit: float | None = None):
+def _signed_panel(
+    ax: Axes, fig: Figure, effect: np.ndarray, title: str, label: str, limit: float | None = None
+) -> None:
     limit = limit or float(np.abs(effect).max()) or 1.0
     shown = ax.imshow(effect, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
     _colour_bar(fig, shown, ax, label)
@@ -325,7 +331,7 @@ SEGMENT_COLOURS = {1: ORANGE, 2: BLUE}  # lesion core, oedema rim
 DISAGREEMENT_MAX = 100 * 4 / 6
 
 
-def _segment_panel(ax, image: np.ndarray, labels: np.ndarray | None, title: str, opacity: float = 0.45) -> None:
+def _segment_panel(ax: Axes, image: np.ndarray, labels: np.ndarray | None, title: str, opacity: float = 0.45) -> None:
     """The scan with a label map laid over it (lesion core orange, oedema rim blue), or alone if ``labels`` is None."""
     ax.imshow(image, cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
     if labels is not None:
@@ -345,7 +351,7 @@ def _segment_legend(fig: Figure) -> None:
 
 
 def _share_panel(
-    ax,
+    ax: Axes,
     fig: Figure,
     share: np.ndarray,
     title: str,

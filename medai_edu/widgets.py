@@ -19,7 +19,7 @@ import traceback
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import ipywidgets as w
 import numpy as np
@@ -205,7 +205,7 @@ class Explorer(w.VBox):
             return None
         return key
 
-    def _repr_mimebundle_(self, **kwargs) -> dict:
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The widget, and the current figure for renderers without widgets (static HTML, nbviewer)."""
         bundle = super()._repr_mimebundle_(**kwargs)
         data = bundle[0] if isinstance(bundle, tuple) else bundle
@@ -352,8 +352,16 @@ def attribution_explorer(
     return _explorer(controls, draw, box)
 
 
+class BrainCases(Protocol):
+    """What :func:`brain_map_explorer` reads of a lesson's cases (arrays [N, H, W])."""
+
+    images: np.ndarray
+    effects: np.ndarray
+    hippocampus: np.ndarray
+
+
 def brain_map_explorer(
-    cases,
+    cases: BrainCases,
     maps: Mapping[str, np.ndarray],
     close_up: Callable[[np.ndarray], tuple[slice, slice]],
     method: str | None = None,
@@ -420,7 +428,20 @@ def severity_explorer(subject: Callable[[int, float], dict], subjects: list[int]
     return _explorer(controls, draw, w.VBox([w.HBox(list(controls.values())), note]))
 
 
-def sampling_explorer(pool, masks: np.ndarray, levels: list[tuple[str, int | None]], title: str) -> Explorer:
+class OutlinePool(Protocol):
+    """What :func:`sampling_explorer` reads of a :class:`~medai_edu.lessons.uncertainty.SamplePool`."""
+
+    images: np.ndarray
+    start: int
+
+    def get(self, case: int, level: int | None) -> np.ndarray: ...
+
+    def draw_another(self, case: int, level: int | None) -> np.ndarray: ...
+
+
+def sampling_explorer(
+    pool: OutlinePool, masks: np.ndarray, levels: list[tuple[str, int | None]], title: str
+) -> Explorer:
     """Pick a case (counted from 1) and which latent levels vary; press the button to draw another outline.
 
     ``pool`` is a :class:`~medai_edu.lessons.uncertainty.SamplePool` over the cases' images;
@@ -481,7 +502,20 @@ def robustness_explorer(grid: Mapping[tuple[str, float], dict]) -> Explorer:
     return _explorer(controls, draw, w.HBox(list(controls.values())))
 
 
-def referral_explorer(study, share: float = 0.3) -> Explorer:
+class ReferralStudy(Protocol):
+    """What :func:`referral_explorer` reads of a :class:`~medai_edu.lessons.capstone.Study`."""
+
+    @property
+    def shares(self) -> np.ndarray: ...
+
+    def curve(self, condition: str = "clean", automation_bias: float = 0.0) -> np.ndarray: ...
+
+    def model_alone(self) -> float: ...
+
+    def reader_alone(self) -> float: ...
+
+
+def referral_explorer(study: ReferralStudy, share: float = 0.3) -> Explorer:
     """Sliders for the share of cases referred and the reader's automation bias; the referral curve follows.
 
     ``study`` is a :class:`~medai_edu.lessons.capstone.Study`; the curve is the team's accuracy on its

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medai_edu.checks.feedback import CheckFailed, passed
 from medai_edu.checks.hints import HINT_RETURNED_NONE
 from medai_edu.checks.hints import call as _call
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "check_triage_metrics",
@@ -273,7 +276,9 @@ def check_reparameterise(reparameterise: Callable[..., Any]) -> None:
     )
 
 
-def _kl_variants(mu_q, sigma_q, mu_p, sigma_p) -> list[tuple[Any, str]]:
+def _kl_variants(
+    mu_q: torch.Tensor, sigma_q: torch.Tensor, mu_p: torch.Tensor, sigma_p: torch.Tensor
+) -> list[tuple[Any, str]]:
     """What typical mistakes give for KL(q || p), each with its hint (per latent number, not yet summed)."""
     import torch
 
@@ -330,7 +335,7 @@ def check_kl(kl_diagonal: Callable[..., Any]) -> None:
 
     from medai_edu.models.segmentation import kl_diagonal_gaussians
 
-    def example(*values):
+    def example(*values: list[float]) -> list[torch.Tensor]:
         return [torch.tensor(v, requires_grad=True) for v in values]
 
     q = example([0.5, -1.0, 0.0], [0.5, 1.0, 2.0])

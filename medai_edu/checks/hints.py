@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType, TracebackType
 from typing import Any
 
 from medai_edu.checks.feedback import RED, RESET, CheckFailed, render
@@ -69,7 +70,7 @@ def _where(filename: str) -> str:
     return "student"
 
 
-def _student_frames(tb) -> tuple[list[traceback.FrameSummary], bool, bool]:
+def _student_frames(tb: TracebackType | None) -> tuple[list[traceback.FrameSummary], bool, bool]:
     """The traceback's frames in the student's code; whether the student's code (rather than this
     package) ran last before the error; whether a library ran after the student's last line."""
     frames = traceback.extract_tb(tb)
@@ -90,13 +91,13 @@ def _describe(frame: traceback.FrameSummary) -> str:
     return f"{place}, line {frame.lineno}: {code}" if code else f"{place}, line {frame.lineno}"
 
 
-def _last_frame(tb):
+def _last_frame(tb: TracebackType | None) -> TracebackType | None:
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     return tb
 
 
-def _last_student_frame(tb):
+def _last_student_frame(tb: TracebackType | None) -> FrameType | None:
     """The innermost frame of the traceback that runs the student's code (a frame object)."""
     found = None
     while tb is not None:
@@ -106,7 +107,7 @@ def _last_student_frame(tb):
     return found
 
 
-def _visible_names(frame) -> set[str]:
+def _visible_names(frame: FrameType | None) -> set[str]:
     if frame is None:
         return set()
     names = set(frame.f_locals) | set(frame.f_globals)
@@ -287,7 +288,7 @@ _ARRAY_FUNCTIONS = {
 _ELEMENTWISE = {"log", "exp", "sqrt", "floor", "where", "corrcoef"}  # no method form on arrays/tensors
 
 
-def _inputs(frame) -> list[str]:
+def _inputs(frame: FrameType) -> list[str]:
     code = frame.f_code
     return list(code.co_varnames[: code.co_argcount])
 
@@ -301,7 +302,7 @@ def _kind(value: Any) -> str | None:
     return None
 
 
-def _name_error_hint(exc: NameError, frames: list[traceback.FrameSummary], tb) -> str:
+def _name_error_hint(exc: NameError, frames: list[traceback.FrameSummary], tb: TracebackType | None) -> str:
     name = getattr(exc, "name", None)
     if name is None:
         found = re.search(r"'(\w+)'", str(exc))
@@ -348,7 +349,7 @@ def _name_error_hint(exc: NameError, frames: list[traceback.FrameSummary], tb) -
     return HINT_NAME_UNKNOWN.format(name=name, suggestion=suggestion)
 
 
-def _example_input(tb) -> str:
+def _example_input(tb: TracebackType | None) -> str:
     frame = _last_student_frame(tb)
     inputs = _inputs(frame) if frame is not None and frame.f_code.co_name != "<module>" else []
     return inputs[0] if inputs else "x"
@@ -358,7 +359,7 @@ def _caret(line: str, message: str) -> bool:
     return "bitwise_xor" in message or "for ^" in message or bool(re.search(r"[\w)\]]\s*\^\s*[\w(]", line))
 
 
-def _library_name(tb) -> str:
+def _library_name(tb: TracebackType | None) -> str:
     frame = _last_frame(tb)
     path = frame.tb_frame.f_code.co_filename if frame is not None else ""
     for name in ("torch", "numpy", "pandas", "scipy"):
@@ -367,7 +368,7 @@ def _library_name(tb) -> str:
     return "a library"
 
 
-def hint_for(exc: BaseException, tb=None) -> tuple[str | None, list[str]]:
+def hint_for(exc: BaseException, tb: TracebackType | None = None) -> tuple[str | None, list[str]]:
     """The hint for an error a novice typically makes, and the lines of their code it passed through.
 
     The hint is ``None`` when the error is not a known mistake, or when it was raised inside this
@@ -556,7 +557,7 @@ def call(fn: Callable[..., Any], *args: Any) -> Any:
 FRIENDLY_ERRORS = (NameError, NotImplementedError, TypeError, ValueError, RuntimeError)
 
 
-def friendly_traceback(exc: BaseException, tb=None) -> list[str] | None:
+def friendly_traceback(exc: BaseException, tb: TracebackType | None = None) -> list[str] | None:
     """The lines a notebook shows for a novice's typical error in their own cell: the error in one
     line, the student's lines it passed through, and the hint last. ``None`` if there is no hint."""
     hint, context = hint_for(exc, tb)
@@ -565,7 +566,9 @@ def friendly_traceback(exc: BaseException, tb=None) -> list[str] | None:
     return render(f"{RED}{error_line(exc)}{RESET}", context, hint)
 
 
-def _friendly_handler(shell, etype, value, tb, tb_offset=None):
+def _friendly_handler(
+    shell: Any, etype: type[BaseException], value: BaseException, tb: TracebackType | None, tb_offset: int | None = None
+) -> list[str] | None:
     """IPython custom exception handler: a hint for known mistakes, the usual traceback otherwise."""
     lines = friendly_traceback(value, tb) if not hasattr(value, "_render_traceback_") else None
     if lines is None:

@@ -9,10 +9,11 @@ of the lesson to the shipped benchmark (``medai_edu/measurements/referral_benchm
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -23,6 +24,10 @@ from medai_edu.data.shifts import CONDITIONS, SHIFTS, shift_image
 from medai_edu.lessons import welcome
 from medai_edu.measurements import MEASUREMENTS_DIR
 from medai_edu.metrics import calibration_bins, calibration_error
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from torch import nn
 
 BENCHMARK_FILE = MEASUREMENTS_DIR / "referral_benchmark.json"
 #: the simulated reader of the lesson (automation bias 0; the explorer and the benchmark vary it)
@@ -121,7 +126,7 @@ class Study:
         self,
         condition: str = "clean",
         automation_bias: float = 0.0,
-        shares=None,
+        shares: Sequence[float] | np.ndarray | None = None,
         borderline_accuracy: float | None = None,
     ) -> np.ndarray:
         """Team accuracy at each referral share (default: :attr:`shares`)."""
@@ -147,7 +152,7 @@ class Study:
         return calibration_bins(p, cases.labels, bins=CALIBRATION_BINS)
 
 
-def _logits(classifier, images: np.ndarray) -> np.ndarray:
+def _logits(classifier: nn.Module, images: np.ndarray) -> np.ndarray:
     import torch
 
     from medai_edu.models.inference import predict
@@ -211,7 +216,7 @@ def load_study(n_test: int | None = None, progress: bool = True) -> Study:
     return build_study(n_test=n_test, progress=progress)
 
 
-def chosen_share(study: Study, shares=BENCH_SHARES) -> float:
+def chosen_share(study: Study, shares: Sequence[float] = BENCH_SHARES) -> float:
     """The referral share the lesson recommends: the one with the best team accuracy on the
     *validation* cases (reader without automation bias); ties go to the smaller share."""
     v = study.validation
@@ -374,7 +379,7 @@ QUALITY_ROWS = {
 }
 
 
-def quality_table(study: Study):
+def quality_table(study: Study) -> pd.DataFrame:
     """Per condition (one column each, so the table fits a narrow screen): the workload at the operating threshold, the scans the quality check flags and
     the team's accuracy without and with the check (a table)."""
     import pandas as pd
@@ -389,7 +394,7 @@ def quality_table(study: Study):
     )
 
 
-def reference_benchmark(path: Path = BENCHMARK_FILE):
+def reference_benchmark(path: Path = BENCHMARK_FILE) -> pd.DataFrame:
     """The shipped `medai-edu bench referral` result as a table: one column per condition."""
     import pandas as pd
 
@@ -493,7 +498,7 @@ def _share_reaching_reader() -> float:
     return max(min(s for s in BENCH_SHARES if _team(_key(s), "0", c).read() >= reader - 0.02) for c in CONDITIONS[1:])
 
 
-def _final_shifted(what: str, pick) -> claims.Computed:
+def _final_shifted(what: str, pick: Callable[[Iterable[float]], float]) -> claims.Computed:
     """The ``pick`` (min or max) of a benchmark value over the changed scans of the final test set."""
     return claims.Computed(
         lambda: pick(_f(f"final_test.conditions.{c}.{what}").read() for c in CONDITIONS[1:]),

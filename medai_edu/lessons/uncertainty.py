@@ -7,10 +7,10 @@ stands in the notebook as measured.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 import numpy as np
 import torch
@@ -25,6 +25,10 @@ from medai_edu.measurements import MEASUREMENTS_DIR
 from medai_edu.metrics import ncc
 from medai_edu.models.segmentation import MODELS, PHiSeg
 from medai_edu.training.segmentation import weights_name
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 BENCHMARK_FILE = MEASUREMENTS_DIR / "uncertainty_benchmark.json"
 MODEL_LABELS = {
@@ -241,7 +245,7 @@ def disagreement_pair(
     return predicted, raters, float(ncc(predicted[None], raters[None], batch=True)[0])
 
 
-def show_disagreement(model: Segmenter, image: np.ndarray, masks: np.ndarray, n_samples: int, title: str):
+def show_disagreement(model: Segmenter, image: np.ndarray, masks: np.ndarray, n_samples: int, title: str) -> Figure:
     """Figure: the model's samples' disagreement map next to the raters', titled with this case's own D_NCC."""
     predicted, raters, score = disagreement_pair(model, image, masks, n_samples)
     return viz.plot_disagreement_pair(image[0], predicted, raters, title, score)
@@ -277,7 +281,7 @@ TABLE_COLUMNS = [
 TABLE_COLUMNS += [(condition, "dice", "Dice") for condition in CONDITIONS[1:]]
 
 
-def reference_benchmark(path: Path = BENCHMARK_FILE, final: bool = False):
+def reference_benchmark(path: Path = BENCHMARK_FILE, final: bool = False) -> pd.DataFrame:
     """The shipped `medai-edu bench uncertainty` result as a table: one row per model; every measure
     on the clean scans, Dice under each change of the scans, the time for one sample.
     ``final=True`` shows the final test set instead of the development test split."""
@@ -297,7 +301,7 @@ def reference_benchmark(path: Path = BENCHMARK_FILE, final: bool = False):
     return pd.DataFrame.from_dict(rows, orient="index").round(3).rename_axis("Model")
 
 
-def benchmark_differences(path: Path = BENCHMARK_FILE, condition: str = "clean", final: bool = False):
+def benchmark_differences(path: Path = BENCHMARK_FILE, condition: str = "clean", final: bool = False) -> pd.DataFrame:
     """Five-level PHiSeg minus each other model on the ``condition`` scans, with the benchmark's
     paired bootstrap 95% intervals: one row per comparison, one column per measure."""
     import pandas as pd
@@ -397,7 +401,7 @@ def _interval(pair: str, key: str, condition: str = "clean", final: bool = False
     return {end: claims.Field(BENCHMARK, f"{path}.{end}") for end in ("difference", "low", "high", "excludes_0")}
 
 
-def _others(key: str, condition: str, pick) -> claims.Computed:
+def _others(key: str, condition: str, pick: Callable[[Iterable[float]], float]) -> claims.Computed:
     others = [name for name in MODELS if name != "phiseg_l5"]
     return claims.Computed(
         lambda: pick(_score(m, key, condition).read() for m in others),
