@@ -25,6 +25,39 @@ from medai_edu.lessons import welcome
 from medai_edu.measurements import MEASUREMENTS_DIR
 from medai_edu.metrics import calibration_bins, calibration_error
 
+__all__ = [
+    "READER",
+    "BENCH_SHARES",
+    "AUTOMATION_BIASES",
+    "CAPACITY",
+    "QUALITY_QUANTILE",
+    "CALIBRATION_BINS",
+    "BORDERLINE_SEVERITY",
+    "BORDERLINE_ACCURACY",
+    "LOW_PREVALENCE",
+    "CONDITION_LABELS",
+    "Cases",
+    "Study",
+    "build_study",
+    "load_study",
+    "chosen_share",
+    "with_quality_check",
+    "reliance",
+    "at_prevalence",
+    "image_ceiling",
+    "team_percent",
+    "referred_at_capacity",
+    "quality_scores",
+    "shift_curves",
+    "reliability_before_after",
+    "reliability_by_condition",
+    "quality_table",
+    "reference_benchmark",
+    "QUESTIONS",
+    "ANSWERS",
+    "CLAIMS",
+]
+
 if TYPE_CHECKING:
     import pandas as pd
     from torch import nn

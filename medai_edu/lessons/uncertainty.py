@@ -26,6 +26,35 @@ from medai_edu.metrics import ncc
 from medai_edu.models.segmentation import MODELS, PHiSeg
 from medai_edu.training.segmentation import weights_name
 
+__all__ = [
+    "MODEL_LABELS",
+    "RATER_NAMES",
+    "SAMPLING_SEED",
+    "SHIFT_COLUMNS",
+    "BENCHMARK_FILE",
+    "Segmenter",
+    "load_data",
+    "pick_cases",
+    "load_models",
+    "sample_outlines",
+    "latent_levels",
+    "stored_outlines",
+    "SamplePool",
+    "disagreement_scores",
+    "shift",
+    "robustness_grid",
+    "lesion_area",
+    "level_spread",
+    "shift_effects",
+    "show_disagreement",
+    "reference_benchmark",
+    "benchmark_differences",
+    "lecture_shift_effects",
+    "QUESTIONS",
+    "ANSWERS",
+    "CLAIMS",
+]
+
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure

@@ -10,6 +10,17 @@ from __future__ import annotations
 from medai_edu.checks import Choice, Estimate
 from medai_edu.claims import Claim, Computed
 
+__all__ = [
+    "show_ppv",
+    "triage_summary",
+    "IMAGING_GROWTH",
+    "RADIOLOGIST_GROWTH",
+    "FDA_CLEARED_BY_OCTOBER_2019",
+    "QUESTIONS",
+    "ANSWERS",
+    "CLAIMS",
+]
+
 LECTURE = 'the lecture "Machine learning for medical image analysis — and why clinicians are not (yet) using it"'
 
 #: growth of the number of imaging studies and of radiologists over the same period, in %, as quoted
