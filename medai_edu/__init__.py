@@ -17,29 +17,13 @@ _threads.configure()
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {
-    "attribution",
-    "benchmarks",
-    "checks",
-    "claims",
-    "cli",
-    "data",
-    "device",
-    "doctor",
-    "lessons",
-    "metrics",
-    "models",
-    "notebook",
-    "pretrained",
-    "release",
-    "threads",
-    "training",
-    "viz",
-    "widgets",
-}
-
 
 def __getattr__(name: str) -> ModuleType:
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
+    """``medai_edu.viz`` and the like without an import statement: a submodule is imported when first used."""
+    if not name.startswith("_"):
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"{__name__}.{name}":
+                raise
     raise AttributeError(f"module 'medai_edu' has no attribute {name!r}")
