@@ -183,7 +183,8 @@ class VanillaGradient(Attribution):
 
 def _relu_names(model: nn.Module) -> tuple[list[str], list[str]]:
     """Names of the model's nn.ReLU modules: (those MONAI can find by name, those it cannot)."""
-    named, unnamed = [], []
+    named: list[str] = []
+    unnamed: list[str] = []
     for name, module in model.named_modules():
         if isinstance(module, nn.ReLU):
             (named if "relu" in name.rsplit(".", 1)[-1].lower() else unnamed).append(name)
@@ -265,13 +266,13 @@ class GradCAM(Attribution):
 
     def __init__(self, model: nn.Module, layer: str | None = None) -> None:
         super().__init__(model)
-        self.layer = layer or getattr(model, "gradcam_layer", None)
-        layers = dict(model.named_modules())
-        if self.layer not in layers:
+        layer = layer or getattr(model, "gradcam_layer", None)
+        if not isinstance(layer, str) or layer not in dict(model.named_modules()):
             raise ValueError(
-                f"Grad-CAM needs the name of a convolutional feature layer of the model; got {self.layer!r}. "
+                f"Grad-CAM needs the name of a convolutional feature layer of the model; got {layer!r}. "
                 f"Pass layer=... with one of the names from model.named_modules()."
             )
+        self.layer = layer
 
     def _attribute(self, images: torch.Tensor, target: int) -> torch.Tensor:
         from monai.visualize import GradCAM as MonaiGradCAM

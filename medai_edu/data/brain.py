@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -176,7 +176,8 @@ def simulate(
     fields = _disease_fields(dims, settings)
 
     def field(part: str) -> torch.Tensor:
-        return sum(torch.from_numpy(fields[n]) * w for n, w in weights.items() if n.startswith(part)) * float(severity)
+        parts = sum(torch.from_numpy(fields[n]) * w for n, w in weights.items() if n.startswith(part))
+        return cast(torch.Tensor, parts) * float(severity)
 
     ventricles_grow = _sample(field("ventricle"), anatomy)
     outlines = anatomy + ventricles_grow + _sample(field("hippocampus"), anatomy)

@@ -108,6 +108,8 @@ def _make(grid: Grid) -> dict[str, np.ndarray]:
     from nilearn.datasets import load_mni152_template
     from nilearn.image import resample_img
 
+    from medai_edu.data.nifti_cohort import load_image
+
     def resample(image: nib.Nifti1Image) -> np.ndarray:
         out = resample_img(
             image,
@@ -121,7 +123,7 @@ def _make(grid: Grid) -> dict[str, np.ndarray]:
 
     template = resample(load_mni152_template(resolution=1))
     arrays = {"template": template / np.percentile(template, 99.5)}
-    atlas = nib.load(atlas_path())
+    atlas = load_image(atlas_path())
     first, last = min(ATLAS_VOLUMES.values()), max(ATLAS_VOLUMES.values())
     probabilities = np.asarray(atlas.dataobj[..., first : last + 1], dtype=np.float32) / 100.0
     for name, index in ATLAS_VOLUMES.items():

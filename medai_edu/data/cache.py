@@ -116,7 +116,7 @@ def save(name: str, settings: dict[str, Any], arrays: dict[str, np.ndarray], fol
     data, card = _paths(folder or cache_dir(), name)
     data.parent.mkdir(parents=True, exist_ok=True)
     tmp = data.with_name(f"{data.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, **arrays)
+    np.savez(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub lets **arrays fill allow_pickle
     info = json.dumps({"settings": settings, "sha256": sha256_of(tmp)}, indent=2)
     tmp_card = card.with_name(f"{card.stem}.{os.getpid()}.tmp.json")
     tmp_card.write_text(info)
@@ -172,6 +172,8 @@ def kept_in_memory(maxsize: int) -> Callable[[Loader], Loader]:
 
     def decorate(load: Loader) -> Loader:
         kept: OrderedDict[Any, dict[str, np.ndarray]] = OrderedDict()
+        if not load.__defaults__:
+            raise TypeError(f"{load.__name__} needs a default for its settings to be kept in memory.")
         default = load.__defaults__[0]
 
         @functools.wraps(load)

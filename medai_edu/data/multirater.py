@@ -233,7 +233,7 @@ def rate(
 
     The threshold moves by ``jitter`` (one number per case) and by ``local_jitter`` (a smooth field:
     the rater is more generous on one side of the lesion than on another)."""
-    threshold = style.threshold + rng.normal(0.0, jitter)
+    threshold: float | np.ndarray = style.threshold + rng.normal(0.0, jitter)
     if local_jitter:  # kept within (0.15, 0.8): every rater ignores the faintest edge and marks the clear core
         threshold = np.clip(threshold + local_jitter * _smooth_noise(rng, LOCAL_JITTER_PX), 0.15, 0.8)
     maps = _jagged(soft, rng, style.jaggedness_px) if style.jaggedness_px else soft

@@ -32,10 +32,9 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 
-from medai_edu.data.nifti_cohort import NIFTI_READ_ERRORS
+from medai_edu.data.nifti_cohort import NIFTI_READ_ERRORS, load_image
 from medai_edu.data.preprocess import crop_or_pad, scale_percentiles
 from medai_edu.validation import Interval, check_scalar
 
@@ -145,7 +144,7 @@ def _read_2d(path: Path, what: str) -> np.ndarray:
     """A 2D array from a NIfTI or PNG file, or an error naming the file."""
     is_png = path.name.lower().endswith(".png")
     try:
-        data = _read_png(path) if is_png else np.asarray(nib.load(path).dataobj)
+        data = _read_png(path) if is_png else np.asarray(load_image(path).dataobj)
     except NIFTI_READ_ERRORS as err:
         kind = "PNG" if is_png else "NIfTI"
         raise ValueError(
@@ -198,7 +197,7 @@ def _read_mask(path: Path, image_path: Path, shape: tuple[int, ...], classes: se
     return mask.astype(np.int64)
 
 
-def _listed(values: Sequence[float]) -> str:
+def _listed(values: Sequence[float] | np.ndarray) -> str:
     shown = ", ".join(f"{v:g}" for v in values[:8])
     return shown + (f" ... ({len(values)} values)" if len(values) > 8 else "")
 

@@ -28,7 +28,7 @@ import nibabel as nib
 import numpy as np
 from nibabel.filebasedimages import ImageFileError
 from nibabel.processing import resample_to_output
-from nibabel.spatialimages import HeaderDataError
+from nibabel.spatialimages import HeaderDataError, SpatialImage
 
 from medai_edu.data.preprocess import crop_or_pad, scale_percentiles
 from medai_edu.validation import Interval, Options, check_finite, check_option, check_scalar
@@ -41,6 +41,7 @@ __all__ = [
     "NiftiCohort",
     "REQUIRED_COLUMNS",
     "SPLITS",
+    "load_image",
     "load_nifti_cohort",
 ]
 
@@ -52,6 +53,14 @@ NIFTI_SUFFIXES = (".nii", ".nii.gz")
 INTERPOLATION_ORDER = 1
 #: what nibabel raises for a file it cannot read
 NIFTI_READ_ERRORS = (ImageFileError, HeaderDataError, OSError, EOFError, ValueError, zlib.error)
+
+
+def load_image(path: str | Path) -> SpatialImage:
+    """``nibabel.load`` for a file of voxels with an affine (NIfTI and the like); anything else is a ValueError."""
+    image = nib.load(path)
+    if not isinstance(image, SpatialImage):
+        raise ValueError(f"{path} holds no image with voxels and an affine (nibabel read a {type(image).__name__}).")
+    return image
 
 
 @dataclass
@@ -219,7 +228,7 @@ def _read_nifti(path: Path) -> nib.Nifti1Image:
             "(convert DICOM series with a tool such as dcm2niix)."
         )
     try:
-        image = nib.load(path)
+        image = load_image(path)
         data = image.get_fdata(dtype=np.float32)
     except NIFTI_READ_ERRORS as err:
         raise ValueError(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from medai_edu.validation import Interval, Options, check_option, check_scalar
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "FINAL_TEST_SEED",
@@ -37,7 +40,7 @@ class SplitSizes:
         return range(start, start + sizes[split])
 
 
-def first_items(indices: Sequence[int], limit: int | None) -> Sequence[int]:
+def first_items(indices: np.ndarray, limit: int | None) -> np.ndarray:
     """The first ``limit`` of ``indices`` (all when ``limit`` is None), a data set's ``limit`` option."""
     check_scalar(limit, "limit", Interval(1, integer=True), note="a number of images", allow_none=True)
     return indices if limit is None else indices[:limit]

@@ -13,6 +13,7 @@ half-resolution copy for quick training); ``size=112`` is the published design.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -106,7 +107,7 @@ BOXES = ("centre", "corner")
 
 
 def make_sample(
-    index: int, seed: int = 42, size: int = FULL_SIZE, n_images: int = N_IMAGES, boxes: tuple[str, ...] = BOXES
+    index: int, seed: int = 42, size: int = FULL_SIZE, n_images: int = N_IMAGES, boxes: Sequence[str] = BOXES
 ) -> ToySample:
     """Generate image ``index`` of the data set (deterministic in ``seed`` and ``index``).
 

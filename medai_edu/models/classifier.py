@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -59,7 +60,7 @@ class SonoNet(nn.Module):
                 f"blocks must list five positive conv counts (e.g. {SONONET_BLOCKS}), got {tuple(blocks)}."
             )
         check_scalar(num_classes, "num_classes", Interval(2, integer=True))
-        self.config = dict(
+        self.config: dict[str, Any] = dict(
             spatial_dims=spatial_dims, in_channels=in_channels, num_classes=num_classes, k=k, blocks=list(blocks)
         )
         widths = (k, 2 * k, 4 * k, 8 * k, 8 * k)

@@ -40,6 +40,7 @@ __all__ = [
     "PHiSeg",
     "ProbUNet",
     "SEGMENTERS",
+    "SegmentationModel",
     "UNET_CHANNELS",
     "UNetSegmenter",
     "build_segmenter",
@@ -134,7 +135,7 @@ class _GaussianHead(nn.Module):
         return self.mu(h), F.softplus(self.sigma(h))
 
 
-class _Segmenter(nn.Module):
+class SegmentationModel(nn.Module):
     """Shared checks and sampling; subclasses define ``_condition``, ``_draw`` and ``_loss``."""
 
     kind = ""  # name for medai_edu.pretrained.build_model
@@ -214,7 +215,7 @@ def _repeat(t: torch.Tensor, n: int) -> torch.Tensor:
     return t.repeat(n, *([1] * (t.ndim - 1)))
 
 
-class UNetSegmenter(_Segmenter):
+class UNetSegmenter(SegmentationModel):
     """Deterministic U-Net (MONAI ``UNet``, batch norm): ``sample(x, n)`` repeats its one answer n times.
 
     Args:
@@ -267,7 +268,7 @@ class _GlobalGaussian(nn.Module):
         return mu.flatten(2).mean(-1), sigma.flatten(2).mean(-1)
 
 
-class ProbUNet(_Segmenter):
+class ProbUNet(SegmentationModel):
     """Probabilistic U-Net: U-Net features + one global latent vector -> segmentation.
 
     The prior net sees the image ``x``, the posterior net the image and a rater's mask ``(x, s)``;
@@ -404,7 +405,7 @@ class _PHiSegLikelihood(nn.Module):
         offset = len(widths) - latent_levels
 
         def process(level: int) -> nn.Sequential:  # latent map at resolution level+offset -> features at level
-            layers = [conv_bn_relu_block(spatial_dims, latent_channels, widths[level + offset], 2)]
+            layers: list[nn.Module] = [conv_bn_relu_block(spatial_dims, latent_channels, widths[level + offset], 2)]
             for r in reversed(range(level, level + offset)):
                 layers += [_upsample(spatial_dims), conv_bn_relu_block(spatial_dims, widths[r + 1], widths[r], 1)]
             return nn.Sequential(*layers)
@@ -432,7 +433,7 @@ class _PHiSegLikelihood(nn.Module):
         return logits
 
 
-class PHiSeg(_Segmenter):
+class PHiSeg(SegmentationModel):
     """PHiSeg: a hierarchy of ``latent_levels`` latent maps; output logits = sum of every level's logits.
 
     The finest latent map has ``1 / latent_scale`` of the image size, each further level half the
@@ -483,7 +484,7 @@ class PHiSeg(_Segmenter):
         resolutions = latent_levels + latent_scale.bit_length() - 1
         widths = [n0 * PHISEG_MULTIPLIERS[min(r, len(PHISEG_MULTIPLIERS) - 1)] for r in range(resolutions)]
         self.divisor, self.latent_levels = 2 ** (resolutions - 1), latent_levels
-        ladder = dict(
+        ladder: dict[str, Any] = dict(
             widths=widths, latent_levels=latent_levels, latent_channels=latent_channels, z_width=latent_channels * n0
         )
         self.prior = _LatentLadder(spatial_dims, in_channels, **ladder)
@@ -523,7 +524,7 @@ class PHiSeg(_Segmenter):
         _, mu_p, sigma_p = self.prior.latents(self.prior.encoder(x), given=z_q)
         levels = self.likelihood(z_q, x.shape[2:])
         parts: dict[str, torch.Tensor] = {}
-        total = cumulative = ce_sum = kl_sum = 0
+        total = cumulative = ce_sum = kl_sum = x.new_zeros(())
         for l in reversed(range(self.latent_levels)):
             cumulative = cumulative + levels[l]  # logits of levels l .. L-1
             ce = _cross_entropy(cumulative, s)
@@ -535,7 +536,7 @@ class PHiSeg(_Segmenter):
 
 
 #: Model kind (as stored in weight manifests) -> class.
-SEGMENTERS: dict[str, type[_Segmenter]] = {cls.kind: cls for cls in (UNetSegmenter, ProbUNet, PHiSeg)}
+SEGMENTERS: dict[str, type[SegmentationModel]] = {cls.kind: cls for cls in (UNetSegmenter, ProbUNet, PHiSeg)}
 #: The lesson's four models: name -> (kind, constructor arguments).
 MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "unet": ("unet_segmenter", {}),
@@ -545,7 +546,7 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def build_segmenter(name: str, **overrides: Any) -> _Segmenter:
+def build_segmenter(name: str, **overrides: Any) -> SegmentationModel:
     """A fresh model of the lesson by ``name`` ('unet', 'prob_unet', 'phiseg_l1', 'phiseg_l5').
 
     ``overrides`` change constructor arguments, e.g. ``spatial_dims=3`` or ``n0=4``.

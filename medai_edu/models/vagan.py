@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -57,7 +58,9 @@ class MapGenerator(nn.Module):
         if len(widths) != 4:
             raise ValueError(f"widths must list 4 channel counts (3 poolings), got {tuple(widths)}.")
         check_option(output, "output", Options(["linear", "tanh"], {"linear": "y = x + M", "tanh": "y = tanh(x + M)"}))
-        self.config = dict(spatial_dims=spatial_dims, in_channels=in_channels, widths=list(widths), output=output)
+        self.config: dict[str, Any] = dict(
+            spatial_dims=spatial_dims, in_channels=in_channels, widths=list(widths), output=output
+        )
         self.spatial_dims, self.in_channels, self.output = spatial_dims, in_channels, output
         w = [int(v) for v in widths]
         self.down = nn.ModuleList()
@@ -112,14 +115,24 @@ class Critic(nn.Module):
         super().__init__()
         if len(widths) != 5:
             raise ValueError(f"widths must list 5 channel counts, got {tuple(widths)}.")
-        self.config = dict(spatial_dims=spatial_dims, in_channels=in_channels, widths=list(widths))
+        self.config: dict[str, Any] = dict(spatial_dims=spatial_dims, in_channels=in_channels, widths=list(widths))
         self.spatial_dims, self.in_channels = spatial_dims, in_channels
         w = [int(v) for v in widths]
-        plan = [(w[0], 1), "pool", (w[1], 1), "pool", (w[2], 2), "pool", (w[3], 2), "pool", (w[4], 3)]
+        plan: list[tuple[int, int] | str] = [
+            (w[0], 1),
+            "pool",
+            (w[1], 1),
+            "pool",
+            (w[2], 2),
+            "pool",
+            (w[3], 2),
+            "pool",
+            (w[4], 3),
+        ]
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         in_ch, n_conv, n_pool = in_channels, 0, 0
         for step in plan:
-            if step == "pool":
+            if isinstance(step, str):  # "pool"
                 n_pool += 1
                 layers[f"pool{n_pool}"] = pool_layer(spatial_dims)
                 continue
@@ -138,7 +151,7 @@ class Critic(nn.Module):
 
 
 def disease_effect(
-    generator: MapGenerator, images: torch.Tensor, device: torch.device | None = None, batch_size: int = 32
+    generator: nn.Module, images: torch.Tensor, device: torch.device | None = None, batch_size: int = 32
 ) -> torch.Tensor:
     """VA-GAN's attribution map ``-M(x)`` (the disease effect) for ``images`` [N, 1, H, W], on the CPU."""
     device = device or next(generator.parameters()).device

@@ -114,7 +114,8 @@ def train_classifier(
         if acc >= config.stop_at_accuracy or stale >= config.patience:
             break
     bar.close()
-    model.load_state_dict(best_state)
+    if best_state is not None:  # None only when no step ran (max_steps=0)
+        model.load_state_dict(best_state)
     model.eval()
     history.update(best_step=best_step, best_val_accuracy=best_acc, seconds=time.time() - start, config=asdict(config))
     return model, history

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -15,6 +15,7 @@ from medai_edu.pretrained import load_model, save_weights, update_metrics
 
 __all__ = [
     "RandomBatches",
+    "Saveable",
     "batched",
     "load_checkpoint",
     "plain_config",
@@ -104,11 +105,22 @@ def resume_state(out: Path | None, config: dict[str, Any], free: Iterable[str] =
     return state
 
 
+class Saveable(Protocol):
+    """A course network: its ``kind`` and constructor ``config`` rebuild it (:func:`medai_edu.pretrained.build_model`)."""
+
+    kind: str
+    config: dict[str, Any]
+
+    def parameters(self) -> Iterator[nn.Parameter]: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+
 def save_and_score(
-    model: nn.Module,
+    model: Saveable,
     name: str,
     *,
-    score: Callable[[nn.Module], dict[str, Any]],
+    score: Callable[[Any], dict[str, Any]],
     training: Any,
     seconds: float,
     seed: int,

@@ -31,7 +31,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 
 from medai_edu.device import get_device, seed_everything
 from medai_edu.metrics import dice_of_mean, ged_squared, sncc
-from medai_edu.models.segmentation import MODELS, build_segmenter
+from medai_edu.models.segmentation import MODELS, SegmentationModel, build_segmenter
 from medai_edu.training.common import (
     RandomBatches,
     batched,
@@ -147,7 +147,7 @@ def _check_dataset(dataset: Any, split: str) -> None:
 
 @torch.no_grad()
 def evaluate_segmenter(
-    model: torch.nn.Module,
+    model: SegmentationModel,
     dataset: Any,
     n_samples: int = 16,
     limit: int | None = None,
@@ -183,7 +183,7 @@ def train_segmenter(
     resume: bool = False,
     progress: bool = True,
     stop_after: int | None = None,
-) -> tuple[torch.nn.Module, dict[str, Any]]:
+) -> tuple[SegmentationModel, dict[str, Any]]:
     """Train ``config.model`` on ``dataset["train"]``; return (model with the best validation GED², history).
 
     ``dataset`` maps "train" and "val" to data sets of ``(image [1, H, W], masks [raters, H, W])``
@@ -207,7 +207,8 @@ def train_segmenter(
     averaged = (
         AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True) if config.ema else None
     )
-    shown = averaged.module if averaged is not None else model  # the weights that are validated and returned
+    # the weights that are validated and returned
+    shown = cast(SegmentationModel, averaged.module) if averaged is not None else model
     batches = RandomBatches(splits["train"], config.batch_size, config.seed)
     history: dict[str, Any] = {"step": [], "train_loss": [], "val": [], "seconds": 0.0}
     best: dict[str, Any] = {"step": None, "ged": math.inf, "weights": None}
@@ -305,7 +306,7 @@ def train_and_save_segmenter(
     trained, history = train_segmenter(config, splits, out_dir=run_dir, device=device, resume=resume, progress=progress)
     curves = {key: [v[f"{key}_mean"] for v in history["val"]] for key in ("ged", "sncc", "dice")}
 
-    def score(reloaded: torch.nn.Module) -> dict[str, Any]:
+    def score(reloaded: SegmentationModel) -> dict[str, Any]:
         return {
             **evaluate_segmenter(reloaded, splits["val"], config.val_samples),
             "split": "val (its first n_val images also chose the checkpoint)",

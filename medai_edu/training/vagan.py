@@ -222,15 +222,14 @@ def validation_wasserstein(
     return float(d_y - d_x0)
 
 
-def evaluate_ncc(generator: MapGenerator, dataset: Any, limit: int | None = None) -> dict[str, Any]:
+def evaluate_ncc(generator: nn.Module, dataset: Any, limit: int | None = None) -> dict[str, Any]:
     """NCC of ``-M(x)`` against the ground-truth box mask on the diseased images of ``dataset``."""
     values = []
     for images, labels, masks in batched(dataset, 64, limit):
         keep = labels == 1
         if keep.any():
-            values.append(ncc(disease_effect(generator, images[keep]), masks[keep], batch=True))
-    values = np.concatenate(values)
-    return ncc_summary(values)
+            values.append(np.asarray(ncc(disease_effect(generator, images[keep]), masks[keep], batch=True)))
+    return ncc_summary(np.concatenate(values))
 
 
 def train_vagan(
@@ -340,7 +339,7 @@ def train_vagan(
         done = step + 1
         if done % config.val_every == 0 or done == config.gen_steps:
             w_val = validation_wasserstein(generator, critic, val_x, val_x0, device)
-            val_ncc = float(ncc(disease_effect(generator, val_x[:64], device), val_mask[:64], batch=True).mean())
+            val_ncc = float(np.mean(ncc(disease_effect(generator, val_x[:64], device), val_mask[:64], batch=True)))
             history["step"].append(done)
             history["val_wasserstein"].append(w_val)
             history["val_ncc"].append(val_ncc)
