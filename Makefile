@@ -60,10 +60,10 @@ INSTALL_BWRAP := if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; t
 install: $(STAMP)
 
 # Re-runs only when the package definition changes; a second `make` installs nothing.
-$(STAMP): pyproject.toml constraints.txt $(LAB_CONFIG) $(LAB_SETTINGS) $(FORMGRADER_CSP)
+$(STAMP): pyproject.toml ops/pyproject.toml constraints.txt $(LAB_CONFIG) $(LAB_SETTINGS) $(FORMGRADER_CSP)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e . "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e . -e "./ops[test]" "$(TORCH)"
 	@! $(BIN)/python -m pip show --quiet torchvision 2>/dev/null || \
 		{ echo "torchvision was installed: the course must not depend on it"; exit 1; }
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) \
@@ -101,7 +101,7 @@ $(BROWSER_STAMP): $(STAMP)
 	@if command -v chromium >/dev/null && [ -f $(VENV)/axe/node_modules/axe-core/axe.min.js ]; then touch $@; fi
 
 $(HUB_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[hub]" "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e . -e "./ops[test,hub]" "$(TORCH)"
 	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; } || true
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/hub-proxy $(HUB_PROXY)
@@ -118,7 +118,7 @@ hub: $(HUB_STAMP) isolation
 	$(if $(ROSTER),$(BIN)/medai-edu hub add-users $(ROSTER) --root $(HUB_ROOT),)
 	$(BIN)/medai-edu hub start --root $(HUB_ROOT)
 
-# Students' JupyterLab: nbgrader's instructor tools switched off (jupyter-config/student, medai_edu/lab.py);
+# Students' JupyterLab: nbgrader's instructor tools switched off (jupyter-config/student, ops/medai_edu_ops/lab.py);
 # INSTRUCTOR=1 keeps them (Create Assignment, Validate, formgrader).
 lab: $(STAMP)
 	$(if $(INSTRUCTOR),,JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config/student$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}") \
@@ -131,7 +131,7 @@ formgrader: $(STAMP)
 		--port=$(PORT) --ip=$(IP) $(ROOT_FLAG) $(if $(HEADLESS),--no-browser --IdentityProvider.token='$(TOKEN)',) \
 		--ServerApp.jpserver_extensions=nbgrader.server_extensions.assignment_list=False \
 		--ServerApp.jpserver_extensions=nbgrader.server_extensions.course_list=False \
-		--ExchangeFactory.list=medai_edu.grading.no_exchange.NoExchangeList
+		--ExchangeFactory.list=medai_edu_ops.grading.no_exchange.NoExchangeList
 
 # A learning platform's download into submitted/<student>/$(LESSON)/: make collect LESSON=04_uncertainty FROM=download.zip [PLATFORM=moodle]
 collect: $(STAMP)
@@ -157,7 +157,7 @@ demo: $(STAMP)
 # Regenerate the student notebooks in course/ from the instructor notebooks in solutions/.
 # PROGRAMMERS=1: the optional "For programmers" exercises earn points too (default: the core path only).
 release: $(STAMP)
-	$(BIN)/python -m medai_edu.release $(if $(filter 1,$(PROGRAMMERS)),--programmers,)
+	$(BIN)/python -m medai_edu_ops.release $(if $(filter 1,$(PROGRAMMERS)),--programmers,)
 
 # Refresh constraints.txt from the installed set-up, after `make test` passed with it (torch stays
 # pinned by TORCH above: its local build tag differs between platforms).

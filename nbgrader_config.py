@@ -23,16 +23,16 @@ c.ClearSolutions.code_stub = {
 }
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# The course's rules for generate_assignment (medai_edu/release.py): core answers are released as
+# The course's rules for generate_assignment (ops/medai_edu_ops/release.py): core answers are released as
 # `name = ...`; the optional "For programmers" tests get 0 points unless MEDAI_EDU_PROGRAMMERS=1
 # (`make release PROGRAMMERS=1`) when the assignment is generated.
-from medai_edu.release import course_preprocessors  # noqa: E402
+from medai_edu_ops.release import course_preprocessors  # noqa: E402
 
 c.GenerateAssignment.preprocessors = course_preprocessors()
 
 # Feedback never shows hidden tests, and its page runs no script (a Content-Security-Policy), also
 # when you run `nbgrader generate_feedback` yourself (after manual grading); `medai-edu grade` uses
 # the same settings.
-from medai_edu.grading.nbgrader_steps import feedback_settings  # noqa: E402
+from medai_edu_ops.grading.nbgrader_steps import feedback_settings  # noqa: E402
 
 feedback_settings(c)

@@ -8,9 +8,12 @@ mode in 2 GB of memory and without network.
 1. A new virtualenv gets exactly the packages binder/environment.yml lists (conda and pip
    sections, installed with pip from the wheels fetched at set-up, without network), then
    binder/postBuild runs in it, as Binder would.
-2. Each instructor notebook runs top to bottom in lecture mode (QUICK = False) with papermill
-   from that virtualenv, inside a memory cgroup limited to 2 GB (cgroup v1 or v2) and a network
-   namespace with only the loopback device (no route out).
+2. Each instructor notebook runs top to bottom in lecture mode (QUICK = False) in that
+   virtualenv's kernel, started through binder/start as Binder starts it (kernels read the cache
+   postBuild built), inside a memory cgroup limited to 2 GB (cgroup v1 or v2) and a network
+   namespace with only the loopback device (no route out). papermill, which drives the kernel, is
+   this Python's (Binder has no papermill: a student's environment holds only the library and
+   JupyterLab).
 
 It needs root (cgroups, namespaces); otherwise it says so and exits with status 3.
 What it proves and does not prove: see the README ("Binder rehearsal").
@@ -125,16 +128,31 @@ class MemoryCgroup:
             pass
 
 
+def folder_megabytes(folder: Path) -> float:
+    """The size of the files under ``folder`` (links not followed), in MB."""
+    total = sum(p.lstat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+    return round(total / 1e6, 1)
+
+
 def run_lessons(bin_dir: Path, work: Path) -> list[dict]:
     results = []
     for notebook in LESSONS:
         cgroup = MemoryCgroup(MEMORY_LIMIT)
         out = work / f"{notebook.stem}.out.ipynb"
-        env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "MPLBACKEND": "agg"}
+        env = {
+            **os.environ,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "MPLBACKEND": "agg",
+            "JUPYTER_PATH": str(bin_dir.parent / "share" / "jupyter"),  # the course kernel of Binder's environment
+        }
         env.pop("PYTHONPATH", None)
         command = cgroup.command(
             [
-                str(bin_dir / "papermill"),
+                "bash",
+                str(ROOT / "binder" / "start"),
+                sys.executable,
+                "-m",
+                "papermill",
                 str(notebook),
                 str(out),
                 "-k",
@@ -193,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
         start = time.monotonic()
         bin_dir = build_venv(venv, args.wheels)
         print(f"virtualenv from binder/ ready in {time.monotonic() - start:.0f} s", flush=True)
+        cache = venv / "share" / "medai-edu" / "cache"
+        print(
+            f"environment size: {folder_megabytes(venv) - folder_megabytes(cache):.0f} MB of packages, "
+            f"{folder_megabytes(cache):.0f} MB of shared cache",
+            flush=True,
+        )
         results = run_lessons(bin_dir, Path(tmp))
     failed = [r for r in results if not r["ok"]]
     for result in failed:

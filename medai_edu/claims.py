@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from medai_edu.measurements import MEASUREMENTS_DIR
 from medai_edu.pretrained import PRETRAINED_DIR
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
     "Field",
     "Quantifier",
     "Source",
-    "benchmark_dir",
+    "benchmark_dirs",
     "by_name",
     "clear_cache",
     "quantifiers_in",
@@ -315,16 +316,19 @@ class Claim:
         return problems
 
 
-#: where :class:`Field` reads benchmark files (tests point it at an edited copy)
-benchmark_dir = PRETRAINED_DIR
+#: where :class:`Field` reads its files, in this order: the shipped measurements, then the weights'
+#: manifests (tests point it at an edited copy)
+benchmark_dirs = [MEASUREMENTS_DIR, PRETRAINED_DIR]
 
 
 @lru_cache(maxsize=16)
 def _benchmark(file: str) -> dict[str, Any]:
-    path = benchmark_dir / file
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; re-run the benchmark that writes it (see the README).")
-    return json.loads(path.read_text())
+    for folder in benchmark_dirs:
+        if (folder / file).is_file():
+            return json.loads((folder / file).read_text())
+    raise FileNotFoundError(
+        f"{file} is in none of {[str(f) for f in benchmark_dirs]}; re-run the benchmark or training that writes it (see the README)."
+    )
 
 
 def clear_cache() -> None:

@@ -22,8 +22,6 @@ STACK = {
     "nilearn": "the brain template",
     "tqdm": "progress bars",
     "safetensors": "loading pretrained weights safely",
-    "nbgrader": "graded exercises",
-    "papermill": "running notebooks from the command line",
 }
 LOW_MEMORY_GB = 1.5
 
@@ -133,3 +131,7 @@ def check_machine(thorough: bool = False) -> bool:
     text, ok = report(run_checks(thorough))
     print(text if thorough else text + "\n(A quick check; `medai-edu doctor` in a terminal runs the thorough one.)")
     return ok
+
+
+if __name__ == "__main__":
+    raise SystemExit(0 if check_machine(thorough=True) else 1)

@@ -424,14 +424,14 @@ for _module in list(sys.modules.values()):
 REPORTING = {
     "runner's cell method replaced": """
 import sys
-_runner = sys.modules.get("medai_edu.grading.runner")
+_runner = sys.modules.get("medai_edu_ops.grading.runner")
 for _cls in ("Runner", "Notebook"):
     if hasattr(_runner, _cls):
         setattr(getattr(_runner, _cls), "cell" if _cls == "Runner" else "run", lambda self, *args: [])
 """,
     "runner's error report replaced": """
 import sys
-_runner = sys.modules.get("medai_edu.grading.runner")
+_runner = sys.modules.get("medai_edu_ops.grading.runner")
 for _name in ("_error", "error_output", "describe_error"):
     if hasattr(_runner, _name):
         setattr(_runner, _name, lambda *args, **kwargs: {"output_type": "stream", "name": "stdout", "text": "ok"})
@@ -453,8 +453,8 @@ for _fd in range(3, 64):
 """,
     "runner's value reports replaced": """
 import sys
-_plain = sys.modules.get("medai_edu.grading.plain")
-_runner = sys.modules.get("medai_edu.grading.runner")
+_plain = sys.modules.get("medai_edu_ops.grading.plain")
+_runner = sys.modules.get("medai_edu_ops.grading.runner")
 if _plain:
     _plain.encode = lambda *args, **kwargs: True
     _plain.describe = lambda *args, **kwargs: True
@@ -466,7 +466,7 @@ if _runner and hasattr(_runner, "Witness"):
 SNAPSHOT = {
     "snapshot restore and check replaced": """
 import builtins, sys
-_runner = sys.modules.get("medai_edu.grading.runner")
+_runner = sys.modules.get("medai_edu_ops.grading.runner")
 if hasattr(_runner, "Guard"):
     _runner.Guard.restore = lambda self: None
     _runner.Guard.changes = lambda self: []
@@ -479,7 +479,7 @@ builtins.float = lambda value=0: 0.0
 """,
     "snapshot's trusted-file test replaced": """
 import sys, types
-_runner = sys.modules.get("medai_edu.grading.runner")
+_runner = sys.modules.get("medai_edu_ops.grading.runner")
 if hasattr(_runner, "_loaded_from_trusted_file"):
     _runner._loaded_from_trusted_file = lambda module: True
     _runner._added = lambda *args: False
@@ -498,12 +498,12 @@ builtins.abs = lambda value: 0
     "judge's test runner replaced (in the sandbox's copy)": """
 import sys
 try:
-    from medai_edu.grading import judge as _judge
+    from medai_edu_ops.grading import judge as _judge
     _judge.Judge.test = lambda self, grade_id, link: ([], True)
     _judge.test_error = lambda *args: None
 except Exception:
     pass
-_runner = sys.modules.get("medai_edu.grading.runner")
+_runner = sys.modules.get("medai_edu_ops.grading.runner")
 if hasattr(_runner, "Guard"):
     _runner.Guard.restore = lambda self: None
     _runner.Guard.changes = lambda self: []

@@ -9,8 +9,7 @@ import sys
 import matplotlib
 import numpy as np
 import pytest
-
-from medai_edu.benchmarks import toy, uncertainty, widgets
+from medai_edu_ops.benchmarks import toy, uncertainty, widgets
 
 matplotlib.use("Agg")
 
@@ -19,7 +18,7 @@ matplotlib.use("Agg")
 @pytest.mark.parametrize("suite, n_test", [("toy", 2000), ("brain", 600)])
 def test_bench_command_writes_json(tmp_path, suite, n_test):
     out = tmp_path / f"{suite}.json"
-    command = [sys.executable, "-m", "medai_edu.cli", "bench", suite, "--images", "3", "--ig-steps", "4"]
+    command = [sys.executable, "-m", "medai_edu_ops.cli", "bench", suite, "--images", "3", "--ig-steps", "4"]
     if suite == "brain":  # a candidate generator from another folder (the classifier stays the shipped one)
         from medai_edu import pretrained
         from medai_edu.models.vagan import MapGenerator
@@ -86,7 +85,7 @@ def test_bench_uncertainty_writes_json_with_targets(tmp_path):
         [
             sys.executable,
             "-m",
-            "medai_edu.cli",
+            "medai_edu_ops.cli",
             "bench",
             "uncertainty",
             "--images",
@@ -141,7 +140,7 @@ def test_bench_uncertainty_writes_json_with_targets(tmp_path):
 
 
 def test_brain_targets_pick_the_best_saliency_map_and_bootstrap_the_lead():
-    from medai_edu.benchmarks import brain
+    from medai_edu_ops.benchmarks import brain
 
     rng = np.random.default_rng(0)
     per_image = {

@@ -23,7 +23,8 @@ def test_rehearsal_installs_what_binder_lists():
         r.split("=")[0].split(">")[0].split("<")[0]
         for r in rehearse.binder_requirements(ROOT / "binder" / "environment.yml")
     }
-    assert {"torch", "numpy", "voila", "monai", "papermill"} <= names
+    assert {"torch", "numpy", "monai", "jupyterlab"} <= names
+    assert not names & {"voila", "papermill", "pytest", "nbgrader"}, "a course-operations package in Binder"
     assert not names & {"python", "pip"} and not any(n.startswith("-") for n in names)
 
 

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from medai_edu_ops.browser import axe, servers
+from medai_edu_ops.browser import page as browser_page
 from notebooks import SOLUTIONS, ids
-
-from medai_edu.browser import axe, servers
-from medai_edu.browser import page as browser_page
 
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 TOKEN = "medai-edu-browser-test-" + uuid.uuid4().hex[:8]
@@ -135,9 +134,9 @@ def _nbgrader_tools(page) -> dict[str, bool]:
 
 
 def test_a_students_lab_shows_no_nbgrader_instructor_tools(lab, chromium, monkeypatch, tmp_path):
-    """A student's server (the config of `make lab`, Binder and the hub: medai_edu.lab) hides the instructor
+    """A student's server (the config of `make lab`, Binder and the hub: medai_edu_ops.lab) hides the instructor
     tools; the instructor's (the `lab` fixture, nbgrader as installed) shows them."""
-    from medai_edu.lab import student_env
+    from medai_edu_ops.lab import student_env
 
     base, paths, log = lab
     copy = browser_page.fresh_copy(SOLUTIONS[:1], log.parent / "notebooks" / "roles")[0]

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 import pytest
+from medai_edu_ops import cli
 
-from medai_edu import cli
 from medai_edu.data import cache, prebuild
 
 SETTINGS = {"n": 3, "version": 1}

@@ -115,9 +115,10 @@ def test_a_flipped_ranking_in_a_benchmark_fails_its_claim(tmp_path, monkeypatch)
             if found:
                 pairs[c.name], by_name[c.name] = found, c
     assert pairs, "no claim compares two benchmark values"
-    for f in claims.PRETRAINED_DIR.glob("*.json"):
-        shutil.copy(f, tmp_path / f.name)
-    monkeypatch.setattr(claims, "benchmark_dir", tmp_path)
+    for folder in claims.benchmark_dirs:
+        for f in folder.glob("*.json"):
+            shutil.copy(f, tmp_path / f.name)
+    monkeypatch.setattr(claims, "benchmark_dirs", [tmp_path])
     insensitive = []
     for name, found in pairs.items():
         claim, before, caught = by_name[name], by_name[name].render(), False

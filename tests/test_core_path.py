@@ -22,10 +22,10 @@ import re
 import nbformat
 import pytest
 from conftest import ROOT
+from medai_edu_ops.release import literal_stub, part
 from notebooks import SOLUTIONS, ids
 
 from medai_edu import checks
-from medai_edu.release import literal_stub, part
 
 LESSON_MODULES = {
     "00_welcome": "medai_edu.lessons.welcome",
@@ -192,7 +192,7 @@ def test_the_programmers_part_is_optional_and_last(path):
 
 @pytest.mark.slow
 def test_the_programmers_switch_keeps_their_points(tmp_path):
-    from medai_edu.release import generate
+    from medai_edu_ops.release import generate
 
     release = generate(dest=tmp_path / "course", db=tmp_path / "gradebook.db", programmers=True)
     for path in SOLUTIONS:

@@ -7,10 +7,9 @@ import json
 import re
 
 import pytest
+from medai_edu_ops import demo
+from medai_edu_ops.demo import build, prose, serve
 from notebooks import SOLUTIONS, ids
-
-from medai_edu import demo
-from medai_edu.demo import build, prose, serve
 
 # Independent of the builder's own list: words in a demo's text that point at what it does not show.
 POINTING = re.compile(
@@ -124,7 +123,7 @@ def test_demo_needs_what_the_figures_use():
     assert "## 1. Explore" in sources and "*Figure 1. See the glossary.*" in sources
     assert (
         build.SHOWN
-        + "viz.plot_thing(data);\nfrom medai_edu.demo.kernel import set_figure_alt\n\nset_figure_alt('a bar.')"
+        + "viz.plot_thing(data);\nfrom medai_edu_ops.demo.kernel import set_figure_alt\n\nset_figure_alt('a bar.')"
         in sources
     )
     assert build.SHOWN + "widgets.thing_explorer(data);\npass" in sources
@@ -133,9 +132,9 @@ def test_demo_needs_what_the_figures_use():
 
 def test_figure_alt_reaches_the_image():
     import matplotlib.pyplot as plt
+    from medai_edu_ops.demo.kernel import set_figure_alt
 
     from medai_edu import figure_html
-    from medai_edu.demo.kernel import set_figure_alt
 
     fig, _ = plt.subplots()
     set_figure_alt("two bars")
@@ -182,7 +181,7 @@ def test_addresses_and_command():
         "00_welcome": "http://127.0.0.1:8866/voila/render/00_welcome.ipynb",
     }
     command = demo.voila_command(demo.DEMO_FOLDER, 8866, cull_idle_s=600)
-    assert command[1:3] == ["-m", "medai_edu.demo"]
+    assert command[1:3] == ["-m", "medai_edu_ops.demo"]
     assert "--MappingKernelManager.cull_idle_timeout=600" in command and "--no-browser" in command
 
 

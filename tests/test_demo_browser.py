@@ -20,12 +20,11 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from medai_edu_ops import demo
+from medai_edu_ops.benchmarks import load_average
+from medai_edu_ops.browser import axe, servers
+from medai_edu_ops.browser import page as browser_page
 from notebooks import SOLUTIONS, ids
-
-from medai_edu import demo
-from medai_edu.benchmarks import load_average
-from medai_edu.browser import axe, servers
-from medai_edu.browser import page as browser_page
 
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 SCOPE = "#rendered_cells"

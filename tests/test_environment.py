@@ -14,9 +14,16 @@ def _name(requirement: str) -> str:
     return re.split(r"[<>=!~\[ ;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
-def _pyproject_packages() -> set[str]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return {_name(r) for r in project["dependencies"]}
+def _pyproject_packages(path=ROOT / "pyproject.toml", extras: tuple[str, ...] = ()) -> set[str]:
+    project = tomllib.loads(path.read_text())["project"]
+    requirements = project["dependencies"] + [r for e in extras for r in project["optional-dependencies"][e]]
+    return {_name(r) for r in requirements}
+
+
+def _all_packages() -> set[str]:
+    """The library's and the course operations' dependencies, extras included (the library itself apart)."""
+    ops = _pyproject_packages(ROOT / "ops" / "pyproject.toml", ("hub", "test"))
+    return (_pyproject_packages() | ops) - {"medai-edu"}
 
 
 def _conda_packages(path) -> set[str]:
@@ -27,12 +34,13 @@ def _conda_packages(path) -> set[str]:
     return names - {"python", "pip"}
 
 
-def test_environment_files_list_the_same_packages():
-    wanted = _pyproject_packages()
+def test_student_environments_are_the_library_and_jupyterlab():
+    """Binder's and the local conda environment hold the library's dependencies and the front end, none of ops."""
+    wanted = _pyproject_packages() | {"jupyterlab"}
     for path in (ROOT / "environment.yml", ROOT / "binder" / "environment.yml"):
         listed = _conda_packages(path)
         assert listed == wanted, (
-            f"{path.relative_to(ROOT)} differs from pyproject.toml: "
+            f"{path.relative_to(ROOT)} differs from pyproject.toml's dependencies and jupyterlab: "
             f"missing {sorted(wanted - listed)}, extra {sorted(listed - wanted)}"
         )
 
@@ -73,7 +81,7 @@ def test_set_up_installs_the_tested_versions():
         if line and not line.startswith("#"):
             name, _, version = line.partition("==")
             pinned[_name(name)] = version
-    missing = _pyproject_packages() - {"torch"} - set(pinned)
+    missing = _all_packages() - {"torch"} - set(pinned)
     assert not missing, f"constraints.txt does not pin {sorted(missing)}: run `make constraints`"
     assert "torch" not in pinned, "torch is pinned by the Makefile (its build tag differs between platforms)"
     for name in ("numpy", "monai", "nbgrader"):

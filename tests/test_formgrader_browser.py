@@ -4,7 +4,7 @@ A class of lesson 00 is graded (``medai-edu grade``): two students whose text an
 cells carry script (tags, event handlers, ``javascript:`` links, SVG, frames, forms), and one
 whose graded notebook is then tampered with directly, as if the sanitiser had missed everything.
 The formgrader's manual-grading page (Jupyter server with nbgrader's formgrader and
-``medai_edu.grading.formgrader_csp``) and each feedback file are opened, and the test shows that
+``medai_edu_ops.grading.formgrader_csp``) and each feedback file are opened, and the test shows that
 no script from a submission ran and no request carrying the payload's marker was made, that the
 Content-Security-Policy is what stops the tampered page (the same page without it runs the
 payload), and that the formgrader itself still works under the policy (a manual grade is saved).
@@ -27,12 +27,11 @@ import nbformat
 import pytest
 from conftest import ROOT
 from grading_battery import ATTACKS, XSS, load_lesson
+from medai_edu_ops.browser import page as browser_page
+from medai_edu_ops.browser.servers import free_port
+from medai_edu_ops.grading import course, formgrader_csp, sandbox
+from medai_edu_ops.release import tool_env
 from nbgrader.api import Gradebook
-
-from medai_edu.browser import page as browser_page
-from medai_edu.browser.servers import free_port
-from medai_edu.grading import course, formgrader_csp, sandbox
-from medai_edu.release import tool_env
 
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 TOKEN = "formgrader-" + uuid.uuid4().hex[:8]
@@ -92,7 +91,7 @@ def _graded_class(root):
 def _server(root, log, csp: bool):
     """The instructor's Jupyter server with nbgrader's formgrader (and, with ``csp``, its policy extension)."""
     port = free_port()
-    extensions = {"nbgrader.server_extensions.formgrader": True, "medai_edu.grading.formgrader_csp": csp}
+    extensions = {"nbgrader.server_extensions.formgrader": True, "medai_edu_ops.grading.formgrader_csp": csp}
     command = [
         sys.executable,
         "-m",

@@ -26,11 +26,10 @@ from html.parser import HTMLParser
 import pytest
 from conftest import ROOT
 from grading_battery import ATTACKS, CASES, FULL, LEAK, SMALL, WROTE, XSS, Watch, load_lesson, snapshot, write_class
+from medai_edu_ops import release
+from medai_edu_ops.grading import course, report, sandbox
+from medai_edu_ops.release import assignments, tool_env
 from nbgrader.api import Gradebook
-
-from medai_edu import release
-from medai_edu.grading import course, report, sandbox
-from medai_edu.release import assignments, tool_env
 
 CELL_TIMEOUT = 20  # seconds: the battery's loops and sleeps are stopped after this (quick mode needs far less)
 WORKERS = 2
@@ -326,7 +325,7 @@ def test_grade_command_prints_the_table_and_writes_the_csv(tmp_path):
         [
             sys.executable,
             "-m",
-            "medai_edu.cli",
+            "medai_edu_ops.cli",
             "grade",
             "00_welcome",
             "--root",
@@ -364,7 +363,7 @@ def test_grade_command_prints_the_table_and_writes_the_csv(tmp_path):
 
 
 def test_grading_benchmark_measures_a_lesson():
-    from medai_edu.benchmarks import grading
+    from medai_edu_ops.benchmarks import grading
 
     result = grading.run(students=2, workers=2, lessons=["00_welcome"])
     row = result["lessons"][0]

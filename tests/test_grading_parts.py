@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import ROOT
-
-from medai_edu.grading import confine, judge, plain, plan, sandbox, sanitize, slicing
+from medai_edu_ops.grading import confine, judge, plain, plan, sandbox, sanitize, slicing
 
 bwrap_missing = pytest.mark.skipif(
     sandbox.bwrap_problem() is not None, reason="bubblewrap unavailable (test_grading fails and says why)"
@@ -291,8 +290,9 @@ def test_the_sandbox_has_no_network_sees_no_course_files_and_small_private_folde
 
 
 def test_graded_code_reads_the_hubs_shared_cache_when_there_is_one(tmp_path, monkeypatch):
+    from medai_edu_ops.grading import execute
+
     from medai_edu.data import cache
-    from medai_edu.grading import execute
 
     settings = execute.RunSettings(cache=tmp_path / "own")
     monkeypatch.delenv(cache.SHARED_ENV_VAR, raising=False)
@@ -306,7 +306,7 @@ def test_graded_code_reads_the_hubs_shared_cache_when_there_is_one(tmp_path, mon
 
 
 def test_formgrader_policy_allows_scripts_only_from_the_two_static_folders():
-    from medai_edu.grading import formgrader_csp
+    from medai_edu_ops.grading import formgrader_csp
 
     policy = formgrader_csp.page_policy("http://127.0.0.1:8888", "/user/teacher/")
     assert "script-src http://127.0.0.1:8888/user/teacher/formgrader/static/ " in policy
@@ -342,7 +342,7 @@ def test_each_test_cell_reads_only_lesson_and_answer_names(lesson):
 def test_a_text_answer_left_as_released_stays_the_lessons_text():
     """nbgrader scores an unchanged text answer 0 without manual grading only if its checksum still
     matches: an unanswered reflection is passed on as released; an answered one is sanitised."""
-    from medai_edu.grading import course
+    from medai_edu_ops.grading import course
 
     source, release = _lesson()
     gid = next(

@@ -1,6 +1,6 @@
 """The class hub end to end, in Chromium: an instructor and two students on a real JupyterHub.
 
-The hub is the one ``make hub`` runs (deploy/hub/jupyterhub_config.py, medai_edu/hub/), started on a
+The hub is the one ``make hub`` runs (deploy/hub/jupyterhub_config.py, ops/medai_edu_ops/hub/), started on a
 free loopback port, with test-only local accounts (unique ``mdt...`` names, removed afterwards) made by
 ``medai-edu hub add-users``: the instructor logs in with the password it generated, each student signs
 up with the one-time code from the sheet it wrote. Before that, nobody can claim another student's
@@ -33,18 +33,18 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import ROOT
+from medai_edu_ops import lab
+from medai_edu_ops.browser import page as browser_page
+from medai_edu_ops.browser.servers import free_port
+from medai_edu_ops.hub import config, launch, limits, roster, sheets
+from medai_edu_ops.hub.accounts import Accounts, SignupError
+from medai_edu_ops.hub.settings import HubError, HubSettings, check_certificate
+from medai_edu_ops.hub.student_copy import copy_missing_lessons
+from medai_edu_ops.release import part
 from test_browser import _nbgrader_tools, chromium  # noqa: F401 - the same Chromium fixture as the browser tests
 from test_core_path import LESSON_MODULES, core_tests
 
-from medai_edu import lab
-from medai_edu.browser import page as browser_page
-from medai_edu.browser.servers import free_port
 from medai_edu.checks.questions import Estimate
-from medai_edu.hub import config, launch, limits, roster, sheets
-from medai_edu.hub.accounts import Accounts, SignupError
-from medai_edu.hub.lessons import copy_missing_lessons
-from medai_edu.hub.settings import HubError, HubSettings, check_certificate
-from medai_edu.release import part
 
 ARTIFACTS = ROOT / "test-artifacts" / "hub"
 LESSON = "00_welcome"
@@ -809,13 +809,13 @@ def test_the_hub_config_for_codes_lti_and_https(tmp_path):
     }
     c = Config()
     config.apply(c, HubSettings(root=tmp_path / "a", instructor="ann"))
-    assert c.JupyterHub.authenticator_class == "medai_edu.hub.auth.CodeAuthenticator"
+    assert c.JupyterHub.authenticator_class == "medai_edu_ops.hub.auth.CodeAuthenticator"
     assert c.JupyterHub.bind_url.startswith("http://") and "ssl_cert" not in c.JupyterHub
     assert c.Authenticator.admin_users == {"ann"} and c.Authenticator.delete_invalid_users is True
     c = Config()
     https = {"ssl_cert": "/etc/hub/cert.pem", "ssl_key": "/etc/hub/key.pem"}
     config.apply(c, HubSettings(root=tmp_path / "b", instructor="ann", authenticator="lti", lti=block, **https))
-    assert c.JupyterHub.authenticator_class == "medai_edu.hub.auth.PlatformAuthenticator"
+    assert c.JupyterHub.authenticator_class == "medai_edu_ops.hub.auth.PlatformAuthenticator"
     assert c.PlatformAuthenticator.client_id == {"abc"} and c.PlatformAuthenticator.deployment_ids == ["1", "2"]
     assert c.PlatformAuthenticator.jwks_endpoint == block["key_set_url"]
     assert c.PlatformAuthenticator.username_key == "custom_username"

@@ -10,8 +10,8 @@ import re
 from conftest import ROOT
 
 DOCS = (ROOT / "docs" / "hub.md").read_text()
-HUB = json.loads((ROOT / "medai_edu" / "pretrained" / "hub_benchmark.json").read_text())
-NOTEBOOKS = json.loads((ROOT / "medai_edu" / "pretrained" / "notebooks_benchmark.json").read_text())
+HUB = json.loads((ROOT / "ops" / "medai_edu_ops" / "measurements" / "hub_benchmark.json").read_text())
+NOTEBOOKS = json.loads((ROOT / "ops" / "medai_edu_ops" / "measurements" / "notebooks_benchmark.json").read_text())
 MEMORY_MB = 21.5 * 1024  # the machine's 23.5 GB less 2 GB for the system
 LECTURE_CPU_SECONDS = 2 * 90  # 2 cores, every student's computing within 90 s
 

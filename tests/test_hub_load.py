@@ -8,9 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from medai_edu.benchmarks import hub as bench_hub
-from medai_edu.hub.settings import HubError, HubSettings
+from medai_edu_ops.benchmarks import hub as bench_hub
+from medai_edu_ops.hub.settings import HubError, HubSettings
 
 
 def _why_not() -> str | None:

@@ -24,14 +24,14 @@ from zoneinfo import ZoneInfo
 import nbformat
 import pytest
 from conftest import ROOT
+from medai_edu_ops.browser import page as browser_page
+from medai_edu_ops.browser.servers import free_port
+from medai_edu_ops.grading import collect, course, feedback, sandbox, upload
+from medai_edu_ops.release import tool_env
 from nbgrader.api import Gradebook
 from platform_downloads import CANVAS_PEOPLE, canvas_zip, moodle_worksheet, moodle_zip
 
-from medai_edu.browser import page as browser_page
-from medai_edu.browser.servers import free_port
 from medai_edu.checks.questions import Choice, Estimate
-from medai_edu.grading import collect, course, feedback, sandbox, upload
-from medai_edu.release import tool_env
 
 LESSON = "00_welcome"
 TOKEN = "loop-" + uuid.uuid4().hex[:8]
@@ -174,7 +174,7 @@ _FORMGRADER_FLAGS = [
     "--ServerApp.default_url=/formgrader",
     "--ServerApp.jpserver_extensions=nbgrader.server_extensions.assignment_list=False",
     "--ServerApp.jpserver_extensions=nbgrader.server_extensions.course_list=False",
-    "--ExchangeFactory.list=medai_edu.grading.no_exchange.NoExchangeList",
+    "--ExchangeFactory.list=medai_edu_ops.grading.no_exchange.NoExchangeList",
 ]
 
 

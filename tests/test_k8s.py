@@ -135,7 +135,7 @@ def test_every_lesson_has_a_measured_peak(benchmark):
     missing = [name for name in _lessons() if name not in measured]
     assert not missing, (
         f"no measurement for {missing}: run `medai-edu bench notebooks --json "
-        "medai_edu/pretrained/notebooks_benchmark.json` with MEDAI_EDU_SHARED_CACHE set to a built cache (on a quiet machine) and update deploy/k8s/values.yaml"
+        "ops/medai_edu_ops/measurements/notebooks_benchmark.json` with MEDAI_EDU_SHARED_CACHE set to a built cache (on a quiet machine) and update deploy/k8s/values.yaml"
     )
     for name in _lessons():
         for run in ("first_run", "second_run"):
@@ -179,7 +179,7 @@ def test_the_measurements_are_of_kernels_reading_a_shared_cache_as_the_image_doe
     """The image's kernels read the results built into it (appendix.Dockerfile): the sizing must come from
     kernels that did too, not from kernels computing every demonstration themselves."""
     appendix = (K8S / "appendix.Dockerfile").read_text()
-    assert re.search(r"^RUN medai-edu cache build --into (\S+)", appendix, re.M)
+    assert re.search(r"^RUN python -m medai_edu.shared_cache build --into (\S+)", appendix, re.M)
     assert re.search(r"^ENV MEDAI_EDU_SHARED_CACHE=", appendix, re.M)
     assert benchmark.get("shared_cache"), "measure with MEDAI_EDU_SHARED_CACHE set to a built cache"
 
@@ -217,8 +217,8 @@ def test_students_get_the_lab_of_make_lab_and_the_instructor_keeps_the_tools(val
     """The same Jupyter settings as the single-machine hub: students jupyter-config/student (no Create
     Assignment, Validate, formgrader, course list), the instructor the tools switched on again (the image,
     built like Binder's, switches them off for everyone) and the formgrader's CSP extension."""
-    from medai_edu.hub.launch import instructor_tools
-    from medai_edu.lab import STUDENT_CONFIG
+    from medai_edu_ops.hub.launch import instructor_tools
+    from medai_edu_ops.lab import STUDENT_CONFIG
 
     files = {f["mountPath"]: f.get("data") for f in values["singleuser"]["extraFiles"].values()}
     student = Path("/etc/medai-edu/student")
@@ -257,15 +257,15 @@ def test_image_is_built_by_repo2docker_from_binder(values):
 
 
 def test_image_appendix_installs_nothing_and_prebuilds_the_data():
-    from medai_edu.cli import build_parser
+    from medai_edu import shared_cache
 
     appendix = (K8S / "appendix.Dockerfile").read_text()
     steps = [line for line in appendix.splitlines() if line and not line.startswith("#")]
     assert not re.search(r"\b(pip|conda|mamba|apt-get|npm)\b", "\n".join(steps)), "install only through binder/"
     run = next(line for line in steps if line.startswith("RUN "))
     argv = shlex.split(run.removeprefix("RUN "))
-    assert argv[0] == "medai-edu"
-    build_parser().parse_args(argv[1:])  # a real subcommand with real options
+    assert argv[:3] == ["python", "-m", "medai_edu.shared_cache"], "the image has the library only"
+    shared_cache.parser().parse_args(argv[3:])  # a real command with real options
     shared = re.search(r"^ENV MEDAI_EDU_SHARED_CACHE=(\S+)$", appendix, re.M).group(1)
     assert argv[argv.index("--into") + 1] == shared
 
@@ -314,9 +314,8 @@ def test_login_is_the_learning_platform_not_first_use_passwords(values):
 
 
 def test_the_cluster_maps_platform_roles_as_the_single_machine_hub_does(values):
+    from medai_edu_ops.hub import lti
     from tornado import web
-
-    from medai_edu.hub import lti
 
     hook = _lti_config(values, LTI_BLOCK).Authenticator.post_auth_hook
     cases = [

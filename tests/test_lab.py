@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-
-from medai_edu.lab import INSTRUCTOR_PLUGINS, STUDENT_CONFIG, student_env
+from medai_edu_ops.lab import INSTRUCTOR_PLUGINS, STUDENT_CONFIG, student_env
 
 TOKEN = "medai-edu-test-token"
 
@@ -118,7 +117,7 @@ def test_the_instructors_lab_keeps_the_tools(tmp_path):
 @pytest.mark.slow
 def test_binders_layout_and_the_hub_environment_hide_the_tools(tmp_path):
     """postBuild's files in a prefix-like folder (beside nbgrader's own, which switches its tools on), and
-    :func:`medai_edu.lab.student_env` as a hub would use it."""
+    :func:`medai_edu_ops.lab.student_env` as a hub would use it."""
     prefix = tmp_path / "etc" / "jupyter"
     (prefix / "jupyter_server_config.d").mkdir(parents=True)
     (prefix / "labconfig").mkdir()

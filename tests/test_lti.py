@@ -25,14 +25,13 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from medai_edu_ops.browser import page as browser_page
+from medai_edu_ops.browser.servers import free_port
+from medai_edu_ops.hub import launch, lti, roster
+from medai_edu_ops.hub.lti import LaunchRefused
+from medai_edu_ops.hub.settings import HubSettings, check_lti
 from test_browser import chromium  # noqa: F401 - the same Chromium fixture as the browser tests
 from test_hub import ARTIFACTS, TIMEOUT_MS, install_course, missing, self_signed
-
-from medai_edu.browser import page as browser_page
-from medai_edu.browser.servers import free_port
-from medai_edu.hub import launch, lti, roster
-from medai_edu.hub.lti import LaunchRefused
-from medai_edu.hub.settings import HubSettings, check_lti
 
 PREFIX = "mdt" + uuid.uuid4().hex[:5]
 INSTRUCTOR, LEARNER, LATECOMER = f"{PREFIX}i", f"{PREFIX}l", f"{PREFIX}m"
@@ -79,9 +78,9 @@ def test_deployment_user_name_and_account_name_rules():
 
 def test_a_learner_account_is_only_ever_for_one_platform_user(tmp_path):
     pytest.importorskip("ltiauthenticator", reason="the hub extra is not installed: run `make test`")
-    from medai_edu.hub.accounts import Accounts
-    from medai_edu.hub.auth import PlatformAuthenticator
-    from medai_edu.hub.settings import HubError
+    from medai_edu_ops.hub.accounts import Accounts
+    from medai_edu_ops.hub.auth import PlatformAuthenticator
+    from medai_edu_ops.hub.settings import HubError
 
     accounts = Accounts(tmp_path / "accounts.sqlite")
     accounts.add("ann", "instructor")

@@ -72,7 +72,8 @@ def test_vagan_input_errors():
 def test_classifier_training_command_runs_end_to_end(tmp_path, monkeypatch):
     import json
 
-    from medai_edu import cli
+    from medai_edu_ops import cli
+
     from medai_edu.training import classifier
 
     tiny = dict(k=2, max_steps=3, eval_every=2, n_val=16, batch_size=8)
@@ -88,7 +89,9 @@ def test_classifier_training_command_runs_end_to_end(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("where", [[], ["--out", "PRETRAINED"]])
 def test_train_refuses_to_replace_the_shipped_weights_unasked(where, capsys):
-    from medai_edu import cli, pretrained
+    from medai_edu_ops import cli
+
+    from medai_edu import pretrained
 
     before = {p.name: p.stat().st_mtime_ns for p in pretrained.PRETRAINED_DIR.iterdir()}
     args = [str(pretrained.PRETRAINED_DIR) if w == "PRETRAINED" else w for w in where]

@@ -8,9 +8,8 @@ import sys
 
 import pytest
 from conftest import ROOT
+from medai_edu_ops.release import generate, tool_env
 from notebooks import COURSE, SOLUTIONS, ids
-
-from medai_edu.release import generate, tool_env
 
 VOLATILE_METADATA = ("language_info", "widgets")
 

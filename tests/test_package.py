@@ -24,7 +24,7 @@ def test_unknown_attribute_is_an_attribute_error():
 
 
 def test_doctor_command_passes_here():
-    result = subprocess.run([sys.executable, "-m", "medai_edu.cli", "doctor"], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "medai_edu_ops.cli", "doctor"], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "brain template" in result.stdout and "All set" in result.stdout
 

@@ -97,7 +97,7 @@ def test_importing_the_package_sizes_torch_before_it_loads():
 
 def test_benchmark_kernels_decide_their_threads_themselves(monkeypatch):
     """bench notebooks --threads: the kernel gets the mode, not what ``import medai_edu`` set here."""
-    from medai_edu.benchmarks import notebooks
+    from medai_edu_ops.benchmarks import notebooks
 
     monkeypatch.setitem(threads._set_here, "OMP_WAIT_POLICY", "PASSIVE")
     monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
@@ -110,8 +110,7 @@ def test_benchmark_spinner_spins_and_stops():
     import time
 
     import psutil
-
-    from medai_edu.benchmarks.notebooks import Spinner
+    from medai_edu_ops.benchmarks.notebooks import Spinner
 
     with Spinner() as spinner:
         time.sleep(1.0)

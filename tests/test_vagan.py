@@ -169,7 +169,9 @@ def test_resuming_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
 
 
 def test_train_command_writes_weights_and_manifest(tmp_path, monkeypatch, capsys):
-    from medai_edu import cli, pretrained
+    from medai_edu_ops import cli
+
+    from medai_edu import pretrained
     from medai_edu.training import vagan
 
     monkeypatch.chdir(tmp_path)

@@ -3,5 +3,5 @@
 # explorer states: medai_edu/results.py) are built once into the image, read-only, so that no
 # student's kernel generates or computes them (read through MEDAI_EDU_SHARED_CACHE; each student's
 # own cache stays in the home). deploy/k8s/values.yaml is sized from kernels reading such a cache.
-RUN medai-edu cache build --into /srv/medai-edu/shared-cache --no-progress
+RUN python -m medai_edu.shared_cache build --into /srv/medai-edu/shared-cache --no-progress
 ENV MEDAI_EDU_SHARED_CACHE=/srv/medai-edu/shared-cache

@@ -4,7 +4,7 @@
     python deploy/k8s/sizing.py --students 500            # the arithmetic of docs/kubernetes.md
 
 The measurements are `MEDAI_EDU_SHARED_CACHE=DIR medai-edu bench notebooks --json
-medai_edu/pretrained/notebooks_benchmark.json` (each lesson in lecture mode, its kernel reading a cache
+ops/medai_edu_ops/measurements/notebooks_benchmark.json` (each lesson in lecture mode, its kernel reading a cache
 built by `medai-edu cache build --into DIR` as the image's kernels do: its peak memory and CPU seconds,
 the JupyterLab server's memory without kernels). The rules, which tests/test_k8s.py holds deploy/k8s/values.yaml to:
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCHMARK = ROOT / "medai_edu" / "pretrained" / "notebooks_benchmark.json"
+BENCHMARK = ROOT / "ops" / "medai_edu_ops" / "measurements" / "notebooks_benchmark.json"
 VALUES = Path(__file__).resolve().parent / "values.yaml"
 HEADROOM = 1.25
 LECTURE_SECONDS = 90.0

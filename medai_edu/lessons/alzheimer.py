@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
-from medai_edu import attribution, claims, pretrained, results, viz
+from medai_edu import attribution, claims, results, viz
 from medai_edu.checks import Choice, Estimate
 from medai_edu.data import get_dataset
 from medai_edu.data.brain import OCCLUSION_PATCH, simulate
@@ -17,10 +16,11 @@ from medai_edu.data.brain import hippocampus_window as close_up  # noqa: F401 (t
 from medai_edu.data.brain_reference import load_reference
 from medai_edu.lessons.saliency import LECTURE_IG_STEPS, QUICK_IG_STEPS
 from medai_edu.lessons.saliency import reference_benchmark as _reference_benchmark
+from medai_edu.measurements import MEASUREMENTS_DIR
 from medai_edu.metrics import ncc, ncc_summary
 from medai_edu.training.classifier import classifier_scores
 
-BENCHMARK_FILE = Path(pretrained.PRETRAINED_DIR) / "brain_benchmark.json"
+BENCHMARK_FILE = MEASUREMENTS_DIR / "brain_benchmark.json"
 PIXEL_AREA_MM2 = 4.0  # 2 mm x 2 mm pixels
 
 

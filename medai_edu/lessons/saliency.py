@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from medai_edu import attribution, claims, pretrained, results
 from medai_edu.checks import Choice, Estimate
 from medai_edu.data.toy import ToyBoxDataset, load_arrays, make_sample, split_indices, subtype_of
+from medai_edu.measurements import MEASUREMENTS_DIR
 from medai_edu.metrics import ncc, ncc_summary
 from medai_edu.viz import METHOD_LABELS
 
@@ -26,7 +27,7 @@ N_TEST = 500  # test images for the accuracy shown in the lesson (the benchmark 
 LECTURE_IG_STEPS, QUICK_IG_STEPS = 32, 8  # the benchmark uses the original 100
 N_LECTURE_IMAGES = 8  # the notebook's N_IMAGES in lecture mode (the claims about its figures use it)
 TOP_FRACTION = 0.05  # share of pixels outlined in Figure 2
-BENCHMARK_FILE = Path(pretrained.PRETRAINED_DIR) / "toy_benchmark.json"
+BENCHMARK_FILE = MEASUREMENTS_DIR / "toy_benchmark.json"
 BENCHMARK, MANIFEST = "toy_benchmark.json", "toy_vagan.json"
 
 #: Wall-clock times of lecture-mode cells, measured by hand on the course's development machine

@@ -1,0 +1,444 @@
+"""The `medai-edu` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from medai_edu.doctor import check_machine
+
+    return 0 if check_machine(thorough=True) else 1
+
+
+def _train(args: argparse.Namespace) -> int:
+    import json
+
+    if error := _refuse_shipped_folder(args):
+        print(error, file=sys.stderr)
+        return 2
+    command = _train_command(args)
+    if args.model == "segmenter":
+        from medai_edu.training.segmentation import train_and_save_segmenter
+
+        manifest = train_and_save_segmenter(
+            args.net,
+            out=args.out,
+            seed=args.seed,
+            steps=args.steps,
+            device=args.device,
+            command=command,
+            resume=bool(args.resume),
+        )
+        print(json.dumps(manifest, indent=2))
+        return 0
+    common = dict(
+        data=args.data,
+        out=args.out,
+        seed=args.seed,
+        steps=args.steps,
+        size=args.size,
+        device=args.device,
+        command=command,
+    )
+    if args.model == "classifier":
+        from medai_edu.training.classifier import train_and_save_classifier as train
+    else:
+        from medai_edu.training.vagan import train_and_save_vagan as train
+    print(json.dumps(train(**common, **_vagan_options(args)), indent=2))
+    return 0
+
+
+def _refuse_shipped_folder(args: argparse.Namespace) -> str | None:
+    """Why this run must not start (it would replace the course's shipped weights unasked), or None."""
+    from pathlib import Path
+
+    from medai_edu.pretrained import PRETRAINED_DIR
+
+    into_shipped = args.out is None or Path(args.out).resolve() == PRETRAINED_DIR
+    if into_shipped and not args.replace_shipped:
+        return (
+            "medai-edu train: give a folder for the new weights with --out (for example --out runs/my_model). "
+            f"Without it the run would replace the weights the course ships in {PRETRAINED_DIR}; "
+            "to do that on purpose, add --replace-shipped."
+        )
+    return None
+
+
+def _train_command(args: argparse.Namespace) -> str:
+    """The `medai-edu train ...` line that reproduces this run (recorded in the manifest)."""
+    words = ["medai-edu", "train", args.model] + (
+        ["--net", args.net] if args.model == "segmenter" else ["--data", args.data]
+    )
+    words += ["--seed", str(args.seed)]
+    for name in ("preset", "select", "steps", "size", "out") + VAGAN_SETTINGS:
+        value = getattr(args, name, None)
+        if value is not None:
+            words += ["--" + name.replace("_", "-"), *map(str, value if isinstance(value, list) else [value])]
+    return " ".join(words + (["--replace-shipped"] if args.replace_shipped else []))
+
+
+#: VA-GAN settings the train command can set (each a VAGANConfig field of the same name)
+VAGAN_SETTINGS = (
+    "batch_size",
+    "lr",
+    "critic_steps",
+    "warmup_critic_steps",
+    "lr_decay_start",
+    "l1_weight",
+    "gen_widths",
+)
+
+
+def _vagan_options(args: argparse.Namespace) -> dict:
+    if args.model != "vagan":
+        return {}
+    names = ("preset", "select", "resume") + VAGAN_SETTINGS
+    options = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    if "gen_widths" in options:
+        options["gen_widths"] = tuple(options["gen_widths"])
+    return options
+
+
+def _add_train(commands: argparse._SubParsersAction) -> None:
+    train = commands.add_parser("train", help="train a course model and save its weights + manifest")
+    train.add_argument("model", choices=["classifier", "vagan", "segmenter"], help="which model to train")
+    train.add_argument(
+        "--net",
+        choices=["unet", "prob_unet", "phiseg_l1", "phiseg_l5"],
+        default="phiseg_l5",
+        help="segmenter: which lesson-3 network (multi-rater lesion data)",
+    )
+    train.add_argument(
+        "--data",
+        choices=["toy", "brain"],
+        default="toy",
+        help="data set: toy boxes (lesson 1) or simulated brains (lesson 2)",
+    )
+    train.add_argument("--seed", type=int, default=42, help="seed for initialisation and batch order")
+    train.add_argument("--steps", type=int, default=None, help="training steps (generator steps for vagan)")
+    train.add_argument("--size", type=int, default=None, help="toy image size: 112 (design, default) or 56")
+    train.add_argument(
+        "--out", default=None, help="folder for the new weights and manifest (required unless --replace-shipped)"
+    )
+    train.add_argument(
+        "--replace-shipped",
+        action="store_true",
+        help="write into the course's shipped pretrained folder, replacing its weights",
+    )
+    train.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
+    train.add_argument(
+        "--preset",
+        choices=["design", "cpu", "quick", "brain"],
+        default=None,
+        help="vagan: settings preset (design = as published, shipped toy weights with --select ncc; cpu = shorter; quick; brain = shipped brain weights)",
+    )
+    train.add_argument(
+        "--select",
+        choices=["wasserstein", "ncc", "last"],
+        default=None,
+        help="vagan: which checkpoint to keep: the lowest validation Wasserstein estimate (design), "
+        "the highest validation NCC against the true masks (simulated data only), or the last",
+    )
+    train.add_argument("--batch-size", type=int, default=None, help="vagan: images per batch (default 32)")
+    train.add_argument("--lr", type=float, default=None, help="vagan: Adam learning rate (default 1e-4)")
+    train.add_argument("--critic-steps", type=int, default=None, help="vagan: critic steps per generator step (5)")
+    train.add_argument("--warmup-critic-steps", type=int, default=None, help="vagan: critic steps in warm-up (100)")
+    train.add_argument(
+        "--lr-decay-start",
+        type=int,
+        default=None,
+        help="vagan: generator step from which the learning rate decays linearly to 0 (default: constant)",
+    )
+    train.add_argument("--l1-weight", type=float, default=None, help="vagan: weight of mean|y - x| (default 100)")
+    train.add_argument(
+        "--gen-widths",
+        type=int,
+        nargs=4,
+        default=None,
+        metavar="W",
+        help="vagan: map generator channels at its 4 levels (default 16 32 64 128)",
+    )
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        default=None,
+        help="vagan, segmenter: continue from the last checkpoint (same settings)",
+    )
+    train.set_defaults(run=_train)
+
+
+BENCHMARKS = ("toy", "brain", "uncertainty", "referral", "widgets", "notebooks", "grading", "browser", "hub")
+
+
+def _bench(args: argparse.Namespace) -> int:
+    import importlib
+    import json
+    from pathlib import Path
+
+    suite = importlib.import_module(f"medai_edu_ops.benchmarks.{args.suite}")
+    images = args.images or ("all" if args.suite in ("uncertainty", "referral") else "200")
+    images = None if images == "all" else int(images)
+    if args.suite == "brain":
+        result = suite.run(n_images=images, ig_steps=args.ig_steps, device=args.device, weights=args.weights)
+    elif args.suite == "toy":
+        result = suite.run(n_images=images, ig_steps=args.ig_steps, device=args.device)
+    elif args.suite == "grading":
+        result = suite.run(students=args.students or 10, workers=args.workers)
+    elif args.suite == "hub":
+        result = suite.run(
+            students=args.students or 20,
+            lessons=args.lessons,
+            timeout=args.timeout,
+            servers_first=not args.cold_start,
+            shared_cache=Path(args.shared_cache) if args.shared_cache else None,
+        )
+    elif args.suite == "uncertainty":
+        result = suite.run(n_images=images, n_samples=args.samples, device=args.device)
+    elif args.suite == "referral":
+        result = suite.run(n_test=images)
+    elif args.suite == "browser":
+        result = suite.run(lessons=args.lessons, changes=args.changes, quick=args.quick)
+    elif args.suite == "notebooks" and args.contention:
+        result = suite.run_contention(modes=args.threads, lessons=args.lessons)
+    else:
+        result = suite.run()
+    print(suite.table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"Wrote {args.json}")
+    return 0
+
+
+def _add_bench(commands: argparse._SubParsersAction) -> None:
+    bench = commands.add_parser("bench", help="measure a lesson's methods or the widgets and print a table")
+    bench.add_argument(
+        "suite",
+        choices=BENCHMARKS,
+        help="toy / brain: attribution methods on the toy data / simulated AD cohort; uncertainty: the "
+        "lesson-3 segmenters on multi-rater data; referral: lesson 4's reading study (team of model and "
+        "reader, calibration, a new scanner); widgets: redraw times in Python; browser: input-to-paint "
+        "times of every explorer control in JupyterLab (Chromium); notebooks: lecture-mode time and memory; "
+        "grading: CPU and wall time of autograding correct submissions, per lesson; hub: a class arriving at once "
+        "on the class JupyterHub (loopback, test accounts)",
+    )
+    bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    bench.add_argument(
+        "--students",
+        type=int,
+        default=None,
+        help="grading: submissions per lesson, 3 in 5 correct, 1 in 5 all wrong, 1 in 5 hostile (default 10); hub: students arriving at once (default 20)",
+    )
+    bench.add_argument("--timeout", type=float, default=900, help="hub: seconds the whole class may take (900)")
+    bench.add_argument(
+        "--cold-start",
+        action="store_true",
+        help="hub: the students ask for their servers when the lesson starts (default: servers started before)",
+    )
+    bench.add_argument(
+        "--shared-cache",
+        metavar="DIR",
+        default=None,
+        help="hub: the hub's shared cache, filled by `medai-edu cache build` and kept between runs (default: "
+        "built anew in the hub's own folder)",
+    )
+    bench.add_argument("--workers", type=int, default=2, help="grading: submissions run at the same time (default 2)")
+    bench.add_argument(
+        "--images",
+        default=None,
+        help="toy/brain/uncertainty/referral: test images to evaluate, or 'all' (default: 200 diseased images for "
+        "toy (of 1,000) and brain (of 300); all 300 for uncertainty, all 600 for referral)",
+    )
+    bench.add_argument(
+        "--samples", type=int, default=100, help="uncertainty: samples per test image (the paper used 100)"
+    )
+    bench.add_argument(
+        "--ig-steps", type=int, default=100, help="toy/brain: integrated-gradients steps (the original used 100)"
+    )
+    bench.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
+    bench.add_argument(
+        "--weights",
+        default=None,
+        metavar="DIR",
+        help="brain: a folder with a candidate brain_vagan (from `medai-edu train vagan --out DIR`; default: the shipped one)",
+    )
+    bench.add_argument(
+        "--lessons",
+        nargs="*",
+        default=None,
+        help="browser, notebooks --contention: lessons to measure (default: all); hub: lessons the class runs "
+        "(default: 00_welcome)",
+    )
+    bench.add_argument("--changes", type=int, default=15, help="browser: changes timed per control (default 15)")
+    bench.add_argument(
+        "--quick", action="store_true", help="browser: run the lessons in quick mode (default: lecture mode)"
+    )
+    bench.add_argument(
+        "--contention",
+        action="store_true",
+        help="notebooks: each lesson quiet and next to one busy process (a spinning core), and the ratio",
+    )
+    bench.add_argument(
+        "--threads",
+        nargs="+",
+        default=None,
+        metavar="MODE",
+        help="notebooks --contention: MEDAI_EDU_THREADS settings to compare, e.g. off auto (default: auto)",
+    )
+    bench.set_defaults(run=_bench)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from medai_edu_ops import demo
+
+    names = [demo.resolve(args.lesson)] if args.lesson else None
+    paths = demo.write_demos(demo.DEMO_FOLDER, names)
+    demo.install_template()
+    target = paths[0] if args.lesson else demo.DEMO_FOLDER
+    lines = [
+        f"  {what}: {url}"
+        for what, url in demo.addresses([p.stem for p in paths], args.ip, args.port, bool(args.lesson)).items()
+    ]
+    print(
+        "Lecture demo, served on this machine:\n" + "\n".join(lines) + "\n"
+        f"Each page's kernel ends when the page is closed or left; one without a page after "
+        f"{demo.CULL_IDLE_S // 60} idle minutes. Ctrl+C stops the demo.",
+        flush=True,
+    )
+    try:
+        return subprocess.call(demo.voila_command(target, args.port, args.ip, open_browser=not args.no_browser))
+    except KeyboardInterrupt:
+        return 0
+
+
+def _add_demo(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser(
+        "demo", help="serve the lessons' figures and explorers without code (Voilà), for lectures"
+    )
+    run.add_argument(
+        "lesson",
+        nargs="?",
+        default=None,
+        help="one lesson, e.g. 01 or 01_saliency_vs_attribution (default: all, as a list)",
+    )
+    run.add_argument("--port", type=int, default=8866, help="port (default 8866)")
+    run.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    run.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    run.set_defaults(run=_demo)
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from medai_edu_ops.grading import course, report, sandbox
+
+    limits = sandbox.Limits(memory_bytes=int(args.memory_gb * (1 << 30)), cpu_seconds=args.cpu_seconds)
+    options = course.Options(
+        workers=args.workers, cell_timeout=args.cell_timeout, unisolated=args.unisolated, limits=limits
+    )
+    try:
+        results = course.grade(args.lesson, Path(args.root), options)
+    except (course.GradingError, sandbox.IsolationUnavailable) as error:
+        print(f"medai-edu grade: {error}", file=sys.stderr)
+        return 2
+    print(report.table(results))
+    path = report.write_csv(results, Path(args.csv or Path(args.root) / f"grades-{args.lesson}.csv"))
+    print(
+        f"Wrote {path} (nbgrader's own export: {course.WORK_DIR}/{args.lesson}/nbgrader-export.csv); "
+        f"feedback without hidden tests: feedback/<student>/{args.lesson}/"
+    )
+    return 0
+
+
+def _add_grade(commands: argparse._SubParsersAction) -> None:
+    grade = commands.add_parser(
+        "grade", help="autograde every submission of a lesson, each isolated, and print a table"
+    )
+    grade.add_argument("lesson", help="the assignment, e.g. 00_welcome (submissions in submitted/<student>/<lesson>/)")
+    grade.add_argument("--root", default=".", help="the course folder with nbgrader_config.py (default: here)")
+    grade.add_argument("--workers", type=int, default=2, help="submissions run at the same time (default 2)")
+    grade.add_argument(
+        "--csv", default=None, help="where to write the table (default grades-LESSON.csv in the course folder)"
+    )
+    grade.add_argument(
+        "--cell-timeout", type=float, default=None, help="seconds per cell (default: nbgrader_config's Execute.timeout)"
+    )
+    grade.add_argument(
+        "--memory-gb", type=float, default=4.0, help="address-space limit of a submission's Python (default 4)"
+    )
+    grade.add_argument(
+        "--cpu-seconds", type=int, default=900, help="CPU-time limit of a submission's Python (default 900)"
+    )
+    grade.add_argument(
+        "--unisolated",
+        action="store_true",
+        help="run student code without bubblewrap (it then runs as you, with your files and network)",
+    )
+    grade.set_defaults(run=_grade)
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from medai_edu import shared_cache
+
+    return shared_cache.main(
+        [
+            args.action,
+            *(["--into", str(Path(args.into))] if args.into else []),
+            *(["--no-progress"] if args.no_progress else []),
+        ]
+    )
+
+
+def _add_cache(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser(
+        "cache",
+        help="build every lesson's data and results ahead of a class (e.g. into a shared folder), or check them",
+    )
+    run.add_argument(
+        "action",
+        choices=["build", "check"],
+        help="build: generate (or verify) the data every lesson reads and store every lesson's demonstrations "
+        "(results, explorer states); check: recompute every stored result live and compare (exit 1 if any differs "
+        "or is stale)",
+    )
+    run.add_argument(
+        "--into",
+        metavar="DIR",
+        help="folder to fill, made readable by everyone (default: your own cache); learners then read it "
+        "with MEDAI_EDU_SHARED_CACHE=DIR",
+    )
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.set_defaults(run=_cache)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="medai-edu", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("doctor", help="check that this machine can run the course").set_defaults(run=_doctor)
+    _add_train(commands)
+    _add_bench(commands)
+    _add_demo(commands)
+    _add_grade(commands)
+    from medai_edu_ops.grading import collect, upload
+
+    collect.add_parser(commands)
+    upload.add_parser(commands)
+    _add_cache(commands)
+    from medai_edu_ops.hub.commands import add_parser as add_hub_parser
+
+    add_hub_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
