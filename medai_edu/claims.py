@@ -45,7 +45,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Field:
-    """A number in a shipped benchmark JSON, read from :data:`benchmark_dir`.
+    """A number in a shipped benchmark JSON, read from the first of :data:`benchmark_dirs` that holds it.
 
     Parameters
     ----------
