@@ -9,6 +9,8 @@ import platform
 import sys
 from dataclasses import dataclass
 
+__all__ = ["STACK", "Check", "run_checks", "report", "check_machine"]
+
 # Packages the lessons import, with what they are for (shown to the learner).
 STACK = {
     "torch": "neural networks",

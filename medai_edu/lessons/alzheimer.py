@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import torch
@@ -12,13 +12,38 @@ from medai_edu import attribution, claims, results, viz
 from medai_edu.checks import Choice, Estimate
 from medai_edu.data import get_dataset
 from medai_edu.data.brain import OCCLUSION_PATCH, simulate
-from medai_edu.data.brain import hippocampus_window as close_up  # noqa: F401 (the notebook's close-up)
-from medai_edu.data.brain_reference import load_reference
+from medai_edu.data.brain import hippocampus_window as close_up  # the notebook's close-up
+from medai_edu.data.brain_reference import BrainReference, load_reference
 from medai_edu.lessons.saliency import LECTURE_IG_STEPS, QUICK_IG_STEPS
 from medai_edu.lessons.saliency import reference_benchmark as _reference_benchmark
 from medai_edu.measurements import MEASUREMENTS_DIR
 from medai_edu.metrics import ncc, ncc_summary
 from medai_edu.training.classifier import classifier_scores
+
+__all__ = [
+    "PIXEL_AREA_MM2",
+    "SEVERITIES",
+    "close_up",
+    "load_data",
+    "reference",
+    "load_classifier",
+    "load_generator",
+    "classifier_summary",
+    "ad_cases",
+    "all_maps",
+    "score_maps",
+    "at_severity",
+    "show_subject",
+    "hippocampus_masks",
+    "reference_benchmark",
+    "QUESTIONS",
+    "ANSWERS",
+    "CLAIMS",
+]
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 BENCHMARK_FILE = MEASUREMENTS_DIR / "brain_benchmark.json"
 PIXEL_AREA_MM2 = 4.0  # 2 mm x 2 mm pixels
@@ -41,7 +66,7 @@ def load_data(progress: bool = True) -> None:
     load_cohort(LECTURE, progress)
 
 
-def reference():
+def reference() -> BrainReference:
     """The template slice and its atlas labels."""
     return load_reference(2)
 
@@ -119,7 +144,7 @@ def at_severity(generator: nn.Module, index: int, severity: float) -> dict[str, 
     )
 
 
-def show_subject(generator: nn.Module, index: int, severity: float):
+def show_subject(generator: nn.Module, index: int, severity: float) -> Figure:
     """Figure 2's panels for subject ``index`` at ``severity`` (0 = no Alzheimer's change)."""
     return viz.plot_severity(**at_severity(generator, index, severity))
 
@@ -156,7 +181,7 @@ def notebook_results(quick: bool) -> None:
     all_maps(classifier, generator, cases.images, quick=quick)
 
 
-def reference_benchmark():
+def reference_benchmark() -> pd.DataFrame:
     """The shipped result of `medai-edu bench brain` as a table (NCC per method)."""
     return _reference_benchmark(BENCHMARK_FILE)
 

@@ -7,9 +7,10 @@ stands in the notebook as measured.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import torch
@@ -22,6 +23,37 @@ from medai_edu.data.toy import ToyBoxDataset, load_arrays, make_sample, split_in
 from medai_edu.measurements import MEASUREMENTS_DIR
 from medai_edu.metrics import ncc, ncc_summary
 from medai_edu.viz import METHOD_LABELS
+
+__all__ = [
+    "N_TEST",
+    "LECTURE_IG_STEPS",
+    "QUICK_IG_STEPS",
+    "BENCHMARK_FILE",
+    "MEASURED",
+    "examples",
+    "diseased_cases",
+    "lesion_masks",
+    "load_classifier",
+    "load_generator",
+    "classifier_accuracy",
+    "saliency_maps",
+    "vagan_maps",
+    "score_maps",
+    "evidence_experiment",
+    "percent_called",
+    "reference_benchmark",
+    "train_small_vagan",
+    "describe_small_run",
+    "QUESTIONS",
+    "ANSWERS",
+    "CLAIMS",
+]
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from medai_edu.models.vagan import MapGenerator
+    from medai_edu.training.vagan import VAGANConfig
 
 N_TEST = 500  # test images for the accuracy shown in the lesson (the benchmark uses all 2,000)
 LECTURE_IG_STEPS, QUICK_IG_STEPS = 32, 8  # the benchmark uses the original 100
@@ -133,7 +165,7 @@ def score_maps(maps: dict[str, np.ndarray], masks: np.ndarray) -> dict[str, dict
 
 @results.computed_once()
 @torch.no_grad()
-def evidence_experiment(classifier: nn.Module, n: int = 8):
+def evidence_experiment(classifier: nn.Module, n: int = 8) -> pd.DataFrame:
     """Probability of "diseased" when diseased test images are repainted with fewer lesions."""
     import pandas as pd
 
@@ -156,12 +188,12 @@ def evidence_experiment(classifier: nn.Module, n: int = 8):
     return pd.DataFrame(rows).T.rename_axis("Image shows")
 
 
-def percent_called(table, variant: str) -> float:
+def percent_called(table: pd.DataFrame, variant: str) -> float:
     """From :func:`evidence_experiment`'s table: the percentage of ``variant`` images called diseased."""
     return float(table.loc[variant, "called diseased (%)"])
 
 
-def reference_benchmark(path: Path = BENCHMARK_FILE):
+def reference_benchmark(path: Path = BENCHMARK_FILE) -> pd.DataFrame:
     """A shipped benchmark result (`medai-edu bench toy|brain --json PATH`) as a table of NCC per method.
 
     When the result has a final test set (made afterwards, from a seed the course's development never
@@ -190,7 +222,7 @@ def reference_benchmark(path: Path = BENCHMARK_FILE):
     return table.sort_values("NCC mean", ascending=False).round(3).rename_axis("Method")
 
 
-def _small_config(steps: int, quick: bool = False):
+def _small_config(steps: int, quick: bool = False) -> VAGANConfig:
     """The train-it-yourself run: VA-GAN's "quick" preset for ``steps`` generator steps (``quick``: tiny)."""
     import dataclasses
 
@@ -204,7 +236,9 @@ def _small_config(steps: int, quick: bool = False):
     return config
 
 
-def train_small_vagan(steps: int, quick: bool = False, progress: bool = True):
+def train_small_vagan(
+    steps: int, quick: bool = False, progress: bool = True
+) -> tuple[MapGenerator | None, pd.DataFrame | None]:
     """Train VA-GAN's "quick" preset (56 x 56 images) for ``steps`` generator steps.
 
     Returns (generator, a one-row table with the training time and the NCC on 200 diseased
@@ -397,11 +431,20 @@ _LINK = "../00_welcome/glossary.md#"
 _INT = "{}"
 
 
-class _ThreeDecimals(dict):
-    """Formats for benchmark NCC values: three decimals, as in the benchmark table."""
+class _ThreeDecimals(Mapping[str, str]):
+    """Formats for benchmark NCC values: three decimals, as in the benchmark table, unless ``given``."""
 
-    def get(self, key, default=None):
-        return super().get(key, "{:.3f}")
+    def __init__(self, **given: str) -> None:
+        self._given = given
+
+    def __getitem__(self, key: str) -> str:
+        return self._given.get(key, "{:.3f}")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._given)
+
+    def __len__(self) -> int:
+        return len(self._given)
 
 
 _NCC = _ThreeDecimals()
