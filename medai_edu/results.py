@@ -317,7 +317,6 @@ def computed_once(
                 )
             return unpack(arrays)
 
-        wrapper.entry_prefix = f"{PREFIX}{name}-"  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
