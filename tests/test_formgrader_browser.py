@@ -13,12 +13,10 @@ Screenshots go to ``test-artifacts/browser/``.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from urllib.parse import urlsplit
@@ -28,7 +26,7 @@ import pytest
 from conftest import ROOT
 from grading_battery import ATTACKS, XSS, load_lesson
 from medai_edu_ops.browser import page as browser_page
-from medai_edu_ops.browser.servers import free_port
+from medai_edu_ops.browser import servers
 from medai_edu_ops.grading import course, formgrader_csp, sandbox
 from medai_edu_ops.release import tool_env
 from nbgrader.api import Gradebook
@@ -90,33 +88,9 @@ def _graded_class(root):
 
 def _server(root, log, csp: bool):
     """The instructor's Jupyter server with nbgrader's formgrader (and, with ``csp``, its policy extension)."""
-    port = free_port()
     extensions = {"nbgrader.server_extensions.formgrader": True, "medai_edu_ops.grading.formgrader_csp": csp}
-    command = [
-        sys.executable,
-        "-m",
-        "jupyter_server",
-        "--no-browser",
-        "--ip=127.0.0.1",
-        f"--port={port}",
-        f"--ServerApp.root_dir={root}",
-        f"--IdentityProvider.token={TOKEN}",
-        *[f"--ServerApp.jpserver_extensions={name}={on}" for name, on in extensions.items()],
-    ]
-    if os.geteuid() == 0:
-        command.append("--allow-root")
-    process = subprocess.Popen(command, cwd=root, stdout=log.open("w"), stderr=subprocess.STDOUT, env=tool_env())
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=2)
-            return process, base
-        except OSError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError(f"the Jupyter server did not start:\n{log.read_text()[-3000:]}")
+    options = [f"--ServerApp.jpserver_extensions={name}={on}" for name, on in extensions.items()]
+    return servers.jupyter_lab(root, TOKEN, log, app="jupyter_server", options=options, env=tool_env())
 
 
 def _open(browser, url: str, name: str) -> dict:
@@ -158,8 +132,7 @@ def chromium():
 
 def test_no_script_from_a_submission_runs_in_the_formgrader(graded, chromium, tmp_path):
     root, ids = graded
-    process, base = _server(root, tmp_path / "server.log", csp=True)
-    try:
+    with _server(root, tmp_path / "server.log", csp=True) as base:
         for student, submission in ids.items():
             url = f"{base}/formgrader/submissions/{submission}/?token={TOKEN}"
             seen = _open(chromium, url, f"formgrader-{student}")
@@ -189,9 +162,6 @@ def test_no_script_from_a_submission_runs_in_the_formgrader(graded, chromium, tm
             score.press("Tab")
         assert saved.value.status == 200, f"the manual grade was not saved: HTTP {saved.value.status}"
         context.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
         grades = gradebook.find_submission_notebook(LESSON, LESSON, "hostile-text").grades
         assert [g.manual_score for g in grades if g.cell.cell_type == "markdown"] == [1.0]
@@ -203,14 +173,10 @@ def test_no_script_from_a_submission_runs_in_the_formgrader(graded, chromium, tm
 def test_without_the_policy_the_tampered_page_would_run_its_script(graded, chromium, tmp_path):
     """The control: the same tampered page without the extension runs the payload (so the test can see one)."""
     root, ids = graded
-    process, base = _server(root, tmp_path / "server.log", csp=False)
-    try:
+    with _server(root, tmp_path / "server.log", csp=False) as base:
         seen = _open(chromium, f"{base}/formgrader/submissions/{ids['tampered']}/?token={TOKEN}", "formgrader-no-csp")
         assert seen["marker"] in (1, 2), "the tampered page's payload did not run even without the policy"
         seen["context"].close()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_no_script_from_a_submission_runs_in_its_feedback(graded, chromium, tmp_path):

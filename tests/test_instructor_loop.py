@@ -13,9 +13,6 @@ from __future__ import annotations
 import copy
 import csv
 import shutil
-import subprocess
-import sys
-import time
 import urllib.request
 import uuid
 import zipfile
@@ -25,7 +22,7 @@ import nbformat
 import pytest
 from conftest import ROOT
 from medai_edu_ops.browser import page as browser_page
-from medai_edu_ops.browser.servers import free_port
+from medai_edu_ops.browser import servers
 from medai_edu_ops.grading import collect, course, feedback, sandbox, upload
 from medai_edu_ops.release import tool_env
 from nbgrader.api import Gradebook
@@ -179,21 +176,7 @@ _FORMGRADER_FLAGS = [
 
 
 def _formgrader(root, log):
-    port = free_port()
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-               f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={TOKEN}", "--allow-root", *_FORMGRADER_FLAGS]  # fmt: skip
-    process = subprocess.Popen(command, cwd=root, stdout=log.open("w"), stderr=subprocess.STDOUT, env=tool_env())
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=2)
-            return process, base
-        except OSError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError(f"the formgrader did not start:\n{log.read_text()[-3000:]}")
+    return servers.jupyter_lab(root, TOKEN, log, options=_FORMGRADER_FLAGS, env=tool_env())
 
 
 def _grade_by_hand(browser, base: str, submission: str, score: str) -> None:
@@ -240,16 +223,12 @@ def test_from_platform_downloads_to_the_upload_files(tmp_path):
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
         ids = {s.student.id: s.id for s in gradebook.find_notebook(LESSON, LESSON).submissions}
-    process, base = _formgrader(root, tmp_path / "formgrader.log")
-    try:
+    with _formgrader(root, tmp_path / "formgrader.log") as base:
         with browser_page.chromium() as browser:
             _grade_by_hand(browser, base, ids["ada-lovelace"], "2")
             _grade_by_hand(browser, base, ids["hopperbrace"], "0.5")
         assignments = urllib.request.urlopen(f"{base}/formgrader/api/assignments?token={TOKEN}")
         assert assignments.status == 200
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
     assert "Unwritable directory" not in (tmp_path / "formgrader.log").read_text()
 
     written = upload.upload(LESSON, root, canvas_column="00 Welcome (4242)")

@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,23 +65,33 @@ def _serve(
 
 
 @contextmanager
-def jupyter_lab(root: Path, token: str, log: Path, timeout: float = 120) -> Iterator[str]:
-    """JupyterLab serving ``root`` on 127.0.0.1 with ``token``; yields its base URL."""
+def jupyter_lab(
+    root: Path,
+    token: str,
+    log: Path,
+    timeout: float = 120,
+    app: str = "jupyterlab",
+    options: Sequence[str] = (),
+    env: dict | None = None,
+) -> Iterator[str]:
+    """JupyterLab (or another Jupyter server ``app``, with ``options``) serving ``root`` on 127.0.0.1 with
+    ``token``; yields its base URL."""
     port = free_port()
     command = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        app,
         "--no-browser",
         "--ip=127.0.0.1",
         f"--port={port}",
         f"--ServerApp.root_dir={root}",
         f"--IdentityProvider.token={token}",
+        *options,
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
     base = f"http://127.0.0.1:{port}"
-    with _serve(command, f"{base}/api/status", log, root, None, timeout):
+    with _serve(command, f"{base}/api/status", log, root, env, timeout):
         yield base
 
 
