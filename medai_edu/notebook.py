@@ -1,13 +1,13 @@
-"""The first code cell of every lesson: quick mode, seeding, figure style."""
+"""The first code cell of every lesson: quick mode, seeding, figure style, hints under failed cells."""
 
 from __future__ import annotations
 
 import os
 import sys
 
-__all__ = ["start", "is_quick", "use_figure_style"]
+from medai_edu.checks.feedback import GRADING_ENV
 
-GRADING_ENV = "NBGRADER_EXECUTION"
+__all__ = ["start", "is_quick", "use_figure_style"]
 
 
 def is_quick(quick: bool) -> bool:
@@ -26,8 +26,10 @@ def start(quick: bool = False, seed: int = 0) -> bool:
     """Prepare a lesson: returns the effective QUICK flag and prints what it means.
 
     Seeds Python, NumPy and torch (when the lesson imported it) so every learner sees the same numbers, sets a
-    readable, colour-blind-safe figure style, and shows figures with their alt texts.
+    readable, colour-blind-safe figure style, shows figures with their alt texts, and (in a notebook kernel)
+    shows a hint under a cell that fails with a novice's typical mistake.
     """
+    from medai_edu.checks.hints import install_friendly_errors
     from medai_edu.device import get_device, seed_everything
     from medai_edu.figure_html import register_formatters
 
@@ -36,6 +38,7 @@ def start(quick: bool = False, seed: int = 0) -> bool:
     seed_everything(seed, torch_too=uses_torch)
     use_figure_style()
     register_formatters()  # figures as <img alt="...">, tables with labelled headers
+    install_friendly_errors()
     reason = " (automatic grading)" if os.environ.get(GRADING_ENV) else ""
     where = f" Computing on: {get_device()}." if uses_torch else ""
     print(f"Quick mode: {'on' if quick else 'off'}{reason}.{where}")

@@ -7,6 +7,8 @@ The typical mistakes and their diagnoses are a table of their own, run in a real
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import nbformat
 import numpy as np
@@ -166,3 +168,18 @@ def test_a_failed_definition_is_reported_before_the_old_version_runs():
 def test_names_a_cell_defines_are_read_without_running_it():
     source = "import torch\n\n\ndef kl(a, b):\n    x = 1\n    return x\nanswer_x = 'B'\nvalue: float = 2\nif x == 1:\n    y = 2"
     assert hints.defined_names(source) == ["kl", "answer_x", "value"]
+
+
+def test_the_set_up_cell_installs_the_hints_and_importing_checks_does_not():
+    """Hints under failed cells come from a lesson's set-up cell (notebook.start), not as a side effect of an import."""
+    code = (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "shell = InteractiveShell.instance()\n"
+        "import medai_edu.checks\n"
+        "assert not shell.custom_exceptions, 'importing checks installed a handler'\n"
+        "from medai_edu import notebook\n"
+        "notebook.start(True)\n"
+        "assert NameError in shell.custom_exceptions, 'notebook.start installed no hints'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -19,7 +19,8 @@ from notebooks import KERNEL
 from novice_mistakes import EXERCISES, MISTAKES
 from test_core_path import LESSON_MODULES
 
-RESET = "%reset -f\nfrom medai_edu import checks\nfrom medai_edu.checks import hints\nhints.forget_failures()"
+# a fresh namespace; the hints installed as every lesson's set-up cell (notebook.start) installs them
+RESET = "%reset -f\nfrom medai_edu import checks\nfrom medai_edu.checks import hints\nhints.install_friendly_errors()\nhints.forget_failures()"
 LIBRARY_TRACES = ("Traceback (most recent call last)", 'File "', "site-packages", "medai_edu/checks")
 
 

@@ -3,8 +3,9 @@
 Each check either prints a short success message or raises :class:`CheckFailed`, whose message
 is a hint written for a clinician who has never programmed: what was expected, what was given,
 what to try. In a notebook :class:`CheckFailed` shows as a short message with the hint last, not
-as a traceback, and importing this package in a notebook kernel installs hints for errors raised
-in the student's own cells (:mod:`.hints`).
+as a traceback; a lesson's set-up cell (:func:`medai_edu.notebook.start`) installs hints for errors
+raised in the student's own cells (:func:`.hints.install_friendly_errors`). Importing this package
+changes nothing.
 
 - Core questions (:mod:`.questions`): :func:`check_choice` for multiple choice and
   :func:`check_estimate` for a number predicted before a run or read off a figure. The right
@@ -53,5 +54,3 @@ __all__ = [
     "install_friendly_errors",
     "passed",
 ]
-
-install_friendly_errors()

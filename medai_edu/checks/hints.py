@@ -582,8 +582,8 @@ def _friendly_handler(
 def install_friendly_errors(shell: Any = None) -> bool:
     """Show hints for typical mistakes raised in notebook cells and record cells that stopped; True if installed.
 
-    Called when :mod:`medai_edu.checks` is imported in an IPython kernel. Leaves any other custom
-    exception handler alone.
+    Called by a lesson's set-up cell (:func:`medai_edu.notebook.start`) in an IPython kernel. Leaves any
+    other custom exception handler alone.
     """
     if shell is None:
         if "IPython" not in sys.modules:
