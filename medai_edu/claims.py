@@ -45,7 +45,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Field:
-    """A number in a shipped benchmark JSON, read from the first of :data:`benchmark_dirs` that holds it.
+    """A value in a shipped benchmark JSON (a number, or a list or table of them), read from the first of
+    :data:`benchmark_dirs` that holds it.
 
     Parameters
     ----------
@@ -67,7 +68,7 @@ class Field:
     file: str
     path: str
 
-    def read(self) -> float:
+    def read(self) -> Any:
         """The value, read once per file (see :func:`clear_cache`).
 
         Raises
@@ -107,10 +108,10 @@ class Computed:
     (0.25, 'a quarter')
     """
 
-    function: Callable[[], float]
+    function: Callable[[], Any]
     description: str
 
-    def read(self) -> float:
+    def read(self) -> Any:
         """Call the function."""
         return self.function()
 

@@ -21,7 +21,7 @@ models scored on the same cases.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -64,6 +64,12 @@ def _as_float_array(x: Any, name: str) -> np.ndarray:
     return arr
 
 
+@overload
+def ncc(pred: Any, target: Any, batch: Literal[False] = False) -> float: ...
+@overload
+def ncc(pred: Any, target: Any, batch: Literal[True]) -> np.ndarray: ...
+@overload
+def ncc(pred: Any, target: Any, batch: bool) -> float | np.ndarray: ...
 def ncc(pred: Any, target: Any, batch: bool = False) -> float | np.ndarray:
     """Normalised cross-correlation (Pearson r) between ``pred`` and ``target`` maps.
 

@@ -23,10 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
 from scipy.optimize import minimize_scalar
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "TEMPERATURE_RANGE",
@@ -50,7 +54,7 @@ __all__ = [
 TEMPERATURE_RANGE = (0.05, 20.0)
 
 
-def _vector(x, name: str) -> np.ndarray:
+def _vector(x: ArrayLike, name: str) -> np.ndarray:
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty list of one number per case, got shape {arr.shape}.")
@@ -59,7 +63,7 @@ def _vector(x, name: str) -> np.ndarray:
     return arr
 
 
-def _labels(labels, n: int, name: str = "labels") -> np.ndarray:
+def _labels(labels: ArrayLike, n: int, name: str = "labels") -> np.ndarray:
     y = _vector(labels, name)
     if len(y) != n:
         raise ValueError(f"{name} must have one entry per case ({n}), got {len(y)}.")
@@ -74,7 +78,7 @@ def _share(share: float, name: str = "share") -> float:
     return float(share)
 
 
-def sigmoid(z) -> np.ndarray:
+def sigmoid(z: ArrayLike) -> np.ndarray:
     """The probability of the disease from a logit (numerically safe for large logits).
 
     Parameters
@@ -97,7 +101,7 @@ def sigmoid(z) -> np.ndarray:
     return np.exp(-np.logaddexp(0.0, -z))
 
 
-def calibrate(logits, temperature: float = 1.0) -> np.ndarray:
+def calibrate(logits: ArrayLike, temperature: float = 1.0) -> np.ndarray:
     """Probabilities of the disease after dividing the logits by ``temperature``.
 
     Parameters
@@ -132,7 +136,7 @@ def _nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
     return float(np.mean(np.logaddexp(0.0, -z) * labels + np.logaddexp(0.0, z) * (1 - labels)))
 
 
-def fit_temperature(logits, labels) -> float:
+def fit_temperature(logits: ArrayLike, labels: ArrayLike) -> float:
     """Temperature scaling: the temperature that maximises the likelihood of ``labels``.
 
     Fit it on validation cases only. The search covers :data:`TEMPERATURE_RANGE`.
@@ -169,7 +173,7 @@ def fit_temperature(logits, labels) -> float:
     return float(np.exp(found.x))
 
 
-def confidence(probabilities) -> np.ndarray:
+def confidence(probabilities: ArrayLike) -> np.ndarray:
     """How sure each probability is: ``max(p, 1 - p)``, from 0.5 (a coin toss) to 1 (certain).
 
     Parameters
@@ -226,7 +230,7 @@ def n_referred(n_cases: int, share: float) -> int:
     return int(round(_share(share) * n_cases))
 
 
-def referred(confidences, share: float) -> np.ndarray:
+def referred(confidences: ArrayLike, share: float) -> np.ndarray:
     """Which cases go to the reader: the ``share`` least confident (ties: the earlier case first).
 
     Parameters
@@ -258,7 +262,7 @@ def referred(confidences, share: float) -> np.ndarray:
     return mask
 
 
-def team_accuracy(model_correct, reader_correct, confidences, share: float) -> float:
+def team_accuracy(model_correct: ArrayLike, reader_correct: ArrayLike, confidences: ArrayLike, share: float) -> float:
     """Accuracy of the team when the ``share`` least confident cases go to the reader.
 
     Parameters
@@ -301,7 +305,9 @@ def team_accuracy(model_correct, reader_correct, confidences, share: float) -> f
     return float(np.where(to_reader, r, m).mean())
 
 
-def referral_curve(model_correct, reader_correct, confidences, shares: Sequence[float]) -> np.ndarray:
+def referral_curve(
+    model_correct: ArrayLike, reader_correct: ArrayLike, confidences: ArrayLike, shares: Sequence[float] | np.ndarray
+) -> np.ndarray:
     """:func:`team_accuracy` at each referral share (0 = the model alone, 1 = the reader alone).
 
     Parameters
@@ -329,7 +335,7 @@ def referral_curve(model_correct, reader_correct, confidences, shares: Sequence[
     return np.array([team_accuracy(model_correct, reader_correct, confidences, s) for s in shares])
 
 
-def threshold_for_capacity(confidences, capacity: float) -> float:
+def threshold_for_capacity(confidences: ArrayLike, capacity: float) -> float:
     """The highest confidence threshold that refers at most ``capacity`` (a share) of these cases.
 
     Cases with a confidence *below* the threshold go to the reader. Choose it on validation cases;
@@ -362,7 +368,7 @@ def threshold_for_capacity(confidences, capacity: float) -> float:
     return float(c[k]) if k < len(c) else float(np.nextafter(c[-1], np.inf))
 
 
-def prevalence_weights(labels, prevalence: float) -> np.ndarray:
+def prevalence_weights(labels: ArrayLike, prevalence: float) -> np.ndarray:
     """Per case, a weight that makes these cases count as a population with ``prevalence`` of the disease.
 
     Diseased cases are weighted by prevalence / their share, the others likewise.
@@ -398,7 +404,7 @@ def prevalence_weights(labels, prevalence: float) -> np.ndarray:
     return np.where(y == 1, prevalence / share, (1 - prevalence) / (1 - share))
 
 
-def shift_prior(logits, prevalence: float, trained_prevalence: float = 0.5) -> np.ndarray:
+def shift_prior(logits: ArrayLike, prevalence: float, trained_prevalence: float = 0.5) -> np.ndarray:
     """Logits corrected for a disease prevalence other than the training data's.
 
     Adds the change in the prior's log-odds (Saerens et al., Neural Comput 2002).
@@ -477,7 +483,7 @@ class Reader:
         if self.borderline_accuracy is not None:
             _share(self.borderline_accuracy, "borderline_accuracy")
 
-    def own_accuracy(self, labels, borderline=None) -> np.ndarray:
+    def own_accuracy(self, labels: ArrayLike, borderline: ArrayLike | None = None) -> np.ndarray:
         """Per case, the probability that the reader's own reading (before any AI suggestion) is right.
 
         With ``borderline_accuracy`` set and a ``borderline`` mask given (True = a case that is hard
@@ -523,7 +529,9 @@ class Reader:
             own[group & hard], own[group & ~hard] = self.borderline_accuracy, rest
         return own
 
-    def correct_probability(self, labels, ai_answers=None, borderline=None) -> np.ndarray:
+    def correct_probability(
+        self, labels: ArrayLike, ai_answers: ArrayLike | None = None, borderline: ArrayLike | None = None
+    ) -> np.ndarray:
         """Per case, the probability that the reader's final answer is right.
 
         Parameters
@@ -548,7 +556,9 @@ class Reader:
         # AI right: a reader who was wrong switches to it; AI wrong: a reader who was right switches away
         return np.where(ai_right, own + (1 - own) * b, own * (1 - b))
 
-    def read(self, labels, ai_answers=None, seed: int = 0, borderline=None) -> np.ndarray:
+    def read(
+        self, labels: ArrayLike, ai_answers: ArrayLike | None = None, seed: int = 0, borderline: ArrayLike | None = None
+    ) -> np.ndarray:
         """One simulated reading session: the reader's final answers (0/1), drawn with ``seed``.
 
         Parameters
@@ -567,7 +577,7 @@ class Reader:
         return np.where(right, y, 1 - y)
 
 
-def image_features(images) -> np.ndarray:
+def image_features(images: ArrayLike) -> np.ndarray:
     """Three numbers per image that a new scanner or protocol changes.
 
     The log of the intensity spread (standard deviation), of the fine detail (standard deviation of
@@ -650,7 +660,7 @@ class QualityCheck:
     inverse_covariance: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     threshold: float = float("inf")
 
-    def fit(self, training_images) -> QualityCheck:
+    def fit(self, training_images: ArrayLike) -> QualityCheck:
         """Learn the mean and covariance of the training images' :func:`image_features`.
 
         Parameters
@@ -675,7 +685,7 @@ class QualityCheck:
         self.inverse_covariance = np.linalg.inv(np.cov(f, rowvar=False))
         return self
 
-    def score(self, images) -> np.ndarray:
+    def score(self, images: ArrayLike) -> np.ndarray:
         """Out-of-distribution score per image (higher = less like the training images).
 
         Parameters
@@ -696,7 +706,7 @@ class QualityCheck:
         d = image_features(images) - self.mean
         return np.sqrt(np.einsum("ni,ij,nj->n", d, self.inverse_covariance, d))
 
-    def set_threshold(self, validation_images, quantile: float = 0.99) -> QualityCheck:
+    def set_threshold(self, validation_images: ArrayLike, quantile: float = 0.99) -> QualityCheck:
         """Place the threshold at ``quantile`` of clean validation images' scores.
 
         Parameters
@@ -714,7 +724,7 @@ class QualityCheck:
         self.threshold = float(np.quantile(self.score(validation_images), _share(quantile, "quantile")))
         return self
 
-    def flags(self, images) -> np.ndarray:
+    def flags(self, images: ArrayLike) -> np.ndarray:
         """True for scans whose score is above the threshold (refer them; do not trust the model).
 
         Parameters

@@ -26,9 +26,12 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import filelock
 
 __all__ = [
     "ENV_VAR",
@@ -131,7 +134,7 @@ def _stamp(path: Path) -> int | None:
         return None
 
 
-def _lock(name: str):
+def _lock(name: str) -> filelock.FileLock:
     import filelock
 
     folder = cache_dir()

@@ -135,7 +135,9 @@ def load_nifti_cohort(
     return _assemble(kept, problems, rows, csv_path)
 
 
-def _check_arguments(spacing, shape, coronal_slice, on_error) -> None:
+def _check_arguments(
+    spacing: float | Sequence[float], shape: Sequence[int] | None, coronal_slice: int | None, on_error: str
+) -> None:
     check_option(on_error, "on_error", Options(["raise", "skip"]))
     sizes = np.asarray(spacing, dtype=float)
     if sizes.shape not in ((), (3,)) or not (sizes > 0).all():
@@ -261,7 +263,9 @@ def _resampled_volume(path: Path, spacing: float | Sequence[float]) -> np.ndarra
     return np.asarray(image.dataobj, dtype=np.float32)
 
 
-def _check_same_shape(volume: np.ndarray, path: Path, first: tuple[Path, tuple[int, ...]], spacing) -> None:
+def _check_same_shape(
+    volume: np.ndarray, path: Path, first: tuple[Path, tuple[int, ...]], spacing: float | Sequence[float]
+) -> None:
     first_path, first_shape = first
     if volume.shape != first_shape:
         raise ValueError(
@@ -305,7 +309,12 @@ def _coronal(volume: np.ndarray, index: int | None) -> np.ndarray:
     return np.ascontiguousarray(volume[:, index, ::-1].T)
 
 
-def _assemble(kept, problems, rows: list[_Row], csv_path: Path) -> NiftiCohort:
+def _assemble(
+    kept: list[tuple[_Row, Path, int, np.ndarray]],
+    problems: list[tuple[Path | str, str]],
+    rows: list[_Row],
+    csv_path: Path,
+) -> NiftiCohort:
     if not kept:
         listed = "; ".join(f"{where}: {message}" for where, message in problems[:3])
         raise ValueError(f"none of the {len(rows)} rows of {csv_path} could be loaded. First problems: {listed}")
@@ -318,7 +327,7 @@ def _assemble(kept, problems, rows: list[_Row], csv_path: Path) -> NiftiCohort:
         images=np.stack([image for *_, image in kept])[:, None],
         labels=np.array([label for _, _, label, _ in kept], dtype=np.int64),
         subjects=[row.subject for row, *_ in kept],
-        splits=[row.split for row, *_ in kept] if rows[0].split is not None else None,
+        splits=[row.split or "" for row, *_ in kept] if rows[0].split is not None else None,
         files=[path for _, path, *_ in kept],
         problems=problems,
     )

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from medai_edu.data.splits import SPLITS, first_items
 from medai_edu.validation import Interval, Options, check_option, check_scalar
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "BOXES",
@@ -212,7 +215,7 @@ class ToyBoxDataset:
             raise IndexError(f"this {self.split} split has {len(self)} images; index {i} is out of range.")
         return make_sample(int(self.indices[i]), seed=self.seed, size=self.size, n_images=self.n_images)
 
-    def __getitem__(self, i: int):
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int, torch.Tensor]:
         import torch
 
         s = self.sample(i)
