@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -498,7 +498,7 @@ def _lowest(what: str) -> claims.Computed:
 def _points(path: str) -> dict[str, claims.Computed]:
     """A bootstrap interval of the benchmark (difference, low, high), in percentage points."""
     return {
-        end: claims.Computed(lambda end=end: 100 * _f(f"{path}.{end}").read(), f"{path}.{end}, percentage points")
+        end: claims.Computed(lambda end=end: 100 * _f(f"{path}.{end}").read(), f"{path}.{end}, percentage points")  # type: ignore[misc]  # mypy cannot type a lambda whose default binds the loop variable (python/mypy#15459)
         for end in ("difference", "low", "high")
     }
 
@@ -912,7 +912,7 @@ CLAIMS = [
         "the curves for the changed scans lie far from it, with the people piled in one extreme bin: about half of "
         "them under noise, most under blur and almost all under lower contrast.",
         {
-            c: claims.Computed(lambda c=c: _bin_share(c, (-1,) if c == "noise" else (0,)), f"{c}: end bin")
+            c: claims.Computed(partial(_bin_share, c, (-1,) if c == "noise" else (0,)), f"{c}: end bin")
             for c in CONDITIONS[1:]
         },
         lambda v: True,

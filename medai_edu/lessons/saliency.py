@@ -545,7 +545,7 @@ CLAIMS: list[claims.Claim] = [
         {
             "n": claims.Computed(lambda: N_LECTURE_IMAGES, "the notebook's N_IMAGES in lecture mode"),
             **{
-                k: claims.Computed(lambda k=k: evidence_counts()[k], f"section 4's table: {k}")
+                k: claims.Computed(lambda k=k: evidence_counts()[k], f"section 4's table: {k}")  # type: ignore[misc]  # mypy cannot type a lambda whose default binds the loop variable (python/mypy#15459)
                 for k in ("centre_called", "corner_called", "centre_p", "corner_p")
             },
             "corner_confidence": claims.Computed(
@@ -565,7 +565,7 @@ CLAIMS: list[claims.Claim] = [
         "effect {centre} at the centre lesion and {corner} at the corner one, on an image scale from -1 to 1), and "
         "nearly white elsewhere (mean size {outside}).",
         {
-            k: claims.Computed(lambda k=k: figure3_effect()[k], f"Figure 3: VA-GAN's mean effect, {k}")
+            k: claims.Computed(lambda k=k: figure3_effect()[k], f"Figure 3: VA-GAN's mean effect, {k}")  # type: ignore[misc]  # mypy cannot type a lambda whose default binds the loop variable (python/mypy#15459)
             for k in ("centre", "corner", "outside")
         },
         lambda v: v["centre"] > v["corner"] > 2 * v["outside"] > 0,

@@ -180,7 +180,10 @@ CLAIMS = [
         "triage_confusion_alt_text",
         "a two-by-two grid; {tn} true negatives dominate, with {tp} true positives, {fp} false positives and "
         "{fn} false negatives.",
-        {k: Computed(lambda k=k: _counts()[k], f"the triage exercise's {k.upper()} count") for k in TRIAGE_COUNTS},
+        {
+            k: Computed(lambda k=k: _counts()[k], f"the triage exercise's {k.upper()} count")  # type: ignore[misc]  # mypy cannot type a lambda whose default binds the loop variable (python/mypy#15459)
+            for k in TRIAGE_COUNTS
+        },
         lambda v: v["tn"] == max(v.values()),
         {k: "{:d}" for k in TRIAGE_COUNTS},
     ),
