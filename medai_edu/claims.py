@@ -1,6 +1,7 @@
 """Every quantitative or comparative sentence of a lesson, bound to the measurement behind it.
 
-A lesson module lists its claims in one table, ``CLAIMS``. Each :class:`Claim` names the
+Each lesson lists its claims in one table, ``CLAIMS``, in its own module beside the lesson
+(``medai_edu.lessons.<lesson>_claims``). Each :class:`Claim` names the
 sentence as the notebook shows it (with ``{placeholders}`` for quoted values), where each value
 comes from (a field of a shipped benchmark JSON, or a function that computes it) and the
 comparison the sentence makes. The tests (``tests/test_claims.py``) check, for every lesson,

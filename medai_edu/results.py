@@ -338,7 +338,7 @@ def recipe(name: str) -> Callable[[Callable[[bool], None]], Callable[[bool], Non
 
 
 def _load_recipes() -> None:
-    for lesson in ("saliency", "alzheimer", "uncertainty", "capstone"):
+    for lesson in ("saliency", "alzheimer", "uncertainty", "human_with_ai"):
         importlib.import_module(f"medai_edu.lessons.{lesson}")
 
 

@@ -503,7 +503,7 @@ def robustness_explorer(grid: Mapping[tuple[str, float], dict]) -> Explorer:
 
 
 class ReferralStudy(Protocol):
-    """What :func:`referral_explorer` reads of a :class:`~medai_edu.lessons.capstone.Study`."""
+    """What :func:`referral_explorer` reads of a :class:`~medai_edu.lessons.human_with_ai.Study`."""
 
     @property
     def shares(self) -> np.ndarray: ...
@@ -518,7 +518,7 @@ class ReferralStudy(Protocol):
 def referral_explorer(study: ReferralStudy, share: float = 0.3) -> Explorer:
     """Sliders for the share of cases referred and the reader's automation bias; the referral curve follows.
 
-    ``study`` is a :class:`~medai_edu.lessons.capstone.Study`; the curve is the team's accuracy on its
+    ``study`` is a :class:`~medai_edu.lessons.human_with_ai.Study`; the curve is the team's accuracy on its
     clean test cases (the faint line: the same reader without automation bias).
     """
     style = {"description_width": "150px"}

@@ -112,19 +112,19 @@ EXERCISES = {
     "ged": Exercise("03_uncertainty_sampling", "import numpy as np", "checks.check_ged(ged)"),
     "team": Exercise(
         "04_human_with_ai",
-        "from medai_edu.lessons import capstone as lesson\n"
+        "from medai_edu.lessons import human_with_ai as lesson\n"
         "study = lesson.load_study(120, progress=False)\n"
         "share = lesson.chosen_share(study)",
         'checks.check_estimate(predict_team, lesson.QUESTIONS["team"], measured=lesson.team_percent(study, share))',
     ),
     "full_bias": Exercise(
         "04_human_with_ai",
-        "from medai_edu.lessons import capstone as lesson",
+        "from medai_edu.lessons import human_with_ai as lesson",
         'checks.check_estimate(read_team_full_bias, lesson.QUESTIONS["full_bias"])',
     ),
     "capacity_question": Exercise(
         "04_human_with_ai",
-        "from medai_edu.lessons import capstone as lesson",
+        "from medai_edu.lessons import human_with_ai as lesson",
         'checks.check_estimate(read_referred_low_contrast, lesson.QUESTIONS["capacity"])',
     ),
     "team_accuracy": Exercise("04_human_with_ai", "import numpy as np", "checks.check_team_accuracy(team_accuracy)"),

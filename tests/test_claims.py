@@ -18,13 +18,13 @@ from conftest import ROOT
 
 from medai_edu import claims
 
-#: lesson folder -> the module holding its CLAIMS
+#: lesson folder -> the module holding its CLAIMS (beside the lesson's own module)
 LESSONS = {
-    "00_welcome": "medai_edu.lessons.welcome",
-    "01_saliency_vs_attribution": "medai_edu.lessons.saliency",
-    "02_alzheimer_maps": "medai_edu.lessons.alzheimer",
-    "03_uncertainty_sampling": "medai_edu.lessons.uncertainty",
-    "04_human_with_ai": "medai_edu.lessons.capstone",
+    "00_welcome": "medai_edu.lessons.welcome_claims",
+    "01_saliency_vs_attribution": "medai_edu.lessons.saliency_claims",
+    "02_alzheimer_maps": "medai_edu.lessons.alzheimer_claims",
+    "03_uncertainty_sampling": "medai_edu.lessons.uncertainty_claims",
+    "04_human_with_ai": "medai_edu.lessons.human_with_ai_claims",
 }
 #: what makes a sentence quantitative or comparative: a decimal, a percentage, "N times", or a
 #: comparison word

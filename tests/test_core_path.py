@@ -32,7 +32,7 @@ LESSON_MODULES = {
     "01_saliency_vs_attribution": "medai_edu.lessons.saliency",
     "02_alzheimer_maps": "medai_edu.lessons.alzheimer",
     "03_uncertainty_sampling": "medai_edu.lessons.uncertainty",
-    "04_human_with_ai": "medai_edu.lessons.capstone",
+    "04_human_with_ai": "medai_edu.lessons.human_with_ai",
 }
 CHECK_CALL = re.compile(r'checks\.check_(choice|estimate)\((\w+), lesson\.QUESTIONS\["(\w+)"\]')
 SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)

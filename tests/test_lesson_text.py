@@ -133,11 +133,11 @@ def test_lesson_3_tables_give_shares_in_percent():
 
 
 def test_lesson_4_tables_give_shares_in_percent():
-    from medai_edu.lessons import capstone
+    from medai_edu.lessons import human_with_ai
 
-    benchmark = capstone.reference_benchmark()
+    benchmark = human_with_ai.reference_benchmark()
     shares = [row for row in benchmark.index if not row.startswith("ECE")]
     assert all("%" in row for row in shares), shares
     assert benchmark.loc[shares].to_numpy().max() > 1, "percent, not fractions"
-    table = capstone.quality_table(capstone.load_study())
+    table = human_with_ai.quality_table(human_with_ai.load_study())
     assert "%" in table.index.name and table.to_numpy().max() > 1

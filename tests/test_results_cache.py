@@ -100,7 +100,7 @@ def test_the_code_key_follows_what_a_function_uses_not_the_lesson_text(monkeypat
 
     before = results.own_code(lesson.robustness_grid)
     assert "def sample_outlines" in before  # a function it calls, from its module
-    monkeypatch.setattr(lesson, "CLAIMS", [])  # the text around it
+    monkeypatch.setattr(lesson, "TABLE_COLUMNS", [])  # another table of the module, which it does not use
     assert results.own_code(lesson.robustness_grid) == before
     monkeypatch.setattr(lesson, "STRONGEST_SHIFT", {**lesson.STRONGEST_SHIFT, "noise": 0.7})  # a constant it uses
     assert results.own_code(lesson.robustness_grid) != before

@@ -1,7 +1,7 @@
 """`medai-edu bench referral`: the simulated reading study of lesson 4 (human with AI).
 
 On lesson 2's cohort (MCI vs AD) with its shipped classifier: the model's accuracy alone, the
-simulated reader's alone (:data:`~medai_edu.lessons.capstone.READER`; expected accuracy over its
+simulated reader's alone (:data:`~medai_edu.lessons.human_with_ai.READER`; expected accuracy over its
 random draws), and the team's when the least confident cases are referred to the reader, at fixed
 referral shares and automation biases; the expected calibration error of the model's probability
 of AD before and after temperature scaling; and all of this again with the test scans changed as
@@ -29,56 +29,59 @@ import numpy as np
 from medai_edu import referral
 from medai_edu.data.splits import FINAL_TEST_SEED
 from medai_edu.device import get_device
-from medai_edu.lessons import capstone
+from medai_edu.lessons import human_with_ai
 from medai_edu.metrics import paired_bootstrap
 from medai_edu_ops.benchmarks.common import machine
 
 
-def _condition(study: capstone.Study, condition: str, threshold: float) -> dict[str, Any]:
+def _condition(study: human_with_ai.Study, condition: str, threshold: float) -> dict[str, Any]:
     return {
         "model_accuracy": study.model_alone(condition),
         "reader_accuracy": study.reader_alone(condition),
         "ece_before": study.ece(condition, recalibrated=False),
         "ece_after": study.ece(condition),
         "team": {
-            f"bias_{capstone._key(b)}": {
-                f"share_{capstone._key(s)}": float(v)
-                for s, v in zip(capstone.BENCH_SHARES, study.curve(condition, b, capstone.BENCH_SHARES))
+            f"bias_{human_with_ai._key(b)}": {
+                f"share_{human_with_ai._key(s)}": float(v)
+                for s, v in zip(human_with_ai.BENCH_SHARES, study.curve(condition, b, human_with_ai.BENCH_SHARES))
             }
-            for b in capstone.AUTOMATION_BIASES
+            for b in human_with_ai.AUTOMATION_BIASES
         },
-        "quality": capstone.with_quality_check(study, condition, threshold),
+        "quality": human_with_ai.with_quality_check(study, condition, threshold),
     }
 
 
-def _borderline_reader(study: capstone.Study, share: float) -> dict[str, Any]:
+def _borderline_reader(study: human_with_ai.Study, share: float) -> dict[str, Any]:
     """The same study with a reader whose errors fall on the borderline cases (same sensitivity and
     specificity overall): the team's curve on the clean test cases and at the chosen share."""
-    accuracy = capstone.BORDERLINE_ACCURACY
-    curve = study.curve("clean", 0.0, capstone.BENCH_SHARES, borderline_accuracy=accuracy)
+    accuracy = human_with_ai.BORDERLINE_ACCURACY
+    curve = study.curve("clean", 0.0, human_with_ai.BENCH_SHARES, borderline_accuracy=accuracy)
     clean = study.test["clean"]
     reader = study.reader_correct("clean", 0.0, accuracy)
     team = np.where(referral.referred(study.confidences(), share), reader, clean.model_correct)
     return {
         "accuracy_on_borderline": accuracy,
-        "borderline_severity": list(capstone.BORDERLINE_SEVERITY),
+        "borderline_severity": list(human_with_ai.BORDERLINE_SEVERITY),
         "share_borderline": float(clean.borderline.mean()),
         "share_borderline_among_referred": float(
             clean.borderline[referral.referred(study.confidences(), share)].mean()
         ),
         "reader_accuracy": float(study.reader.correct_probability(clean.labels).mean()),
-        "team": {f"share_{capstone._key(s)}": float(v) for s, v in zip(capstone.BENCH_SHARES, curve)},
+        "team": {f"share_{human_with_ai._key(s)}": float(v) for s, v in zip(human_with_ai.BENCH_SHARES, curve)},
         "team_at_chosen_share": float(team.mean()),
         "team_vs_model": paired_bootstrap(team, clean.model_correct.astype(float)),
     }
 
 
-def _reliance(study: capstone.Study, share: float) -> dict[str, Any]:
+def _reliance(study: human_with_ai.Study, share: float) -> dict[str, Any]:
     """Over-reliance and appropriate reliance on the clean test cases at the chosen share, per automation bias."""
-    return {f"bias_{capstone._key(b)}": capstone.reliance(study, share, b) for b in capstone.AUTOMATION_BIASES}
+    return {
+        f"bias_{human_with_ai._key(b)}": human_with_ai.reliance(study, share, b)
+        for b in human_with_ai.AUTOMATION_BIASES
+    }
 
 
-def _per_case_team(study: capstone.Study, share: float) -> np.ndarray:
+def _per_case_team(study: human_with_ai.Study, share: float) -> np.ndarray:
     cases = study.test["clean"]
     to_reader = referral.referred(study.confidences(), share)
     return np.where(to_reader, study.reader_correct(), cases.model_correct)
@@ -88,13 +91,13 @@ def run(n_test: int | None = None, progress: bool = True, final_seed: int = FINA
     """The whole study on the development cohort's test split (``n_test``: only the first cases) and
     the clean numbers on the final test set."""
     start = time.perf_counter()
-    study = capstone.build_study(n_test=n_test, progress=progress)
-    share = capstone.chosen_share(study)
+    study = human_with_ai.build_study(n_test=n_test, progress=progress)
+    share = human_with_ai.chosen_share(study)
     val = study.validation
     threshold = referral.threshold_for_capacity(referral.confidence(val.probabilities(study.temperature)), share)
     team = _per_case_team(study, share)
     clean = study.test["clean"]
-    final = capstone.build_study(seed=final_seed, n_test=n_test, progress=progress)
+    final = human_with_ai.build_study(seed=final_seed, n_test=n_test, progress=progress)
     final.temperature = study.temperature  # the development study's choices, applied unchanged
     final_team = _per_case_team(final, share)
     return {
@@ -127,19 +130,19 @@ def run(n_test: int | None = None, progress: bool = True, final_seed: int = FINA
             "conditions": {c: _condition(final, c, threshold) for c in final.test},
             "borderline_reader": _borderline_reader(final, share),
             "reliance": _reliance(final, share),
-            "prevalence": capstone.at_prevalence(final, capstone.LOW_PREVALENCE, share),
+            "prevalence": human_with_ai.at_prevalence(final, human_with_ai.LOW_PREVALENCE, share),
         },
         "reliance": _reliance(study, share),
         "prevalence": {
-            "cohort": capstone.at_prevalence(study, float(clean.labels.mean()), share),
-            "low": capstone.at_prevalence(study, capstone.LOW_PREVALENCE, share),
+            "cohort": human_with_ai.at_prevalence(study, float(clean.labels.mean()), share),
+            "low": human_with_ai.at_prevalence(study, human_with_ai.LOW_PREVALENCE, share),
         },
-        "image_ceiling": capstone.image_ceiling(),
+        "image_ceiling": human_with_ai.image_ceiling(),
         "settings": {
-            "shares": list(capstone.BENCH_SHARES),
-            "automation_biases": list(capstone.AUTOMATION_BIASES),
-            "quality_quantile": capstone.QUALITY_QUANTILE,
-            "calibration_bins": capstone.CALIBRATION_BINS,
+            "shares": list(human_with_ai.BENCH_SHARES),
+            "automation_biases": list(human_with_ai.AUTOMATION_BIASES),
+            "quality_quantile": human_with_ai.QUALITY_QUANTILE,
+            "calibration_bins": human_with_ai.CALIBRATION_BINS,
         },
         "seconds": round(time.perf_counter() - start, 1),
         "machine": machine(get_device(None)),
@@ -150,7 +153,7 @@ def verdict(result: dict[str, Any]) -> str:
     """Whether the team beats both the model and the reader on clean test scans, with the numbers."""
     share = result["chosen_share"]
     clean = result["conditions"]["clean"]
-    team = clean["team"]["bias_0"][f"share_{capstone._key(share)}"]
+    team = clean["team"]["bias_0"][f"share_{human_with_ai._key(share)}"]
     model, reader = clean["model_accuracy"], clean["reader_accuracy"]
     beats = team > model and team > reader
     return (

@@ -61,9 +61,9 @@ def run(repeats: int = 10) -> dict[str, dict[str, float]]:
 
 def _referral_explorer(repeats: int) -> dict[str, dict[str, float]]:
     """Lesson 4: the referral curve (recomputed for the automation bias, then drawn)."""
-    from medai_edu.lessons import capstone
+    from medai_edu.lessons import human_with_ai
 
-    study = capstone.load_study(progress=False)
+    study = human_with_ai.load_study(progress=False)
     return {
         "referral_explorer": _time_moves(
             lambda: widgets.referral_explorer(study),

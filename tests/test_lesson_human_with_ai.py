@@ -128,9 +128,9 @@ def test_exercise_checks_accept_the_library_and_reject_a_mistake():
 
 @pytest.mark.slow
 def test_study_on_the_lesson_cohort():
-    from medai_edu.lessons import capstone
+    from medai_edu.lessons import human_with_ai
 
-    study = capstone.build_study(n_test=120, progress=False)
+    study = human_with_ai.build_study(n_test=120, progress=False)
     assert set(study.test) == {"clean", *SHIFTS}
     assert 0.5 < study.temperature < 2
     assert study.model_alone() > 0.75 and max(study.model_alone(c) for c in SHIFTS) < 0.65
@@ -141,7 +141,7 @@ def test_study_on_the_lesson_cohort():
     flagged = {c: study.test[c].quality_scores > study.quality.threshold for c in study.test}
     assert flagged["clean"].mean() < 0.05
     assert all(flagged[c].mean() > 0.9 for c in SHIFTS)
-    assert 0.0 <= capstone.chosen_share(study) <= 1.0
+    assert 0.0 <= human_with_ai.chosen_share(study) <= 1.0
 
 
 @pytest.mark.slow
@@ -149,9 +149,9 @@ def test_referral_explorer_redraws_for_both_sliders_and_extremes():
     from unittest import mock
 
     from medai_edu import widgets
-    from medai_edu.lessons import capstone
+    from medai_edu.lessons import human_with_ai
 
-    study = capstone.build_study(n_test=60, progress=False)
+    study = human_with_ai.build_study(n_test=60, progress=False)
     with mock.patch.object(widgets, "display", lambda obj: None):
         explorer = widgets.referral_explorer(study)
         first = explorer.figure.value
@@ -190,29 +190,29 @@ def test_prevalence_weights_and_prior_shift():
 
 
 def test_image_ceiling_is_the_best_reading_of_severity():
-    from medai_edu.lessons import capstone
+    from medai_edu.lessons import human_with_ai
 
     # MCI severities uniform on [0, 0.5], AD on [0.35, 1]: in the overlap the likelier group is MCI, and the
     # AD people there (0.15 / 0.65 of them, half the cohort) are missed
-    assert capstone.image_ceiling() == pytest.approx(1 - 0.5 * 0.15 / 0.65)
+    assert human_with_ai.image_ceiling() == pytest.approx(1 - 0.5 * 0.15 / 0.65)
 
 
 @pytest.mark.slow
 def test_reliance_splits_what_switching_costs_and_prevalence_changes_the_ppv():
-    from medai_edu.lessons import capstone
+    from medai_edu.lessons import human_with_ai
 
-    study = capstone.build_study(n_test=120, progress=False)
+    study = human_with_ai.build_study(n_test=120, progress=False)
     share = 0.4
-    base = capstone.team_percent(study, share, 0.0)
+    base = human_with_ai.team_percent(study, share, 0.0)
     for bias in (0.25, 0.5, 1.0):
-        r = capstone.reliance(study, share, bias)
+        r = human_with_ai.reliance(study, share, bias)
         assert r["over_reliance"] > 0 and r["appropriate_reliance"] > 0
         # the team changes by exactly what appropriate reliance gains minus what over-reliance loses
-        assert capstone.team_percent(study, share, bias) - base == pytest.approx(
+        assert human_with_ai.team_percent(study, share, bias) - base == pytest.approx(
             100 * (r["appropriate_reliance"] - r["over_reliance"])
         )
-    cohort = capstone.at_prevalence(study, float(study.test["clean"].labels.mean()), share)
-    low = capstone.at_prevalence(study, 0.1, share)
+    cohort = human_with_ai.at_prevalence(study, float(study.test["clean"].labels.mean()), share)
+    low = human_with_ai.at_prevalence(study, 0.1, share)
     assert low["sensitivity"] == cohort["sensitivity"] and low["specificity"] == cohort["specificity"]
     sens, spec = low["sensitivity"], low["specificity"]
     assert low["ppv"] == pytest.approx(sens * 0.1 / (sens * 0.1 + (1 - spec) * 0.9))  # Bayes' rule
