@@ -211,12 +211,9 @@ def main(argv: list[str] | None = None) -> int:
         start = time.monotonic()
         bin_dir = build_venv(venv, args.wheels)
         print(f"virtualenv from binder/ ready in {time.monotonic() - start:.0f} s", flush=True)
-        cache = venv / "share" / "medai-edu" / "cache"
-        print(
-            f"environment size: {folder_megabytes(venv) - folder_megabytes(cache):.0f} MB of packages, "
-            f"{folder_megabytes(cache):.0f} MB of shared cache",
-            flush=True,
-        )
+        cache = folder_megabytes(venv / "share" / "medai-edu" / "cache")
+        packages = folder_megabytes(venv) - cache
+        print(f"environment size: {packages:.0f} MB of packages, {cache:.0f} MB of shared cache", flush=True)
         results = run_lessons(bin_dir, Path(tmp))
     failed = [r for r in results if not r["ok"]]
     for result in failed:

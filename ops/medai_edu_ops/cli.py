@@ -381,39 +381,19 @@ def _add_grade(commands: argparse._SubParsersAction) -> None:
 
 
 def _cache(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from medai_edu import shared_cache
 
-    return shared_cache.main(
-        [
-            args.action,
-            *(["--into", str(Path(args.into))] if args.into else []),
-            *(["--no-progress"] if args.no_progress else []),
-        ]
-    )
+    return shared_cache.run(args)
 
 
 def _add_cache(commands: argparse._SubParsersAction) -> None:
+    from medai_edu import shared_cache
+
     run = commands.add_parser(
         "cache",
         help="build every lesson's data and results ahead of a class (e.g. into a shared folder), or check them",
     )
-    run.add_argument(
-        "action",
-        choices=["build", "check"],
-        help="build: generate (or verify) the data every lesson reads and store every lesson's demonstrations "
-        "(results, explorer states); check: recompute every stored result live and compare (exit 1 if any differs "
-        "or is stale)",
-    )
-    run.add_argument(
-        "--into",
-        metavar="DIR",
-        help="folder to fill, made readable by everyone (default: your own cache); learners then read it "
-        "with MEDAI_EDU_SHARED_CACHE=DIR",
-    )
-    run.add_argument("--no-progress", action="store_true", help="no progress bars")
-    run.set_defaults(run=_cache)
+    shared_cache.add_arguments(run).set_defaults(run=_cache)
 
 
 def build_parser() -> argparse.ArgumentParser:
