@@ -69,10 +69,25 @@ def test_vagan_input_errors():
         MapGenerator(output="sigmoid")
 
 
-def test_classifier_training_command_runs_end_to_end(tmp_path, monkeypatch):
-    import json
-
+def _medai_edu_train(argv: list[str]) -> int:
     from medai_edu_ops import cli
+
+    return cli.main(["train", *argv])
+
+
+def _library_train(argv: list[str]) -> int:
+    from medai_edu.training import command
+
+    return command.main(argv)
+
+
+#: the course operations' `medai-edu train` and the library's `python -m medai_edu.training` (what students have)
+TRAIN_COMMANDS = {"medai-edu train": _medai_edu_train, "python -m medai_edu.training": _library_train}
+
+
+@pytest.mark.parametrize("prog", TRAIN_COMMANDS)
+def test_classifier_training_command_runs_end_to_end(prog, tmp_path, monkeypatch):
+    import json
 
     from medai_edu.training import classifier
 
@@ -81,21 +96,23 @@ def test_classifier_training_command_runs_end_to_end(tmp_path, monkeypatch):
     monkeypatch.setattr(classifier, "ClassifierConfig", lambda **kw: real_config(**{**tiny, **kw}))
     monkeypatch.setattr(classifier, "get_dataset", lambda name, split, **kw: real(name, split, **{**kw, "limit": 32}))
     out = tmp_path / "w"
-    assert cli.main(["train", "classifier", "--data", "toy", "--size", "32", "--out", str(out), "--device", "cpu"]) == 0
+    assert (
+        TRAIN_COMMANDS[prog](["classifier", "--data", "toy", "--size", "32", "--out", str(out), "--device", "cpu"]) == 0
+    )
     manifest = json.loads((out / "toy_classifier.json").read_text())
-    assert manifest["command"] == f"medai-edu train classifier --data toy --seed 42 --size 32 --out {out}"
+    assert manifest["command"] == f"{prog} classifier --data toy --seed 42 --size 32 --out {out}"
     assert 0.0 <= manifest["metrics"]["test_accuracy"] <= 1.0 and manifest["metrics"]["n_test"] == 32
 
 
+@pytest.mark.parametrize("prog", TRAIN_COMMANDS)
 @pytest.mark.parametrize("where", [[], ["--out", "PRETRAINED"]])
-def test_train_refuses_to_replace_the_shipped_weights_unasked(where, capsys):
-    from medai_edu_ops import cli
-
+def test_train_refuses_to_replace_the_shipped_weights_unasked(where, prog, capsys):
     from medai_edu import pretrained
 
     before = {p.name: p.stat().st_mtime_ns for p in pretrained.PRETRAINED_DIR.iterdir()}
     args = [str(pretrained.PRETRAINED_DIR) if w == "PRETRAINED" else w for w in where]
-    assert cli.main(["train", "classifier", "--data", "toy", "--steps", "1", "--device", "cpu", *args]) == 2
+    assert TRAIN_COMMANDS[prog](["classifier", "--data", "toy", "--steps", "1", "--device", "cpu", *args]) == 2
     error = capsys.readouterr().err
-    assert "--out" in error and "--replace-shipped" in error and str(pretrained.PRETRAINED_DIR) in error
+    assert error.startswith(prog) and "--out" in error and "--replace-shipped" in error
+    assert str(pretrained.PRETRAINED_DIR) in error
     assert {p.name: p.stat().st_mtime_ns for p in pretrained.PRETRAINED_DIR.iterdir()} == before

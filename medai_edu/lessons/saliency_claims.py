@@ -154,7 +154,7 @@ CLAIMS: list[claims.Claim] = [
     claims.Claim(
         "classifier_training_images",
         "It was [trained](" + _LINK + "training) on {n_train} images and comes with the course (to retrain it, type "
-        "`medai-edu train classifier` in a terminal: in JupyterLab, *File → New → Terminal*).",
+        "`python -m medai_edu.training classifier --out my_classifier` in a terminal: in JupyterLab, *File → New → Terminal*).",
         {"n_train": claims.Computed(lambda: len(ToyBoxDataset("train")), "images in the toy data's training split")},
         lambda v: v["n_train"] > 0,
         {"n_train": "{:,}"},
