@@ -42,6 +42,9 @@ LAB_FLAGS := --ServerApp.root_dir=course --port=$(PORT) --ip=$(IP) $(ROOT_FLAG) 
 # The class JupyterHub (docs/hub.md): JupyterHub, the LTI authenticator and idle culler from PyPI (the
 # `hub` extra, pinned in constraints.txt); configurable-http-proxy from npm into the venv, not globally.
 HUB_STAMP := $(VENV)/.medai-edu-hub
+# Students' kernels on the hub: a second environment with the library alone (no course operations, no
+# JupyterHub); its kernelspecs come first on every server's JUPYTER_PATH (ops/medai_edu_ops/hub/config.py).
+KERNEL_VENV := $(VENV)/kernel
 HUB_PROXY := configurable-http-proxy@5.3.0
 HUB_ROOT  ?= /srv/medai-edu
 HUB_PORT  ?= 8000
@@ -105,6 +108,12 @@ $(HUB_STAMP): $(STAMP)
 	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; } || true
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/hub-proxy $(HUB_PROXY)
+	test -x $(KERNEL_VENV)/bin/python || $(PYTHON) -m venv $(KERNEL_VENV)
+	$(KERNEL_VENV)/bin/python -m pip install --quiet $(TORCH)
+	$(KERNEL_VENV)/bin/python -m pip install --quiet -c constraints.txt -e . "$(TORCH)"
+	@# python3 too: ipykernel's own spec says "python", which a server resolves to its own (the course's) Python.
+	$(KERNEL_VENV)/bin/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 (medai-edu)"
+	$(KERNEL_VENV)/bin/python -m ipykernel install --sys-prefix --name python3
 	touch $@
 
 # As root: the hub's folders, the shared cache (data and results; built again at every start: it verifies
@@ -122,7 +131,7 @@ hub: $(HUB_STAMP) isolation
 # INSTRUCTOR=1 keeps them (Create Assignment, Validate, formgrader).
 lab: $(STAMP)
 	$(if $(INSTRUCTOR),,JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config/student$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}") \
-		$(BIN)/jupyter lab $(LAB_FLAGS)
+		PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab $(LAB_FLAGS)
 
 # Manual grading: nbgrader's formgrader at http://$(IP):$(PORT)/formgrader, served from this course folder
 # (docs/instructors.md). No exchange here (a learning platform hands out and collects): its listing is off.

@@ -329,6 +329,50 @@ def _answer(page, base: str, user: str, answers: dict[str, str]) -> None:
         assert saved[grade_id] == text, f"{user}'s saved answer {grade_id}: {saved[grade_id]!r}"
 
 
+# What a kernel answers about itself: its Python, and which of the library and the course operations
+# (with their dependencies) it can import. One JSON line.
+PROBE = (
+    "import importlib.util, json, sys; print(json.dumps({'python': sys.executable, **{m: importlib.util.find_spec(m)"
+    " is not None for m in ('medai_edu', 'medai_edu_ops', 'jupyterhub', 'nbgrader', 'pytest')}}))"
+)
+LIBRARY_ONLY = {"medai_edu": True, "medai_edu_ops": False, "jupyterhub": False, "nbgrader": False, "pytest": False}
+
+
+def _ask_kernel(client) -> dict:
+    """Run PROBE in the kernel behind ``client`` (a jupyter_client blocking client); its answer."""
+    said = []
+
+    def output(message: dict) -> None:
+        if message["msg_type"] == "stream":
+            said.append(message["content"]["text"])
+
+    client.wait_for_ready(timeout=120)
+    reply = client.execute_interactive(PROBE, output_hook=output, timeout=120)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    return json.loads("".join(said))
+
+
+def _assert_library_only_kernel(page, base: str, user: str, settings: HubSettings) -> None:
+    """The kernel the student's open lesson runs (started by their server) imports the library, not the course
+    operations: asked over its own connection file in the student's runtime folder."""
+    from jupyter_client import BlockingKernelClient
+
+    deadline = time.monotonic() + 120
+    while not (kernels := page.request.get(f"{base}/user/{user}/api/kernels").json()):
+        assert time.monotonic() < deadline, f"{user}'s open lesson started no kernel"
+        page.wait_for_timeout(1000)
+    assert [k["name"] for k in kernels] == ["medai-edu"], kernels
+    home = Path(pwd.getpwnam(user).pw_dir)
+    connection = next(home.rglob(f"kernel-{kernels[0]['id']}.json"))
+    client = BlockingKernelClient(connection_file=str(connection))
+    client.load_connection_file()
+    client.start_channels()
+    try:
+        assert _ask_kernel(client) == {"python": settings.kernel_python, **LIBRARY_ONLY}, user
+    finally:
+        client.stop_channels()
+
+
 def _saved_sources(page, base: str, user: str) -> dict[str, str]:
     response = page.request.get(f"{base}/user/{user}/api/contents/{LESSON}/{LESSON}.ipynb?content=1")
     assert response.ok, f"reading the saved notebook failed: {response.status}"
@@ -412,6 +456,7 @@ def test_a_class_on_the_hub(hub, chromium):  # noqa: F811 - the fixture imported
         page.locator("#fetched_assignments_list .list_item", has_text=LESSON).first.wait_for()
         assert (Path(pwd.getpwnam(user).pw_dir) / LESSON / f"{LESSON}.ipynb").exists()
         _answer(page, base, user, answers)
+        _assert_library_only_kernel(page, base, user, settings)
         tools = _nbgrader_tools(page)  # the lesson is open in the student's JupyterLab
         shown = [tool for tool in INSTRUCTOR_TOOLS if tools[tool]]
         assert not shown and tools["Assignment List menu entry"], f"{user}'s JupyterLab shows {tools}"
@@ -429,12 +474,14 @@ def test_a_class_on_the_hub(hub, chromium):  # noqa: F811 - the fixture imported
     course = settings.instructor_course(Path(pwd.getpwnam(INSTRUCTOR).pw_dir))
     for user in ANSWERS:
         assert (course / "submitted" / user / LESSON / f"{LESSON}.ipynb").exists(), f"{user}'s work was not collected"
-    grader = Path(settings.python).parent / "medai-edu"
-    output = _terminal(teacher, base, INSTRUCTOR, f"cd {course} && {grader} grade {LESSON} --workers 2")
+    # Terminals keep the server's PATH: the instructor's finds medai-edu, a student's the kernels' Python alone.
+    output = _terminal(teacher, base, INSTRUCTOR, f"cd {course} && medai-edu grade {LESSON} --workers 2")
     (ARTIFACTS / "grade-output.txt").write_text(output)
     tools = _nbgrader_tools(teacher)  # no notebook is open here: the Validate button cannot show
     assert all(tools[tool] for tool in INSTRUCTOR_TOOLS if tool != "Validate button"), f"the instructor's: {tools}"
     _formgrader(teacher, base, INSTRUCTOR, "release-feedback")
+    retrain = "python -m medai_edu.training --help && ! python -c 'import medai_edu_ops' && ! command -v medai-edu"
+    assert "usage: python -m medai_edu.training" in _terminal(students[RIGHT], base, RIGHT, retrain)
 
     assert not watch.offsite, f"hub pages reached off this machine: {watch.offsite[:5]}"
     points, total = _points()
@@ -665,6 +712,43 @@ def test_every_servers_kernels_talk_over_unix_sockets_not_shared_loopback_ports(
     app = ServerApp()
     app.load_config_file()
     assert AsyncMappingKernelManager(parent=app).kernel_manager_factory(parent=app).transport == "tcp"
+
+
+@pytest.mark.skipif(
+    not Path(HubSettings().kernel_python).exists(), reason="no kernel environment: `make test` builds it (make hub)"
+)
+def test_every_servers_kernels_run_the_library_alone(tmp_path, monkeypatch):
+    """The hub's servers find the kernels of the library-only environment first (JUPYTER_PATH), both the
+    course's kernel and "python3" (whose plain "python" a server would take for its own): a kernel started
+    as a server starts it imports medai_edu and none of the course operations. A student's terminal finds
+    that Python; the instructor's finds medai-edu and nbgrader. Retraining needs no course operations."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import start_new_kernel
+    from traitlets.config import Config
+
+    settings = HubSettings(root=tmp_path / "srv", instructor="ann")
+    c = Config()
+    config.apply(c, settings)
+    environment = c.Spawner.environment
+    monkeypatch.setenv("JUPYTER_PATH", environment["JUPYTER_PATH"])
+    specs = KernelSpecManager().get_all_specs()
+    assert {"medai-edu", "python3"} <= set(specs)
+    pythons = {name: spec["spec"]["argv"][0] for name, spec in specs.items()}
+    assert pythons == dict.fromkeys(specs, settings.kernel_python)
+    manager, client = start_new_kernel(kernel_name="medai-edu")
+    try:
+        assert _ask_kernel(client) == {"python": settings.kernel_python, **LIBRARY_ONLY}
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    helped = subprocess.run(
+        [settings.kernel_python, "-m", "medai_edu.training", "--help"], capture_output=True, text=True
+    )
+    assert helped.returncode == 0 and "usage: python -m medai_edu.training" in helped.stdout, helped.stderr
+    for user, first in (("bo", settings.kernel_python), ("ann", settings.python)):
+        spawner = type("Spawner", (), {"user": type("User", (), {"name": user}), "environment": dict(environment)})
+        c.Spawner.pre_spawn_hook(spawner)
+        assert spawner.environment["PATH"].split(":")[0] == str(Path(first).parent), user
 
 
 def _lab_config(folder: Path) -> dict:

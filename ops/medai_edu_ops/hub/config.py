@@ -14,11 +14,14 @@ TEMPLATES = Path(__file__).with_name("templates")  # the login page's sign-up li
 
 
 def spawner_environment(settings: HubSettings) -> dict[str, str]:
-    """Environment every user's server gets (the per-role Jupyter config is added per user)."""
-    bin_dir = str(Path(settings.python).parent)
+    """Environment every user's server gets (the per-role Jupyter config and PATH are added per user).
+
+    The server itself (JupyterLab, nbgrader's student tools) runs from the course's environment; its
+    kernels, found first on JUPYTER_PATH, from the environment that holds the library alone."""
     return {
         "MEDAI_EDU_SHARED_CACHE": str(settings.shared_cache),
-        "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",  # medai-edu and nbgrader in the terminal
+        "JUPYTER_PATH": str(settings.kernel_specs),
+        "PATH": search_path(settings, "student"),
     }
 
 
@@ -26,10 +29,16 @@ def role_of(settings: HubSettings, username: str) -> str:
     return "instructor" if username == settings.instructor else "student"
 
 
+def search_path(settings: HubSettings, role: str) -> str:
+    """A terminal's PATH: a student's finds the Python their notebooks run; the instructor's medai-edu and nbgrader."""
+    python = settings.python if role == "instructor" else settings.kernel_python
+    return f"{Path(python).parent}:/usr/local/bin:/usr/bin:/bin"
+
+
 def _per_user_environment(settings: HubSettings):
-    def environment(spawner) -> None:  # pre_spawn_hook: the role decides config and graded mode
+    def environment(spawner) -> None:  # pre_spawn_hook: the role decides config, PATH and graded mode
         role = role_of(settings, spawner.user.name)
-        extra = {"JUPYTER_CONFIG_PATH": str(settings.role_config(role))}
+        extra = {"JUPYTER_CONFIG_PATH": str(settings.role_config(role)), "PATH": search_path(settings, role)}
         if role == "student" and settings.graded:
             extra["MEDAI_EDU_GRADED"] = "1"
         spawner.environment = {**spawner.environment, **extra}  # a new dict: never shared between users

@@ -50,8 +50,15 @@ def instructor_tools() -> dict[str, dict]:
 # the shared loopback: 30 servers starting kernels at once picked the same "free" port (ZMQError: Address
 # already in use; kernels restarted, one died), and a server then connected to another user's kernel
 # (Invalid Signature). Measured with `medai-edu bench hub --students 30` (docs/hub.md, section 8).
+# Terminals: a server without a terminal of its own starts a login shell, whose PATH Debian's /etc/profile
+# replaces; an interactive shell keeps the server's (students: the kernels' Python; the instructor: medai-edu).
 # (A Python config file: Jupyter Server reads jupyter_server_config.d/ only for its extensions.)
-KERNEL_SOCKETS = "c.KernelManager.transport = 'ipc'  # medai-edu hub: kernels on Unix sockets, not loopback ports\n"
+SERVER_CONFIG = """\
+# Written by medai-edu hub set-up (ops/medai_edu_ops/hub/launch.py).
+import os
+c.KernelManager.transport = "ipc"  # kernels on Unix sockets, not loopback ports
+c.ServerApp.terminado_settings = {"shell_command": [os.environ.get("SHELL") or "/bin/bash", "-i"]}
+"""
 
 
 def _publish(path: Path, text: str) -> None:
@@ -77,7 +84,7 @@ def write_role_configs(settings: HubSettings, instructor_home: Path | None) -> N
     for name, data in instructor_tools().items():
         _publish(instructor / name, json.dumps(data, indent=2) + "\n")
     for folder in (student, instructor):
-        _publish(folder / "jupyter_server_config.py", KERNEL_SOCKETS)
+        _publish(folder / "jupyter_server_config.py", SERVER_CONFIG)
     course_root = settings.instructor_course(instructor_home) if instructor_home else None
     _publish(instructor / "nbgrader_config.py", _nbgrader_config(settings, course_root))
     os.chmod(student.parent, 0o755)
@@ -122,6 +129,9 @@ def prepare(settings: HubSettings) -> list[Path]:
         raise HubError("the class hub runs as root (it starts each user's server as that user): run it with sudo")
     if not Path(settings.proxy).exists():
         raise HubError(f"configurable-http-proxy is not at {settings.proxy}: run `make hub` (it installs it from npm)")
+    spec = settings.kernel_specs / "kernels" / "medai-edu" / "kernel.json"
+    if not spec.is_file():
+        raise HubError(f"the students' kernels are not set up (no {spec}): run `make hub` (it builds them)")
     settings.root.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.root, 0o755)
     settings.state.mkdir(exist_ok=True)

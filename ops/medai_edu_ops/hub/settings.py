@@ -55,6 +55,7 @@ class HubSettings:
     cull_timeout: int = 3600  # seconds idle before a server is stopped
     cull_every: int = 300
     python: str = sys.executable  # the course's Python (its venv holds jupyterhub-singleuser)
+    kernel_python: str = str(REPO / ".venv" / "kernel" / "bin" / "python")  # every kernel's: the library alone
     proxy: str = str(REPO / ".venv" / "hub-proxy" / "node_modules" / ".bin" / "configurable-http-proxy")
     graded: bool = True  # students' self-checks only say "recorded" (MEDAI_EDU_GRADED=1)
     load_test_token: str = ""  # `medai-edu bench hub` only: an API service that starts and uses any server
@@ -88,6 +89,11 @@ class HubSettings:
     @property
     def path(self) -> Path:
         return self.state / "settings.json"
+
+    @property
+    def kernel_specs(self) -> Path:
+        """The Jupyter data folder of the kernels' environment (its kernelspecs), first on every server's JUPYTER_PATH."""
+        return Path(self.kernel_python).parent.parent / "share" / "jupyter"
 
     def role_config(self, role: str) -> Path:
         """The Jupyter config folder of a role ('student' or 'instructor')."""
