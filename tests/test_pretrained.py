@@ -96,3 +96,13 @@ def test_shipped_vagan_verifies_and_finds_the_boxes():
     scores = ncc(disease_effect(generator, torch.from_numpy(images)), masks, batch=True)
     assert abs(scores.mean() - manifest["metrics"]["ncc_mean"]) < 3 * manifest["metrics"]["ncc_std"]
     assert scores.mean() > 0.6
+
+
+def test_every_shipped_manifest_names_a_model_class():
+    """build_model finds each class by the kind it carries; an unknown kind names the known ones."""
+    manifests = [json.loads(path.read_text()) for path in sorted(pretrained.PRETRAINED_DIR.glob("*.json"))]
+    assert len({m["kind"] for m in manifests}) >= 4  # classifier, VA-GAN's generator, segmenters
+    for manifest in manifests:
+        assert type(pretrained.build_model(manifest["kind"], manifest["config"])).kind == manifest["kind"]
+    with pytest.raises(ValueError, match=r"Unknown model kind 'resnet'; expected one of 'sononet', .*'phiseg'"):
+        pretrained.build_model("resnet", {})

@@ -149,24 +149,16 @@ def load_state_dict(name: str, directory: str | Path | None = None) -> dict[str,
 
 
 def build_model(kind: str, config: dict[str, Any]) -> Any:
-    """An untrained network of ``kind`` ('sononet', 'vagan_generator', 'vagan_critic', or a
-    segmenter: 'unet_segmenter', 'prob_unet', 'phiseg')."""
-    if kind == "sononet":
-        from medai_edu.models.classifier import SonoNet
+    """An untrained network of ``kind``, the name each model class carries (stored in weight manifests)."""
+    from medai_edu.models.classifier import SonoNet
+    from medai_edu.models.segmentation import SEGMENTERS
+    from medai_edu.models.vagan import Critic, MapGenerator
 
-        return SonoNet(**config)
-    if kind in ("vagan_generator", "vagan_critic"):
-        from medai_edu.models.vagan import Critic, MapGenerator
-
-        return (MapGenerator if kind == "vagan_generator" else Critic)(**config)
-    if kind in ("unet_segmenter", "prob_unet", "phiseg"):
-        from medai_edu.models.segmentation import SEGMENTERS
-
-        return SEGMENTERS[kind](**config)
-    raise ValueError(
-        f"Unknown model kind {kind!r}; expected 'sononet', 'vagan_generator', 'vagan_critic', "
-        "'unet_segmenter', 'prob_unet' or 'phiseg'."
-    )
+    models: tuple[Any, ...] = (SonoNet, MapGenerator, Critic, *SEGMENTERS.values())
+    classes = {cls.kind: cls for cls in models}
+    if kind not in classes:
+        raise ValueError(f"Unknown model kind {kind!r}; expected one of {', '.join(map(repr, classes))}.")
+    return classes[kind](**config)
 
 
 def load_model(name: str, directory: str | Path | None = None, device: Any = None) -> Any:
