@@ -245,6 +245,7 @@ def test_forked_children_cannot_hold_more_than_the_sandbox(tmp_path, use_cgroups
             process.kill()
         process.wait()
         confinement.close()
+    print(f"peak {peak >> 20} MB in a {limits.memory_bytes >> 20} MB sandbox ({confinement.kind})")
     assert peak < 1.3 * limits.memory_bytes, f"the sandbox held {peak >> 20} MB ({confinement.kind})"
     assert confinement.kind == ("rlimits + watchdog" if not use_cgroups else confine.mode())
 
