@@ -66,11 +66,15 @@ NAME_SLIDER_HANDLES = HTML("""<script>
 
 
 class Explorer(w.VBox):
-    """Controls above a figure ``draw(**values)`` that is redrawn whenever a control changes.
+    """Controls above a figure ``draw(**settings)`` that is redrawn whenever a control changes.
 
     ``actions`` maps buttons to functions called with the controls' values before the redraw;
-    ``cache`` keeps finished figures by the controls' values (only for ``draw`` functions that
-    always give the same figure for the same values).
+    ``cache`` keeps finished figures by their settings (only for ``draw`` functions that always give
+    the same figure for the same settings). The settings are the controls' values and, if ``state``
+    is given, ``state(**values)``: further arguments of ``draw`` that no control sets but an action
+    changes (how many outlines a pool shows), so that an action gives a new figure, never a stale one.
+    ``ahead(**settings)`` lists further settings to draw in advance, such as those the next press of a
+    button leads to.
     """
 
     def __init__(
@@ -80,8 +84,11 @@ class Explorer(w.VBox):
         box: w.Widget,
         actions: Mapping[w.Button, Callable[..., None]] | None = None,
         cache: bool = True,
+        state: Callable[..., dict] | None = None,
+        ahead: Callable[..., list[dict]] | None = None,
     ) -> None:
         self.controls, self._draw, self._cache_on = dict(controls), draw, cache
+        self._state, self._after_actions = state, ahead
         self.figure = w.HTML(layout=w.Layout(min_height="120px"))
         self.figure.add_class("medai-figure")
         super().__init__([box, self.figure])
@@ -90,6 +97,7 @@ class Explorer(w.VBox):
         self.drawn_ahead = 0  # figures drawn in advance, for the settings next to the current one
         self._ahead: list[dict] = []
         self._last_moved: tuple[str, bool] | None = None  # (control, moved up?)
+        self._pressed = False  # whether the last request came from a button (not a control)
         self.last_figure: Figure | None = None
         self._cache: OrderedDict[Hashable, str] = OrderedDict()
         self._lock = threading.Lock()
@@ -98,7 +106,7 @@ class Explorer(w.VBox):
         self._worker: threading.Thread | None = None
         self._idle = threading.Event()
         self._idle.set()
-        self._show(self.values())
+        self._show(self.settings())
         _EXPLORERS.add(self)
         for name, control in self.controls.items():
             control.observe(lambda change, name=name: self._moved(name, change), names="value")
@@ -108,8 +116,14 @@ class Explorer(w.VBox):
     def values(self) -> dict:
         return {name: control.value for name, control in self.controls.items()}
 
+    def settings(self, values: dict | None = None) -> dict:
+        """What ``draw`` is called with: the controls' values (default: the current ones) and their state."""
+        values = self.values() if values is None else values
+        return {**values, **self._state(**values)} if self._state is not None else values
+
     def _moved(self, name: str, change: dict) -> None:
         self._last_moved = name, _went_up(self.controls[name], change["old"], change["new"])
+        self._pressed = False
         self.request()
 
     def request(self, action: Callable[[], None] | None = None) -> None:
@@ -117,6 +131,7 @@ class Explorer(w.VBox):
         with self._lock:
             if action is not None:
                 self._actions.append(action)
+                self._pressed = True
             self._dirty = True
             self._ahead = []  # the neighbours of the old values are no longer what comes next
             self._idle.clear()
@@ -148,31 +163,31 @@ class Explorer(w.VBox):
                     continue
                 for action in actions:
                     action()
-                values = self.values()  # the newest values: stale requests are skipped
-                self.figure.value = self._html(values, shown=True)
+                settings = self.settings()  # the newest values: stale requests are skipped
+                self.figure.value = self._html(settings, shown=True)
             except Exception as error:  # shown in place of the figure, and in the kernel's log
                 traceback.print_exc()
                 self.figure.value = (
                     f'<p role="alert">This figure could not be drawn: {type(error).__name__}: {error}</p>'
                 )
                 continue
+            upcoming = self._next_settings(settings) if PREFETCH and self._cache_on else []
             with self._lock:
                 if not self._dirty and not self._actions:
                     self._idle.set()
-                    if PREFETCH and self._cache_on:
-                        self._ahead = self._neighbours(values)
+                    self._ahead = upcoming
 
-    def _show(self, values: dict) -> None:
-        self.figure.value = self._html(values, shown=True)
+    def _show(self, settings: dict) -> None:
+        self.figure.value = self._html(settings, shown=True)
 
-    def _html(self, values: dict, shown: bool = False) -> str:
-        """The figure for ``values`` as HTML, from the cache or drawn (``shown``: it goes on screen)."""
-        key = self._key(values)
+    def _html(self, settings: dict, shown: bool = False) -> str:
+        """The figure for ``settings`` as HTML, from the cache or drawn (``shown``: it goes on screen)."""
+        key = self._key(settings)
         if key is not None and key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
         with viz.offscreen():
-            fig = self._draw(**values)
+            fig = self._draw(**settings)
         html = figure_html.img_html(figure_html.png_bytes(fig), figure_html.describe(fig))
         if shown:
             self.draws += 1
@@ -185,20 +200,24 @@ class Explorer(w.VBox):
                 self._cache.popitem(last=False)
         return html
 
-    def _neighbours(self, values: dict) -> list[dict]:
-        """The settings a user most likely picks next: one more step of the control moved last, in the
-        same direction, then one step back (drawn one at a time while the explorer is idle)."""
-        if self._last_moved is None:
-            return []
-        name, up = self._last_moved
-        steps = _next_values(self.controls[name])  # [one step up, one step down] where they exist
-        ordered = sorted(steps, key=lambda v: v[0] != up)
-        return [candidate for _, value in ordered if self._key(candidate := {**values, name: value}) not in self._cache]
+    def _next_settings(self, settings: dict) -> list[dict]:
+        """The settings a user most likely picks next, not in the cache yet (drawn one at a time while the
+        explorer is idle): one more step of the control moved last, in the same direction, then one step
+        back, and those of ``ahead`` (first, when a button was pressed last)."""
+        moves = []
+        if self._last_moved is not None:
+            name, up = self._last_moved
+            values = {control: settings[control] for control in self.controls}
+            steps = _next_values(self.controls[name])  # [one step up, one step down] where they exist
+            moves = [self.settings({**values, name: value}) for _, value in sorted(steps, key=lambda v: v[0] != up)]
+        presses = self._after_actions(**settings) if self._after_actions is not None else []
+        ordered = presses + moves if self._pressed else moves + presses
+        return [candidate for candidate in ordered if self._key(candidate) not in self._cache]
 
-    def _key(self, values: dict) -> Hashable | None:
+    def _key(self, settings: dict) -> Hashable | None:
         if not self._cache_on:
             return None
-        key = tuple((name, float(f"{v:.9g}") if isinstance(v, float) else v) for name, v in values.items())
+        key = tuple((name, float(f"{v:.9g}") if isinstance(v, float) else v) for name, v in settings.items())
         try:
             hash(key)
         except TypeError:
@@ -260,10 +279,11 @@ def _explorer(
     draw: Callable[..., Figure],
     box: w.Widget,
     actions: Mapping[w.Button, Callable[..., None]] | None = None,
-    cache: bool = True,
+    state: Callable[..., dict] | None = None,
+    ahead: Callable[..., list[dict]] | None = None,
 ) -> Explorer:
     """Build an :class:`Explorer` and show it."""
-    explorer = Explorer(controls, draw, box, actions, cache)
+    explorer = Explorer(controls, draw, box, actions, state=state, ahead=ahead)
     display(NAME_SLIDER_HANDLES)
     display(explorer)
     return explorer
@@ -434,7 +454,9 @@ class OutlinePool(Protocol):
     images: np.ndarray
     start: int
 
-    def get(self, case: int, level: int | None) -> np.ndarray: ...
+    def count(self, case: int, level: int | None) -> int: ...
+
+    def outlines(self, case: int, level: int | None, n: int) -> np.ndarray: ...
 
     def draw_another(self, case: int, level: int | None) -> np.ndarray: ...
 
@@ -448,6 +470,8 @@ def sampling_explorer(
     ``masks[case]`` are the raters' label maps; ``levels`` the (label, level) choices, the first
     shown at the start (a level may be None, "all levels": the dropdown itself holds positions).
     Each case and choice of levels keeps its own outlines, and the explorer says so next to its count.
+    A figure is kept by case, choice and the number of outlines shown, so that coming back to a case is
+    instant and a press always shows the new outline; the figure after the next press is drawn ahead.
     """
     style = {"description_width": "110px"}
     labels = [label for label, _ in levels]
@@ -469,15 +493,21 @@ def sampling_explorer(
         f"combination's outlines, whose count starts at {pool.start}, and coming back shows yours again."
     )
 
-    def draw(case: int, choice: int) -> Figure:
-        return viz.plot_samples(pool.images[case - 1][0], pool.get(case - 1, levels[choice][1]), masks[case - 1], title)
+    def shown(case: int, choice: int) -> dict:
+        return {"outlines": pool.count(case - 1, levels[choice][1])}
+
+    def draw(case: int, choice: int, outlines: int) -> Figure:
+        samples = pool.outlines(case - 1, levels[choice][1], outlines)
+        return viz.plot_samples(pool.images[case - 1][0], samples, masks[case - 1], title)
 
     def draw_another(case: int, choice: int) -> None:
         pool.draw_another(case - 1, levels[choice][1])
 
-    return _explorer(
-        controls, draw, w.VBox([w.HBox(list(controls.values())), button, note]), {button: draw_another}, cache=False
-    )  # the pool grows: the same controls can show a new figure
+    def next_press(case: int, choice: int, outlines: int) -> list[dict]:
+        return [{"case": case, "choice": choice, "outlines": outlines + 1}]
+
+    box = w.VBox([w.HBox(list(controls.values())), button, note])
+    return _explorer(controls, draw, box, {button: draw_another}, state=shown, ahead=next_press)
 
 
 def robustness_explorer(grid: Mapping[tuple[str, float], dict]) -> Explorer:

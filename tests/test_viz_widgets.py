@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from medai_edu import viz, widgets  # noqa: E402
+from medai_edu import figure_html, viz, widgets  # noqa: E402
 
 
 def test_ppv_follows_bayes_rule():
@@ -148,7 +148,9 @@ def test_quiz_rejects_an_impossible_answer_key():
         widgets.quiz("Q?", {"A": "yes"}, correct="C", explanations={})
 
 
-def test_sampling_explorer_draws_another_outline_per_click(shown):
+@pytest.fixture
+def sampling(shown):
+    """A sampling explorer over two blank cases, with an untrained five-level PHiSeg drawing 2 outlines first."""
     from medai_edu.lessons.uncertainty import SamplePool, latent_levels
     from medai_edu.models.segmentation import build_segmenter
 
@@ -156,6 +158,11 @@ def test_sampling_explorer_draws_another_outline_per_click(shown):
     images, masks = np.zeros((2, 1, 64, 64), np.float32), np.zeros((2, 6, 64, 64), np.uint8)
     pool = SamplePool(model, images, start=2)
     box = widgets.sampling_explorer(pool, masks, latent_levels(model), "PHiSeg")
+    return box, pool, masks
+
+
+def test_sampling_explorer_draws_another_outline_per_click(sampling):
+    box, pool, _ = sampling
     case, level = box.controls["case"], box.controls["choice"]
     assert level.label == "all levels", "the dropdown starts on its first choice, not blank"
     assert (case.value, case.min) == (1, 1), "cases are counted from 1"
@@ -163,13 +170,49 @@ def test_sampling_explorer_draws_another_outline_per_click(shown):
     button.click()
     button.click()
     box.settle()
-    assert "outline 4 of this case and levels" in _title(box) and len(pool.get(0, None)) == 4
+    assert "outline 4 of this case and levels" in box.figure.value and len(pool.get(0, None)) == 4
     level.value = len(level.options) - 1  # only the finest level varies: a fresh pool of 2
     case.value = 2
     box.settle()
-    assert "outline 2 of this case and levels" in _title(box) and len(pool.get(1, 0)) == 2
+    assert "outline 2 of this case and levels" in box.figure.value and len(pool.get(1, 0)) == 2
     note = box.children[0].children[2].value
     assert "keeps its own outlines" in note and "starts at 2" in note, "the explorer says when its count starts anew"
+
+
+def test_sampling_explorer_caches_by_outlines_shown_and_never_shows_a_stale_figure(sampling, monkeypatch):
+    """Coming back to a case, or pressing after the next press was drawn ahead, takes the figure from the
+    cache; every figure shown is the one a fresh drawing of the pool's current outlines gives."""
+    monkeypatch.setattr(widgets, "PREFETCH", True)
+    box, pool, masks = sampling
+    case, button = box.controls["case"], box.children[0].children[1]
+
+    def fresh(i: int) -> str:  # the figure of case i's outlines as shown now, drawn anew
+        with viz.offscreen():
+            fig = viz.plot_samples(pool.images[i][0], pool.get(i, None), masks[i], "PHiSeg")
+        return figure_html.img_html(figure_html.png_bytes(fig), figure_html.describe(fig))
+
+    button.click()
+    box.settle(ahead=True)
+    assert "outline 3 of" in box.figure.value and box.figure.value == fresh(0)
+    assert box.drawn_ahead >= 1, "the figure after the next press is drawn while the explorer is idle"
+    draws = box.draws
+    button.click()  # its figure was drawn ahead: taken from the cache, with the new outline
+    box.settle(ahead=True)
+    assert box.draws == draws and "outline 4 of" in box.figure.value and box.figure.value == fresh(0)
+    case.value = 2
+    box.settle(ahead=True)
+    assert "outline 2 of" in box.figure.value and box.figure.value == fresh(1)
+    draws = box.draws
+    case.value = 1  # back to a case already seen, with as many outlines as before: from the cache
+    box.settle()
+    assert box.draws == draws and box.figure.value == fresh(0)
+    button.click()
+    box.settle()
+    assert "outline 5 of" in box.figure.value and box.figure.value == fresh(0)
+    draws = box.draws
+    case.value = 2  # its pool did not grow: its figure, from the cache
+    box.settle()
+    assert box.draws == draws and box.figure.value == fresh(1)
 
 
 def test_robustness_explorer_moves_through_the_grid(shown):

@@ -140,29 +140,41 @@ class SamplePool:
 
     ``get`` shows ``start`` outlines the first time a (case, level) is shown; ``draw_another`` adds one
     more and returns the grown pool (newest last). The first ``stored`` outlines of each (case, level)
-    are drawn once per class (:func:`stored_outlines`); outlines after those are drawn live.
+    are drawn once per class (:func:`stored_outlines`); outlines after those are drawn live. An outline,
+    once drawn, stays: the first ``n`` outlines of a (case, level) are always the same ones.
     """
 
     def __init__(self, model: Segmenter, images: np.ndarray, start: int = 12, stored: int = 24) -> None:
         self.model, self.images, self.start, self.stored = model, images, start, stored
-        self.pools: dict[tuple[int, int | None], np.ndarray] = {}
+        self.pools: dict[tuple[int, int | None], np.ndarray] = {}  # the outlines shown
+        self.drawn: dict[tuple[int, int | None], np.ndarray] = {}  # every outline drawn so far, in order
 
     def get(self, case: int, level: int | None) -> np.ndarray:
         key = (case, level)
         if key not in self.pools:
-            self.pools[key] = self._stored(case, level)[: self.start]
+            self.pools[key] = self.outlines(case, level, self.start)
         return self.pools[key]
+
+    def count(self, case: int, level: int | None) -> int:
+        """How many outlines :meth:`get` shows for (case, level) (``start`` before it is first shown)."""
+        return len(self.pools[(case, level)]) if (case, level) in self.pools else self.start
+
+    def outlines(self, case: int, level: int | None, n: int) -> np.ndarray:
+        """The first ``n`` outlines of (case, level), drawing those not drawn yet (and keeping them)."""
+        key = (case, level)
+        if key not in self.drawn:
+            self.drawn[key] = self._stored(case, level)
+        missing = n - len(self.drawn[key])
+        if missing > 0:
+            live = sample_outlines(self.model, self.images[case], missing, level)
+            self.drawn[key] = np.concatenate([self.drawn[key], live])
+        return self.drawn[key][:n]
 
     def _stored(self, case: int, level: int | None) -> np.ndarray:
         return stored_outlines(self.model, self.images[case], level, self.stored)
 
     def draw_another(self, case: int, level: int | None) -> np.ndarray:
-        shown = self.get(case, level)
-        stored = self._stored(case, level)
-        more = stored[len(shown)][None] if len(shown) < len(stored) else None
-        if more is None:
-            more = sample_outlines(self.model, self.images[case], 1, level)
-        self.pools[(case, level)] = np.concatenate([shown, more])
+        self.pools[(case, level)] = self.outlines(case, level, len(self.get(case, level)) + 1)
         return self.pools[(case, level)]
 
 
