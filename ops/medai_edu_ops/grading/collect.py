@@ -26,6 +26,7 @@ pattern, unsafe paths, links and oversized files are reported, never written.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import re
 import shutil
@@ -34,6 +35,8 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path, PurePosixPath
+
+Opener = Path | tuple[zipfile.ZipFile, zipfile.ZipInfo]  # a file of a download folder, or a zip's member
 
 COLLECTED_DIR = "collected"
 MAX_FILE_BYTES = 50 << 20  # one submitted file
@@ -116,12 +119,12 @@ def _safe_name(name: str) -> str:
     return cleaned[:120] or "file"
 
 
-def _entries(download: Path) -> list[tuple[str, int, object]]:
+def _entries(download: Path) -> list[tuple[str, int, Opener]]:
     """(path inside the download, size, opener) for every regular file of a zip or a folder."""
     if not download.exists():
         raise CollectError(f"{download} does not exist: pass the path of the platform's download (.zip or folder)")
     if download.is_dir():
-        found = []
+        found: list[tuple[str, int, Opener]] = []
         for path in sorted(download.rglob("*")):
             if path.is_file() and not path.is_symlink():
                 found.append((path.relative_to(download).as_posix(), path.stat().st_size, path))
@@ -138,7 +141,7 @@ def _entries(download: Path) -> list[tuple[str, int, object]]:
     return found
 
 
-def _read(opener, limit: int) -> bytes:
+def _read(opener: Opener, limit: int) -> bytes:
     if isinstance(opener, Path):
         return opener.read_bytes()[: limit + 1]
     archive, info = opener
@@ -217,9 +220,10 @@ def collect(
             "a --pattern needs the groups (?P<file_id>...) and (?P<student_id>...) or (?P<platform_id>...)"
         )
     zone = zone or datetime.now().astimezone().tzinfo
+    assert zone is not None  # astimezone() always sets one
     people = read_worksheet(worksheet, zone) if worksheet else {}
     records: dict[str, Record] = {}
-    payload: dict[str, list[tuple[str, object, str]]] = {}  # key -> (file name, opener, path in download)
+    payload: dict[str, list[tuple[str, Opener, str]]] = {}  # key -> (file name, opener, path in download)
     skipped: list[tuple[str, str]] = []
     total = 0
     for path, size, opener in _entries(Path(download)):
@@ -292,7 +296,9 @@ def _name_students(records: list[Record], platform: str, skipped: list[tuple[str
             record.student = ""
 
 
-def _write(folder: Path, files: list[tuple[str, object, str]], notebooks: list[Path], skipped) -> list[str]:
+def _write(
+    folder: Path, files: list[tuple[str, Opener, str]], notebooks: list[Path], skipped: list[tuple[str, str]]
+) -> list[str]:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     submitted = [f for f in files if f[0].endswith(".ipynb")]
@@ -329,7 +335,7 @@ def read_records(path: Path) -> dict[str, dict[str, str]]:
         return {row["student"]: {k: v or "" for k, v in row.items()} for row in csv.DictReader(handle)}
 
 
-def _main(args) -> int:
+def _main(args: argparse.Namespace) -> int:
     import sys
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -355,7 +361,7 @@ def _main(args) -> int:
     return 0
 
 
-def add_parser(commands) -> None:
+def add_parser(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser(
         "collect", help="unpack a learning platform's download of a lesson's submissions into submitted/"
     )

@@ -23,6 +23,10 @@ import signal
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import psutil
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 GROUP = "medai-edu-grading"
@@ -249,7 +253,7 @@ def _resident_memory(pid: int) -> int:
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
 
-def _proportional_memory(process) -> int:
+def _proportional_memory(process: psutil.Process) -> int:
     try:
         return process.memory_full_info().pss
     except Exception:  # noqa: BLE001 - no smaps access: count resident memory

@@ -23,6 +23,7 @@ import re
 import shutil
 import time
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,7 +160,7 @@ def _read_submission(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                notebook = nbformat.reads(text, as_version=4)
+                notebook: nbformat.NotebookNode = nbformat.reads(text, as_version=4)
             except Exception as error:  # noqa: BLE001 - valid JSON that nbformat refuses: read what can be read
                 notebook = _lenient(text, error, reasons)
         if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
@@ -306,7 +307,16 @@ def _write_unanswered(layout: Layout, lesson: str, student: str, release_path: P
     (work / "outputs" / student / f"{release_path.stem}.json").unlink(missing_ok=True)
 
 
-def _grade_steps(layout, lesson, student, release_path, work, settings, judge, result: Submission) -> None:
+def _grade_steps(
+    layout: Layout,
+    lesson: str,
+    student: str,
+    release_path: Path,
+    work: Path,
+    settings: execute.RunSettings,
+    judge: execute.JudgeServer,
+    result: Submission,
+) -> None:
     name = release_path.stem
     source = nbformat.read(layout.source / lesson / release_path.name, as_version=4)
     release = nbformat.read(release_path, as_version=4)
@@ -413,7 +423,7 @@ def grade(
     lesson: str,
     root: Path = Path("."),
     options: Options | None = None,
-    log=print,
+    log: Callable[[str], object] = print,
     timings: dict[str, float] | None = None,
 ) -> list[Submission]:
     """Grade every submission of ``lesson``; returns one :class:`Submission` per student and notebook.
@@ -549,7 +559,7 @@ def _feedback(layout: Layout, lesson: str, result: Submission) -> Path:
 
 def _grade_order(layout: Layout, lesson: str, notebook: str) -> dict[str, int]:
     release = nbformat.read(layout.release / lesson / f"{notebook}.ipynb", as_version=4)
-    return {plan.grade_id(c): i for i, c in enumerate(release.cells) if plan.grade_id(c)}
+    return {gid: i for i, c in enumerate(release.cells) if (gid := plan.grade_id(c))}
 
 
 def _read_scores(layout: Layout, lesson: str, results: list[Submission]) -> None:

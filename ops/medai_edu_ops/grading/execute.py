@@ -28,6 +28,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from medai_edu.data.cache import SHARED_ENV_VAR, shared_cache_dir
 from medai_edu_ops.grading import sandbox, sanitize
@@ -74,7 +75,7 @@ def not_graded(reason: str) -> list[dict]:
 class Lines:
     """Lines from a pipe or socket, each at most ``MAX_LINE`` bytes, parsed as JSON objects (others dropped)."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, stream: IO[bytes]) -> None:
         self.queue: queue.Queue = queue.Queue(maxsize=2)
         self.closed = False
         self.junk = 0
@@ -89,7 +90,7 @@ class Lines:
                 continue
         return False
 
-    def _read(self, stream) -> None:
+    def _read(self, stream: IO[bytes]) -> None:
         try:
             while not self.closed:
                 line = stream.readline(MAX_LINE + 1)
@@ -228,9 +229,12 @@ class Sandbox:
                 preexec_fn=self.confinement.preexec,
                 start_new_session=True,
             )
+        assert self.process.stdin and self.process.stdout  # both PIPE
+        self.stdin = self.process.stdin
         self.confinement.watch(self.process.pid)
         self.lines = Lines(self.process.stdout)
         self.cpu_reported: float | None = None
+        self.cpu = 0.0  # its CPU seconds, once stopped
         self.ended = False
 
     def ask(self, command: dict, timeout: float, answers: tuple[str, ...] | None = None) -> dict:
@@ -238,8 +242,8 @@ class Sandbox:
         answers = answers or ANSWERS[command["op"]]
         deadline = time.monotonic() + timeout
         try:
-            self.process.stdin.write((json.dumps(command) + "\n").encode())
-            self.process.stdin.flush()
+            self.stdin.write((json.dumps(command) + "\n").encode())
+            self.stdin.flush()
             while True:
                 message = self.lines.next(deadline)
                 if message is None:
@@ -295,7 +299,10 @@ class Sandbox:
         try:
             bye = self.ask({"op": "exit"}, timeout)
             cpu = bye.get("cpu_seconds")
-            self.cpu_reported = float(cpu) if type(cpu) in (int, float) and 0 <= cpu < 1e6 else None
+            if isinstance(cpu, (int, float)) and not isinstance(cpu, bool) and 0 <= cpu < 1e6:  # not true/false
+                self.cpu_reported = float(cpu)
+            else:
+                self.cpu_reported = None
         except Stopped:
             pass
         return self.stop()
@@ -341,6 +348,8 @@ class JudgeServer:
         self.process = subprocess.Popen(
             _python(call), cwd=folder, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
         )
+        assert self.process.stdin and self.process.stdout  # both PIPE
+        self.stdin = self.process.stdin
         ready = self.process.stdout.readline()
         try:
             state = json.loads(ready)
@@ -356,7 +365,7 @@ class JudgeServer:
     def close(self) -> None:
         """Stop the judge (its sessions first) and note the CPU seconds it and they used."""
         if self.process.returncode is None:
-            self.process.stdin.close()
+            self.stdin.close()
             deadline = time.monotonic() + 20
             while (done := os.wait4(self.process.pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -483,6 +492,7 @@ class Grading:
 
     def _test(self, index: int) -> None:
         cell = self.plan.cells[index]
+        assert cell.grade_id is not None  # nbgrader's release gives every test cell one
         if cell.refused:
             self.result.outputs[index] = not_graded(f"{cell.refused} (this exercise scores 0)")
             self.result.passed[cell.grade_id] = False
@@ -504,7 +514,7 @@ class Grading:
                 self.link = None
         self.result.outputs[index] = sanitize.outputs(outputs, index + 1)
         self.result.passed[cell.grade_id] = passed
-        if serving and self.sandbox is box:
+        if serving and box is not None and self.sandbox is box:
             try:
                 box.ask({"op": "end", "cell": index}, self.settings.cell_timeout)
             except Stopped as stopped:  # the test was judged already: only the sandbox is lost
@@ -523,7 +533,7 @@ class Grading:
             if message.get("op") == "result":
                 outputs, passed = message.get("outputs") or [], message.get("passed") is True
                 return outputs, passed
-            if gone:
+            if gone or box is None:  # gone says why when there is no box
                 self.link.send({"op": "stopped", "why": gone})
                 continue
             try:

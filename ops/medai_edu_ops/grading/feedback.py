@@ -24,10 +24,16 @@ import functools
 import importlib
 import re
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
-from nbformat import from_dict
+from nbformat import NotebookNode, from_dict
 from nbformat.v4 import new_markdown_cell
 from nbgrader.preprocessors import NbGraderPreprocessor
+
+from medai_edu.checks.questions import Choice, Estimate
+
+Question = Choice | Estimate
 
 CHECK_CALL = re.compile(r"checks\.check_(choice|estimate)\(\s*(\w+)\s*,\s*lesson\.QUESTIONS\[\s*['\"](\w+)['\"]\s*\]")
 LESSON_IMPORT = re.compile(r"^from medai_edu\.lessons import (\w+) as lesson\s*$", re.MULTILINE)
@@ -37,7 +43,7 @@ RECORDED = re.compile(r"Answer recorded: .*? It is marked when the notebook is g
 HEADING = re.compile(r"^#{1,4}\s+(.+?)\s*$", re.MULTILINE)
 
 
-def _meta(cell) -> dict:
+def _meta(cell: NotebookNode) -> dict:
     return cell.metadata.get("nbgrader", {})
 
 
@@ -46,7 +52,7 @@ def _plain_heading(text: str) -> str:
     return re.sub(r"[*_`]", "", text).strip()
 
 
-def exercise_titles(cells) -> dict[str, str]:
+def exercise_titles(cells: list[NotebookNode]) -> dict[str, str]:
     """grade id -> the exercise's name: the last heading above the cell (the grade id where there is none)."""
     titles, heading = {}, ""
     for cell in cells:
@@ -59,7 +65,7 @@ def exercise_titles(cells) -> dict[str, str]:
     return titles
 
 
-def _answer(cells, variable: str):
+def _answer(cells: list[NotebookNode], variable: str) -> Any:
     """The value the student's answer cell gives ``variable``, if it is a plain literal (else None)."""
     for cell in cells:
         if cell.cell_type != "code" or not _meta(cell).get("solution"):
@@ -77,8 +83,8 @@ def _answer(cells, variable: str):
     return None
 
 
-def _show(question, value) -> str:
-    if hasattr(question, "show"):
+def _show(question: Question, value: Any) -> str:
+    if isinstance(question, Estimate):
         try:
             return question.show(float(value))
         except (TypeError, ValueError):
@@ -86,10 +92,10 @@ def _show(question, value) -> str:
     return str(value).strip().upper()[:20] if isinstance(value, str) else "not one letter"
 
 
-def question_result(question, value, right: bool) -> str:
+def question_result(question: Question, value: Any, right: bool) -> str:
     """What a graded multiple-choice or number question says: right or not, the right answer, and why."""
     given = "none the grader could read" if value is None or value is Ellipsis else _show(question, value)
-    if hasattr(question, "correct"):  # a multiple-choice question
+    if isinstance(question, Choice):
         why = question.explanations
         if right:
             return f"Right: {question.correct}. {why[question.correct]}"
@@ -101,14 +107,14 @@ def question_result(question, value, right: bool) -> str:
     return f"Your answer: {given}; accepted: {accepted}.\n{question.why}"
 
 
-def _stream(text: str):
+def _stream(text: str) -> NotebookNode:
     return from_dict({"output_type": "stream", "name": "stdout", "text": text})
 
 
 class StudentFeedback(NbGraderPreprocessor):
     """Exercise names, graded questions' results, points first, glossary inlined (see the module's text)."""
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         titles = exercise_titles(nb.cells)
         lesson = None
         for cell in nb.cells:
@@ -122,7 +128,7 @@ class StudentFeedback(NbGraderPreprocessor):
         self._inline_glossary(nb, resources)
         return nb, resources
 
-    def _lesson(self, source: str):
+    def _lesson(self, source: str) -> ModuleType | None:
         """The lesson module the notebook imports as ``lesson`` (its QUESTIONS), or None."""
         found = LESSON_IMPORT.search(source)
         if not found:
@@ -133,7 +139,7 @@ class StudentFeedback(NbGraderPreprocessor):
             self.log.warning("medai-edu feedback: lesson %s not importable (%s)", found.group(1), error)
             return None
 
-    def _test_cell(self, cell, cells, lesson) -> None:
+    def _test_cell(self, cell: NotebookNode, cells: list[NotebookNode], lesson: ModuleType | None) -> None:
         meta = _meta(cell)
         score, points = float(meta.get("score") or 0), float(meta.get("points") or 0)
         right = points > 0 and score >= points
@@ -154,10 +160,11 @@ class StudentFeedback(NbGraderPreprocessor):
                 text = RECORDED.sub("", output.get("text", ""))
                 if text.strip():
                     kept.append(_stream(text))
+        assert call is not None  # there is a question
         result = question_result(question, _answer(cells, call.group(2)), right)
         cell.outputs = [_stream(f"{lead}.\n{result}\n"), *kept]
 
-    def _inline_glossary(self, nb, resources) -> None:
+    def _inline_glossary(self, nb: NotebookNode, resources: dict) -> None:
         """Links to the glossary point to its entries, added at the end of the page (the file stands alone)."""
         release = Path(self.config.CourseDirectory.get("release_directory", "release"))
         lesson = release / resources.get("nbgrader", {}).get("assignment", "")

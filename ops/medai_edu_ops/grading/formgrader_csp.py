@@ -19,6 +19,12 @@ Enable it on the instructor's server (``jupyter-config/instructor/``, installed 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jupyter_server.base.handlers import JupyterHandler
+    from jupyter_server.serverapp import ServerApp
+    from nbconvert.exporters import HTMLExporter
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -49,7 +55,7 @@ def _jupyter_server_extension_points() -> list[dict]:
     return [{"module": "medai_edu_ops.grading.formgrader_csp"}]
 
 
-def _exporter(handler):
+def _exporter(handler: JupyterHandler) -> HTMLExporter:
     """nbgrader's HTML exporter, rendering with the template that has no inline script."""
     settings = handler.settings
     if "medai_edu_exporter" not in settings:
@@ -65,12 +71,12 @@ def _exporter(handler):
     return settings["medai_edu_exporter"]
 
 
-def _load_jupyter_server_extension(server_app) -> None:
+def _load_jupyter_server_extension(server_app: ServerApp) -> None:
     from jupyter_server.utils import url_path_join
     from nbgrader.server_extensions.formgrader import handlers
     from tornado import web
 
-    def submission_policy(handler) -> str:
+    def submission_policy(handler: JupyterHandler) -> str:
         return page_policy(f"{handler.request.protocol}://{handler.request.host}", handler.base_url)
 
     handlers.SubmissionHandler.content_security_policy = property(submission_policy)

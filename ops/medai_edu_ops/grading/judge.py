@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import io
 import itertools
 import json
 import linecache
@@ -27,10 +28,14 @@ import socketserver
 import sys
 import threading
 import traceback
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from medai_edu_ops.grading import plain
 from medai_edu_ops.grading.runner import CappedText, capped
+
+if TYPE_CHECKING:
+    import torch
 
 OUTPUT_LIMIT = 100_000
 SAFE_EXCEPTIONS = {
@@ -52,9 +57,10 @@ class NotPlainAnswer(TypeError):
 
 def rebuild(error: dict) -> BaseException:
     """A fresh exception of a safe type standing for the one the student's code raised."""
-    name = error.get("type") if type(error.get("type")) is str else "Exception"
+    kind = error.get("type")
+    name = kind if isinstance(kind, str) else "Exception"
     message = plain.clean_text(error["message"]) if type(error.get("message")) is str else ""
-    exc = None
+    exc: Exception | None = None
     if name in SAFE_EXCEPTIONS:
         try:
             exc = SAFE_EXCEPTIONS[name](message)
@@ -65,15 +71,15 @@ def rebuild(error: dict) -> BaseException:
         exc = type(label, (StudentError,), {})(message)
     if isinstance(exc, NameError) and type(error.get("name")) is str:
         exc.name = error["name"]
-    exc.from_student = True
+    exc.from_student = True  # type: ignore[union-attr]  # a mark test_error reads (getattr), on any type
     return exc
 
 
-def _stand_in(filename: str, lineno: int, name: str, line: str, body: str, names: dict):
+def _stand_in(filename: str, lineno: int, name: str, line: str, body: str, names: dict) -> Callable[[], None]:
     """Code at ``filename:lineno`` named ``name`` that runs ``body`` (a stand-in for a student's frame)."""
     lineno = min(max(int(lineno), 1), 100_000)
     entry = linecache.cache.get(filename)
-    lines = list(entry[2]) if entry and entry[1] is None else []
+    lines = list(entry[2]) if entry and len(entry) == 4 and entry[1] is None else []  # not a lazy (1-tuple) entry
     lines += ["\n"] * (lineno - len(lines))
     lines[lineno - 1] = capped(line, 300) + "\n"
     linecache.cache[filename] = (sum(map(len, lines)), None, lines, filename)
@@ -91,17 +97,18 @@ def raise_through(exc: BaseException, frames: Any) -> None:
     ]
     if not valid:
         raise exc
-    call = None
+    call: Callable[[], None] | None = None
     for filename, lineno, name, line in reversed(valid):
         body, names = ("raise _exc", {"_exc": exc}) if call is None else ("_next()", {"_next": call})
         call = _stand_in(filename, lineno, name, line, body, names)
+    assert call is not None  # valid is not empty
     call()
 
 
 class Link:
     """The judge's line to one student's sandbox (through the grader, which relays and times out)."""
 
-    def __init__(self, rfile, wfile) -> None:
+    def __init__(self, rfile: io.BufferedIOBase, wfile: io.BufferedIOBase) -> None:
         self.rfile, self.wfile = rfile, wfile
         self.ids = itertools.count(1)
 
@@ -121,7 +128,7 @@ class Link:
             raise StudentCodeStopped(str(reply.get("why"))[:300])
         return reply
 
-    def value(self, reply: dict, what: str, functions=None) -> Any:
+    def value(self, reply: dict, what: str, functions: Callable[[int, str], Any] | None = None) -> Any:
         op = reply.get("op")
         if op == "value":
             try:
@@ -162,14 +169,16 @@ class Link:
 
 
 @functools.lru_cache(maxsize=1)
-def _through_sandbox():
+def _through_sandbox() -> type[torch.autograd.Function]:
     import torch
 
     class ThroughSandbox(torch.autograd.Function):
         """A call into the sandbox that gradients can flow back through (the sandbox computes them)."""
 
         @staticmethod
-        def forward(ctx, link, function, args, kwargs, *tracked):
+        def forward(
+            ctx: Any, link: Link, function: StudentFunction, args: tuple, kwargs: dict, *tracked: torch.Tensor
+        ) -> Any:
             result, ctx.call_id = link._call(function, args, kwargs)
             ctx.link, ctx.count = link, len(tracked)
             if type(result) is torch.Tensor and result.requires_grad:
@@ -179,7 +188,7 @@ def _through_sandbox():
             return result
 
         @staticmethod
-        def backward(ctx, grad):
+        def backward(ctx: Any, grad: torch.Tensor) -> tuple:
             reply = ctx.link.ask({"op": "grad", "id": ctx.call_id, "grad": plain.encode(grad.detach().contiguous())})
             grads = ctx.link.value(reply, "the gradients")
             if type(grads) is not list or len(grads) != ctx.count:
@@ -196,7 +205,7 @@ class StudentFunction:
         self.link, self.handle = link, handle
         self.__name__ = self.__qualname__ = name
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.link.call(self, args, kwargs)
 
     def __repr__(self) -> str:
@@ -222,13 +231,14 @@ class Judge:
                 if step["grade_id"] == until:
                     return
                 continue
-            if step["needs"] and link is None:
-                return
-            self._fetch(link, step["needs"], self.ns)
+            if step["needs"]:
+                if link is None:
+                    return
+                self._fetch(link, step["needs"], self.ns)
             exec(compile(step["source"], f"<lesson cell {step['cell'] + 1}>", "exec"), self.ns)
             self.position += 1
 
-    def _fetch(self, link: Link | None, names: list[str], ns: dict) -> None:
+    def _fetch(self, link: Link, names: list[str], ns: dict) -> None:
         for name in names:
             try:
                 ns[name] = link.get(name)
@@ -292,8 +302,10 @@ def test_error(exc: BaseException, part: str) -> dict:
 class _Session(socketserver.StreamRequestHandler):
     """One student's grading (in a child forked from the prepared judge)."""
 
+    server: _Server
+
     def handle(self) -> None:
-        judge: Judge = self.server.judge
+        judge = self.server.judge
         link = Link(self.rfile, self.wfile)
         while True:
             line = self.rfile.readline()
@@ -316,6 +328,7 @@ class _Session(socketserver.StreamRequestHandler):
 
 class _Server(socketserver.ForkingMixIn, socketserver.UnixStreamServer):
     max_children = 64
+    judge: Judge
 
 
 def main(socket_path: str, job_path: str) -> None:

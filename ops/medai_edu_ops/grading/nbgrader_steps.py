@@ -14,11 +14,16 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from medai_edu_ops.release import tool_env
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+    from traitlets.config import Config
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -28,7 +33,7 @@ class AttachOutputs(NbGraderPreprocessor):
 
     outputs_dir = Unicode("", help="folder of <student>/<notebook>.json from medai_edu_ops.grading").tag(config=True)
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         info = resources["nbgrader"]
         path = Path(self.outputs_dir) / info["student"] / f"{info['notebook']}.json"
         recorded = json.loads(path.read_text()) if path.is_file() else {"cells": []}
@@ -55,7 +60,7 @@ class AttachOutputs(NbGraderPreprocessor):
         return nb, resources
 
 
-def _node(output: dict):
+def _node(output: dict) -> NotebookNode:
     from nbformat import from_dict
 
     return from_dict(output)
@@ -90,7 +95,7 @@ def _resolve(names: list[str]) -> list[type]:
     return [getattr(importlib.import_module(n.rsplit(".", 1)[0]), n.rsplit(".", 1)[1]) for n in names]
 
 
-def feedback_settings(config) -> None:
+def feedback_settings(config: Config) -> None:
     """Feedback without hidden tests, on a page that runs no script (nbgrader_config.py uses this too)."""
     from nbgrader.server_extensions.formgrader import handlers
 

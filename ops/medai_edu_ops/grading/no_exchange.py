@@ -17,5 +17,5 @@ from nbgrader.exchange.default.list import ExchangeList
 class NoExchangeList(ExchangeList):
     """An exchange listing that reports the exchange as absent, without logging an error."""
 
-    def start(self):
+    def start(self) -> None:
         raise ExchangeError("no exchange: assignments are handed out and collected on a learning platform")

@@ -24,7 +24,12 @@ import base64
 import math
 import re
 import sys
-from typing import Any
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy
 
 MAX_DEPTH = 32
 MAX_ITEMS = 1_000_000  # list items, dict entries and array elements in one value, all together
@@ -77,13 +82,13 @@ def _numpy_scalar(value: Any) -> Any | None:
     return value.item()
 
 
-def _numpy_scalar_types(np) -> frozenset:
+def _numpy_scalar_types(np: ModuleType) -> frozenset:
     kinds = [np.bool_, np.float16, np.float32, np.float64, np.complex64, np.complex128]
     kinds += [getattr(np, f"{s}int{b}") for s in ("", "u") for b in (8, 16, 32, 64)]
     return frozenset(kinds)
 
 
-def _array(array, budget: _Budget) -> dict:
+def _array(array: numpy.ndarray, budget: _Budget) -> dict:
     np = sys.modules["numpy"]
     dtype = array.dtype
     if dtype.kind not in "biufc" or dtype.str not in DTYPES:
@@ -150,7 +155,9 @@ def describe(value: Any, handle: int) -> Any:
         raise
 
 
-def decode(data: Any, budget: _Budget | None = None, depth: int = 0, functions=None) -> Any:
+def decode(
+    data: Any, budget: _Budget | None = None, depth: int = 0, functions: Callable[[int, str], Any] | None = None
+) -> Any:
     """Fresh plain objects from :func:`encode`'s data; raises ValueError on anything malformed.
 
     ``functions(handle, name)`` makes the object that stands for a student's function (the judge's
@@ -208,7 +215,7 @@ def decode(data: Any, budget: _Budget | None = None, depth: int = 0, functions=N
     raise ValueError("not an encoded value")
 
 
-def _decode_array(spec: Any, budget: _Budget):
+def _decode_array(spec: Any, budget: _Budget) -> numpy.ndarray:
     import numpy as np
 
     if type(spec) is not dict or spec.get("dtype") not in DTYPES:

@@ -69,7 +69,7 @@ def nbgrader_meta(cell: NotebookNode) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
-def text(value) -> str:
+def text(value: object) -> str:
     """A cell's source as one string, whatever a hand-edited notebook holds there."""
     if isinstance(value, str):
         return value
@@ -138,7 +138,7 @@ def answer_names(source: NotebookNode) -> set[str]:
     return names
 
 
-def _linked_tests(release: NotebookNode) -> dict[str, str]:
+def _linked_tests(release: NotebookNode) -> dict[str, str | None]:
     """Answer grade_id -> the grade_id of the test that grades it (``test-<id>``, else the next test)."""
     tests = [
         (i, grade_id(c))
@@ -164,12 +164,12 @@ def build(source: NotebookNode, release: NotebookNode, submitted: NotebookNode) 
     by_id: dict[str, int] = {}
     if not isinstance(submitted.get("cells"), list) or not all(isinstance(c, dict) for c in submitted.cells):
         raise ValueError("the notebook has no list of cells")
-    for j, cell in enumerate(submitted.cells):
+    for n, cell in enumerate(submitted.cells):
         gid = grade_id(cell)
         if gid and gid not in by_gid:
-            by_gid[gid] = j
+            by_gid[gid] = n
         elif not nbgrader_meta(cell) and cell.get("id") and cell.get("id") not in by_id:
-            by_id[cell["id"]] = j
+            by_id[cell["id"]] = n
     links = _linked_tests(release)
     known = {grade_id(c) for c in release.cells}
     relabelled = any(nbgrader_meta(c) and grade_id(c) not in known for c in submitted.cells)
@@ -303,7 +303,12 @@ def _planned(
             visible, hidden = split_test(test)
             uses_t = slicing.cell_names(test)[1] or slicing.identifiers(test)
             item = PlannedCell(
-                "test", gid, judge=visible, hidden=hidden, reads=sorted(uses_t & answers), refused=refused.get(gid)
+                "test",
+                gid,
+                judge=visible,
+                hidden=hidden,
+                reads=sorted(uses_t & answers),
+                refused=refused.get(gid) if gid is not None else None,
             )
         else:
             item = PlannedCell("lesson", gid)

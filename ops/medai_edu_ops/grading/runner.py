@@ -28,8 +28,13 @@ import os
 import shutil
 import sys
 import traceback
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from medai_edu_ops.grading import plain
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
 
 TEXT_LIMIT = 100_000  # characters kept of one stream
 ERROR_LIMIT = 2_000  # characters kept of one exception message or traceback line
@@ -48,8 +53,8 @@ class CappedText(io.TextIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, text) -> int:
-        text = text if type(text) is str else str(text)
+    def write(self, value: object) -> int:
+        text = value if type(value) is str else str(value)
         room = max(0, self.limit - self.kept)
         self.parts.append(text[:room])
         self.kept += min(room, len(text))
@@ -66,7 +71,7 @@ def capped(text: str, limit: int = ERROR_LIMIT) -> str:
     return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit:,} more characters cut]"
 
 
-def safe_str(value) -> str:
+def safe_str(value: object) -> str:
     try:
         text = str(value)
         return text if type(text) is str else ""
@@ -74,7 +79,7 @@ def safe_str(value) -> str:
         return "(the message could not be shown)"
 
 
-def student_frames(tb) -> list[list]:
+def student_frames(tb: TracebackType | None) -> list[list]:
     """[filename, line number, function, line] of the frames in the student's own cells."""
     frames = []
     for frame in traceback.extract_tb(tb, limit=200):
@@ -85,7 +90,7 @@ def student_frames(tb) -> list[list]:
 
 def describe_error(exc: BaseException) -> dict:
     """An exception as plain data: type name, capped message, the student's frames (and a NameError's name)."""
-    error = {"type": capped(type(exc).__name__, 100), "message": capped(safe_str(exc))}
+    error: dict[str, Any] = {"type": capped(type(exc).__name__, 100), "message": capped(safe_str(exc))}
     error["frames"] = student_frames(exc.__traceback__)
     name = getattr(exc, "name", None) if isinstance(exc, NameError) else None
     if type(name) is str:
@@ -140,19 +145,19 @@ class Notebook:
     def __init__(self, cells: list[dict]) -> None:
         self.cells = cells
         self.ns: dict = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": self.shell}
-        self._shell = None
+        self._shell: InteractiveShell | None = None
 
-    def shell(self):
+    def shell(self) -> InteractiveShell:
         """IPython, started on first use and running in this notebook's namespace (magics need it)."""
         if self._shell is None:
             from IPython.core.interactiveshell import InteractiveShell
 
             self._shell = InteractiveShell.instance(user_ns=self.ns)
             for name in TIMING_MAGICS:
-                self._shell.register_magic_function(self._run_once, magic_kind="line_cell", magic_name=name)
+                self._shell.magics_manager.register_function(self._run_once, magic_kind="line_cell", magic_name=name)
         return self._shell
 
-    def _run_once(self, line: str, cell: str | None = None):
+    def _run_once(self, line: str, cell: str | None = None) -> None:
         """%time, %timeit, %%timeit, %prun while grading: run the code once, untimed."""
         code = cell if cell is not None else " ".join(w for w in line.split() if not w.startswith("-") or " " in w)
         if cell is None:
@@ -206,12 +211,14 @@ class Notebook:
             streams.append({"output_type": "stream", "name": "stderr", "text": stderr.value()})
         return streams + outputs
 
-    def execute(self, source: str, filename: str):
+    def execute(self, source: str, filename: str) -> Any:
         """Run ``source``; returns the value of a final expression (if shown), like a notebook."""
         tree = ast.parse(source, filename)
         last = None
-        if tree.body and isinstance(tree.body[-1], ast.Expr) and not source.rstrip().endswith(";"):
-            last = ast.Expression(tree.body.pop().value)
+        final = tree.body[-1] if tree.body else None
+        if isinstance(final, ast.Expr) and not source.rstrip().endswith(";"):
+            tree.body.pop()
+            last = ast.Expression(final.value)
         exec(compile(tree, filename, "exec"), self.ns)
         return eval(compile(last, filename, "eval"), self.ns) if last is not None else None
 
@@ -299,11 +306,12 @@ def main(job_path: str) -> None:
         command = channel.receive()
         if command is None:
             os._exit(0)
-        op, index = command.get("op"), command.get("cell")
+        op = command.get("op")
         if op == "run":
+            index = command["cell"]
             channel.send({"op": "done", "cell": index, "outputs": notebook.run(index)})
         elif op == "serve":
-            _serve(notebook, channel, index)
+            _serve(notebook, channel, command["cell"])
         elif op == "exit":
             channel.send({"op": "bye", "cpu_seconds": _cpu_seconds()})
             os._exit(0)

@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from medai_edu_ops.grading.confine import Limits
@@ -59,7 +60,7 @@ def package_dirs() -> list[Path]:
     import medai_edu
     import medai_edu_ops
 
-    return [Path(package.__file__).resolve().parent for package in (medai_edu, medai_edu_ops)]
+    return [Path(package.__path__[0]).resolve() for package in (medai_edu, medai_edu_ops)]
 
 
 def _readable_paths(extra: list[Path]) -> list[str]:
@@ -78,7 +79,7 @@ def command(
     home: Path | None,
     job_dir: Path,
     readable: list[Path],
-    writable: list[Path] = (),
+    writable: Sequence[Path] = (),
     limits: Limits | None = None,
     files: Path | None = None,
 ) -> list[str]:
@@ -130,8 +131,8 @@ def command(
         args += ["--ro-bind", str(job_dir / name), f"/etc/{name}"]
     for path in _readable_paths(readable):
         args += ["--ro-bind", path, path]
-    for path in writable:
-        args += ["--bind", str(path), str(path)]
+    for folder in writable:
+        args += ["--bind", str(folder), str(folder)]
     if home is None:
         args += ["--size", size, "--perms", "0700", "--tmpfs", HOME]
     else:

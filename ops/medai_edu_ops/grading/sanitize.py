@@ -145,7 +145,7 @@ def outputs(found: Any, execution_count: int) -> list[dict]:
             name = "stderr" if output.get("name") == "stderr" else "stdout"
             kept.append({"output_type": "stream", "name": name, "text": _text(output.get("text"), TEXT_LIMIT)})
         elif kind in ("execute_result", "display_data"):
-            data = output.get("data") if isinstance(output.get("data"), dict) else {}
+            data = found_data if isinstance(found_data := output.get("data"), dict) else {}
             result = {
                 "output_type": kind,
                 "metadata": {},
@@ -155,7 +155,7 @@ def outputs(found: Any, execution_count: int) -> list[dict]:
                 result["execution_count"] = execution_count
             kept.append(result)
         elif kind == "error":
-            trace = output.get("traceback") if isinstance(output.get("traceback"), list) else []
+            trace = found_trace if isinstance(found_trace := output.get("traceback"), list) else []
             kept.append(
                 {
                     "output_type": "error",

@@ -24,8 +24,12 @@ import csv
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medai_edu_ops.grading import collect
+
+if TYPE_CHECKING:
+    from medai_edu_ops.grading.course import Layout
 
 GRADES_DIR = "grades"
 MOODLE_FIELDS = [
@@ -65,7 +69,7 @@ class StudentGrades:
         return "; ".join(f"{self.titles.get(name, name)}: {s:g}/{m:g}" for name, s, m in scored)
 
 
-def read_grades(layout, lesson: str) -> list[StudentGrades]:
+def read_grades(layout: Layout, lesson: str) -> list[StudentGrades]:
     """Every student of ``lesson`` in the gradebook, exercises in the notebook's order."""
     import nbformat
     from nbgrader.api import Gradebook, MissingEntry
@@ -196,8 +200,8 @@ def _feedback_zips(feedback: Path, lesson: str, people: dict[str, dict[str, str]
     }
     written = []
     for platform, name in names.items():
-        pages = [(student, p) for student, p in sorted(people.items()) if p.get("platform") == platform]
-        pages = [(feedback / student / lesson / f"{lesson}.html", p) for student, p in pages]
+        mine = [(student, p) for student, p in sorted(people.items()) if p.get("platform") == platform]
+        pages = [(feedback / student / lesson / f"{lesson}.html", p) for student, p in mine]
         pages = [(page, p) for page, p in pages if page.is_file() and (platform != "canvas" or p.get("attachment_id"))]
         if not pages:
             continue
