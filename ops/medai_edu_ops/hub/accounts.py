@@ -65,6 +65,19 @@ class Account:
         return self.code_expires is not None and self.code_used is None and self.code_expires > (now or time.time())
 
 
+def _account(row: sqlite3.Row) -> Account:
+    return Account(
+        row["name"],
+        row["role"],
+        row["display"],
+        row["password"] is not None,
+        row["code_expires"],
+        row["code_used"],
+        row["platform_id"],
+        bool(row["removed"]),
+    )
+
+
 def hash_secret(secret: str) -> str:
     salt = os.urandom(16)
     digest = hashlib.scrypt(secret.encode(), salt=salt, dklen=32, **SCRYPT)
@@ -137,18 +150,7 @@ class Accounts:
 
     @staticmethod
     def _member(row: sqlite3.Row | None) -> Account | None:
-        if row is None:
-            return None
-        return Account(
-            row["name"],
-            row["role"],
-            row["display"],
-            row["password"] is not None,
-            row["code_expires"],
-            row["code_used"],
-            row["platform_id"],
-            bool(row["removed"]),
-        )
+        return None if row is None else _account(row)
 
     def member(self, name: str) -> Account | None:
         with self._db() as db:
@@ -157,7 +159,7 @@ class Accounts:
     def members(self, include_removed: bool = False) -> list[Account]:
         with self._db() as db:
             rows = db.execute("SELECT * FROM members ORDER BY name").fetchall()
-        return [m for m in map(self._member, rows) if include_removed or not m.removed]
+        return [m for m in map(_account, rows) if include_removed or not m.removed]
 
     def allowed(self, name: str) -> bool:
         """On the roster and not removed: the hub lets this name in (with the right password or launch)."""

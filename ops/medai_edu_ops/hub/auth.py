@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import pwd
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from jupyterhub.auth import Authenticator
 from jupyterhub.handlers import BaseHandler
@@ -28,8 +30,14 @@ from medai_edu_ops.hub.accounts import Accounts, SignupError
 from medai_edu_ops.hub.roster import ensure_account
 from medai_edu_ops.hub.settings import HubError
 
+if TYPE_CHECKING:
+    from jupyterhub.app import JupyterHub
+    from jupyterhub.user import User
 
-async def _in_thread(function, *args):
+T = TypeVar("T")
+
+
+async def _in_thread(function: Callable[..., T], *args: Any) -> T:
     """Blocking work (scrypt hashes, SQLite, useradd) off the hub's event loop."""
     return await asyncio.get_running_loop().run_in_executor(None, partial(function, *args))
 
@@ -44,14 +52,14 @@ class _RosterAuthenticator(Authenticator):
     def accounts(self) -> Accounts:
         return Accounts(Path(self.accounts_db))
 
-    def check_allowed(self, username, authentication=None):
+    def check_allowed(self, username: str, authentication: dict | None = None) -> bool:
         return self.accounts.allowed(username)
 
-    async def refresh_user(self, user, handler=None):
+    async def refresh_user(self, user: User, handler: BaseHandler | None = None) -> bool:
         """A removed student's session ends at their next request (auth_refresh_age)."""
         return await _in_thread(self.accounts.allowed, user.name)
 
-    def add_user(self, user):
+    def add_user(self, user: User) -> None:
         """At start-up the hub forgets students removed while it was down (delete_invalid_users)."""
         member = self.accounts.member(user.name)
         if member is not None and member.removed:
@@ -62,27 +70,27 @@ class _RosterAuthenticator(Authenticator):
 class CodeAuthenticator(_RosterAuthenticator):
     """User name and password from the account store, plus the sign-up page for one-time codes."""
 
-    async def authenticate(self, handler, data):
+    async def authenticate(self, handler: BaseHandler, data: dict) -> dict | None:
         name = self.normalize_username(data.get("username", "").strip())
         if not await _in_thread(self.accounts.check_password, name, data.get("password", "")):
             return None
         return {"name": name, "admin": name == self.instructor}
 
-    def get_handlers(self, app):
+    def get_handlers(self, app: JupyterHub) -> list[tuple[str, type[BaseHandler]]]:
         return [*super().get_handlers(app), ("/signup", SignupHandler)]
 
 
 class SignupHandler(BaseHandler):
     """``/hub/signup``: user name + one-time code + a new password -> the student's password is set, and in."""
 
-    async def _page(self, status: int = 200, **values) -> None:
+    async def _page(self, status: int = 200, **values: str) -> None:
         self.set_status(status)
         self.finish(await self.render_template("signup.html", **{"username": "", "error": "", **values}))
 
-    async def get(self):
+    async def get(self) -> None:
         await self._page()
 
-    async def post(self):
+    async def post(self) -> None:
         name = self.authenticator.normalize_username(self.get_body_argument("username", "").strip())
         code = self.get_body_argument("code", "")
         password = self.get_body_argument("password", "")
@@ -103,7 +111,7 @@ class SignupHandler(BaseHandler):
 class PlatformLoginInitHandler(LTI13LoginInitHandler):
     """The LTI login initiation; opened directly (not from the platform) it says where to start instead."""
 
-    async def post(self):
+    async def post(self) -> None:
         if not self.get_argument("iss", ""):
             self.set_status(400)
             return self.finish(await self.render_template("platform_login.html"))
@@ -118,7 +126,7 @@ class PlatformAuthenticator(_RosterAuthenticator, LTI13Authenticator):
     login_handler = PlatformLoginInitHandler
     deployment_ids = List(Unicode(), help="the platform's deployment id(s) of this tool").tag(config=True)
 
-    async def authenticate(self, handler, data=None):
+    async def authenticate(self, handler: BaseHandler, data: dict | None = None) -> dict:
         claims = data or {}
         try:
             lti.check_deployment(claims, self.deployment_ids)

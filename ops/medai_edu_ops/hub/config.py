@@ -6,9 +6,15 @@ other settings (test users, other ports, a test certificate, a stand-in learning
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medai_edu_ops.hub.settings import LTI_USERNAME_CLAIM, HubSettings
+
+if TYPE_CHECKING:
+    from jupyterhub.spawner import Spawner
+    from traitlets.config import Config
 
 TEMPLATES = Path(__file__).with_name("templates")  # the login page's sign-up link, the sign-up page
 
@@ -35,8 +41,8 @@ def search_path(settings: HubSettings, role: str) -> str:
     return f"{Path(python).parent}:/usr/local/bin:/usr/bin:/bin"
 
 
-def _per_user_environment(settings: HubSettings):
-    def environment(spawner) -> None:  # pre_spawn_hook: the role decides config, PATH and graded mode
+def _per_user_environment(settings: HubSettings) -> Callable[[Spawner], None]:
+    def environment(spawner: Spawner) -> None:  # pre_spawn_hook: the role decides config, PATH and graded mode
         role = role_of(settings, spawner.user.name)
         extra = {"JUPYTER_CONFIG_PATH": str(settings.role_config(role)), "PATH": search_path(settings, role)}
         if role == "student" and settings.graded:
@@ -46,7 +52,7 @@ def _per_user_environment(settings: HubSettings):
     return environment
 
 
-def _authenticator(c, settings: HubSettings) -> None:
+def _authenticator(c: Config, settings: HubSettings) -> None:
     """Sign-up codes and passwords, or LTI 1.3 launches; either way the account store says who is in."""
     if settings.authenticator == "lti":
         lti = settings.lti
@@ -72,7 +78,7 @@ def _authenticator(c, settings: HubSettings) -> None:
     c.Authenticator.admin_users = {settings.instructor} if settings.instructor else set()
 
 
-def _idle_culler(c, settings: HubSettings) -> None:
+def _idle_culler(c: Config, settings: HubSettings) -> None:
     c.JupyterHub.services = [
         {
             "name": "idle-culler",
@@ -94,7 +100,7 @@ def _idle_culler(c, settings: HubSettings) -> None:
     ]
 
 
-def _roster_service(c, settings: HubSettings) -> None:
+def _roster_service(c: Config, settings: HubSettings) -> None:
     """`medai-edu hub remove-users`: a token (root only, in the state folder) that stops and forgets users."""
     c.JupyterHub.services.append({"name": "roster", "api_token": settings.secret("roster_token")})
     c.JupyterHub.load_roles.append(
@@ -102,7 +108,7 @@ def _roster_service(c, settings: HubSettings) -> None:
     )
 
 
-def _load_test_service(c, settings: HubSettings) -> None:
+def _load_test_service(c: Config, settings: HubSettings) -> None:
     """`medai-edu bench hub`: a service whose token creates users, starts their servers and runs kernels."""
     if not settings.load_test_token:
         return
@@ -116,7 +122,7 @@ def _load_test_service(c, settings: HubSettings) -> None:
     )
 
 
-def apply(c, settings: HubSettings) -> None:
+def apply(c: Config, settings: HubSettings) -> None:
     """Set JupyterHub's config object ``c`` for this class."""
     c.JupyterHub.bind_url = f"{'https' if settings.ssl_cert else 'http'}://{settings.ip}:{settings.port}/"
     if settings.ssl_cert:  # the proxy serves HTTPS; the hub and servers behind it stay on 127.0.0.1

@@ -163,6 +163,7 @@ def add_users(settings: HubSettings, roster: Path) -> Added:
         role = "instructor" if member.username == instructor else "student"
         accounts.add(member.username, role, member.name)
         known = accounts.member(member.username)
+        assert known is not None  # just added
         if settings.authenticator != "codes" or known.has_password:
             continue
         if role == "instructor":

@@ -164,13 +164,14 @@ def check_lti(block: dict) -> dict:
         raise HubError(
             f"LTI settings: {' and '.join(found)}; expected {list(LTI_KEYS)} (and optionally username_claim)"
         )
-    checked = {key: str(block[key]).strip() for key in allowed if key in block}
+    text = {key: str(block[key]).strip() for key in allowed if key in block}
+    for key in ("issuer", "key_set_url", "authorize_url"):
+        if not text[key].startswith(("https://", "http://")):
+            raise HubError(f"LTI settings: {key} {text[key]!r}: expected a URL (https://...)")
+    checked: dict[str, str | list[str]] = {**text}
     for key in ("client_id", "deployment_id"):
         values = block[key] if isinstance(block[key], list) else [block[key]]
         checked[key] = [str(value).strip() for value in values if str(value).strip()]
-    for key in ("issuer", "key_set_url", "authorize_url"):
-        if not checked[key].startswith(("https://", "http://")):
-            raise HubError(f"LTI settings: {key} {checked[key]!r}: expected a URL (https://...)")
     return checked
 
 

@@ -33,6 +33,7 @@ def write_codes(
     rows = []
     for name, code in sorted(codes.items()):
         account = accounts.member(name)
+        assert account is not None  # codes are issued to members
         expires = time.strftime("%Y-%m-%d %H:%M", time.localtime(account.code_expires))
         rows.append({"username": name, "name": account.display, "code": code, "expires": expires, "signup_url": signup})
     table = folder / f"codes-{stamp}.csv"
@@ -42,8 +43,9 @@ def write_codes(
         writer.writerows(rows)
     sheet = folder / f"codes-{stamp}.html"
     _private(sheet).write_text(_slips(rows))
-    for path in (folder, table, sheet) if owner else ():
-        os.chown(path, *owner)
+    if owner:
+        for path in (folder, table, sheet):
+            os.chown(path, *owner)
     os.chmod(folder, 0o700)
     return table, sheet
 

@@ -9,6 +9,7 @@ import asyncio
 import os
 import pwd
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
@@ -28,7 +29,7 @@ class CourseSpawner(LocalProcessSpawner):
 
     _limits: limits.UserLimits | None = None
 
-    async def start(self):
+    async def start(self) -> str | tuple[str, int]:  # as LocalProcessSpawner: (ip, port)
         try:
             if self.lessons_source:
                 await copy_lessons_as_user(self.user.name, Path(self.lessons_source))
@@ -44,7 +45,7 @@ class CourseSpawner(LocalProcessSpawner):
             what = f"{type(error).__name__}: {error}".splitlines()[0][:300]
             raise web.HTTPError(500, f"{self.user.name}'s server did not start ({what})") from error
 
-    def make_preexec_fn(self, name):
+    def make_preexec_fn(self, name: str) -> Callable[[], None]:
         drop_to_user = super().make_preexec_fn(name)
         user_limits = self._limits
 
@@ -55,7 +56,7 @@ class CourseSpawner(LocalProcessSpawner):
 
         return preexec
 
-    async def stop(self, now=False):
+    async def stop(self, now: bool = False) -> None:
         await super().stop(now=now)
         if self._limits is not None:
             self._limits.remove()
