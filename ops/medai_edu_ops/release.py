@@ -25,8 +25,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medai_edu_ops.course import ROOT
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 PROGRAMMERS_ENV = "MEDAI_EDU_PROGRAMMERS"  # "1": the programmers' exercises keep their points
 PART = "medai_edu"  # cell metadata key: {"part": "core" | "programmers"}
@@ -44,7 +48,7 @@ def tool_env() -> dict[str, str]:
     return {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
 
 
-def part(cell) -> str | None:
+def part(cell: NotebookNode) -> str | None:
     """'core', 'programmers' or None: which part of the lesson an exercise cell belongs to."""
     meta = cell.get("metadata", {}).get(PART)
     return meta.get("part") if isinstance(meta, dict) else None
@@ -68,17 +72,16 @@ def literal_stub(solution: str) -> str:
         value = getattr(node, "value", None)
         if isinstance(value, ast.UnaryOp) and isinstance(value.op, (ast.USub, ast.UAdd)):
             value = value.operand
-        simple = (
+        if not (
             isinstance(node, ast.Assign)
             and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Name)
+            and isinstance(target := node.targets[0], ast.Name)
             and isinstance(value, ast.Constant)
             and isinstance(value.value, (str, int, float))
             and not isinstance(value.value, bool)
-        )
-        if not simple:
+        ):
             raise ValueError(f"a core answer must be `name = <literal>` lines, got: {ast.unparse(node)}")
-        names.append(node.targets[0].id)
+        names.append(target.id)
     if not names:
         raise ValueError("a core answer cell needs at least one `name = <literal>` line")
     return "\n".join(f"{name} = ..." for name in names)
@@ -92,7 +95,7 @@ def course_preprocessors() -> list:
     class ProgrammersPoints(NbGraderPreprocessor):
         """Programmers' test cells: 0 points unless ``MEDAI_EDU_PROGRAMMERS=1``."""
 
-        def preprocess_cell(self, cell, resources, index):
+        def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int) -> tuple[NotebookNode, dict]:
             grading = cell.metadata.get("nbgrader", {})
             if part(cell) == "programmers" and grading.get("grade") and not programmers_graded():
                 grading["points"] = 0
@@ -101,7 +104,7 @@ def course_preprocessors() -> list:
     class CoreAnswerStubs(ClearSolutions):
         """ClearSolutions that leaves core answers as ``name = ...`` instead of the code stub."""
 
-        def _replace_solution_region(self, cell, language):
+        def _replace_solution_region(self, cell: NotebookNode, language: str) -> bool:
             is_answer = cell.metadata.get("nbgrader", {}).get("solution")
             if part(cell) != "core" or cell.cell_type != "code" or not is_answer:
                 return super()._replace_solution_region(cell, language)

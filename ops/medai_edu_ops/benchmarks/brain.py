@@ -172,7 +172,7 @@ def targets(per_image: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
     for name, key, lowest, lead in TARGETS:
         mean = {m: float(scores[key].mean()) for m, scores in per_image.items()}
         value = mean.pop(vagan)
-        best = max(mean, key=mean.get)
+        best = max(mean, key=lambda m: mean[m])
         difference = paired_bootstrap(per_image[vagan][key], per_image[best][key], **BOOTSTRAP)
         out[name] = {
             "vagan": value,

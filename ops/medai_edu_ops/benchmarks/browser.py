@@ -19,10 +19,15 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medai_edu_ops.benchmarks import load_average
 from medai_edu_ops.demo import SOLUTIONS
 from medai_edu_ops.demo import lessons as all_lessons
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
+
 
 DRAG_SECONDS = 2.0
 TARGETS = {"median_ms": 80, "p95_ms": 150, "drag_redraws": 5}
@@ -33,7 +38,7 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def _controls(explorer) -> list[tuple[str, str, object]]:
+def _controls(explorer: Locator) -> list[tuple[str, str, Locator]]:
     """(kind, label, locator) of each control of an explorer."""
     found = []
     for kind, css in (("slider", ".widget-slider"), ("dropdown", ".widget-dropdown")):
@@ -47,10 +52,17 @@ def _controls(explorer) -> list[tuple[str, str, object]]:
     return found
 
 
-def _change(page, kind: str, control) -> None:
+def _number(element: Locator, attribute: str) -> float:
+    value = element.get_attribute(attribute)
+    if value is None:
+        raise RuntimeError(f"the slider has no {attribute}")
+    return float(value)
+
+
+def _change(page: Page, kind: str, control: Locator) -> None:
     if kind == "slider":
         handle = control.locator(".noUi-handle").first
-        now, top = (float(handle.get_attribute(a)) for a in ("aria-valuenow", "aria-valuemax"))
+        now, top = (_number(handle, a) for a in ("aria-valuenow", "aria-valuemax"))
         handle.focus()
         page.keyboard.press("ArrowRight" if now < top else "Home")
     elif kind == "dropdown":
@@ -71,7 +83,7 @@ _POSITIONS = """slider => {
 }"""
 
 
-def _drag(page, control) -> tuple[float, float]:
+def _drag(page: Page, control: Locator) -> tuple[float, float]:
     """Drag the slider's handle across its track for 2 s; returns the page times of start and end."""
     handle = control.locator(".noUi-handle").first
     handle.focus()
@@ -79,6 +91,7 @@ def _drag(page, control) -> tuple[float, float]:
     page.wait_for_timeout(1500)
     track = control.locator(".noUi-target").first.bounding_box()
     box = handle.bounding_box()
+    assert track and box, "the slider is not visible"
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     steps = 40
     start = page.evaluate("performance.now()")
@@ -91,7 +104,7 @@ def _drag(page, control) -> tuple[float, float]:
     return start, page.evaluate("performance.now()")
 
 
-def _measure_explorer(page, explorer, index: int, changes: int) -> list[dict]:
+def _measure_explorer(page: Page, explorer: Locator, index: int, changes: int) -> list[dict]:
     from medai_edu_ops.browser import page as browser_page
 
     rows = []

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from medai_edu_ops.benchmarks import load_average
@@ -52,20 +53,21 @@ def _cpu() -> float:
     return sum(u.ru_utime + u.ru_stime for u in usage)
 
 
-def _battery():
+def _battery() -> ModuleType | None:
     """The grading battery's case builders, when this is a source checkout (None otherwise)."""
     path = ROOT / "tests" / "grading_battery.py"
     if not path.is_file():
         return None
     spec = importlib.util.spec_from_file_location("grading_battery", path)
+    assert spec and spec.loader  # a .py file
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
 
-def _scratch_course(folder: Path, lesson: str, students: int) -> dict[str, float]:
-    """The course with ``students`` submissions; returns each student's expected automatic score."""
+def _scratch_course(folder: Path, lesson: str, students: int) -> dict[str, float | None]:
+    """The course with ``students`` submissions; returns each student's expected automatic score (None: full)."""
     battery = _battery()
     for name in ("solutions", "course"):
         shutil.copytree(ROOT / name, folder / name)
@@ -87,13 +89,13 @@ def _scratch_course(folder: Path, lesson: str, students: int) -> dict[str, float
     return expected
 
 
-def _correct_and_wrong(folder: Path, lesson: str, students: int) -> dict[str, float]:
+def _correct_and_wrong(folder: Path, lesson: str, students: int) -> dict[str, float | None]:
     """Without the battery: the model solution for four in five students, the release for the rest."""
     import nbformat
 
     from medai_edu_ops.grading.course import _answered
 
-    expected = {}
+    expected: dict[str, float | None] = {}
     for path in sorted((folder / "course" / lesson).glob("*.ipynb")):
         source = nbformat.read(folder / "solutions" / lesson / path.name, as_version=4)
         release = nbformat.read(path, as_version=4)

@@ -275,7 +275,7 @@ async def _start_server(client: _Client, student: Student, started: float, deadl
 
 async def _one_student(
     client: _Client, student: Student, lesson: str, cells: list[str], started: float, deadline: float, spawn: bool
-):
+) -> None:
     try:
         if spawn:
             await _start_server(client, student, started, deadline)

@@ -108,6 +108,8 @@ def selection_rules(development: dict[str, Any], final: dict[str, Any], device: 
     rows = {}
     for rule, description in SELECTION_RULES.items():
         step = selected_step(history, VAGANConfig(select=rule, select_after=training["select_after"]))
+        if step is None:  # no validated step after the warm-up: nothing to compare
+            raise ValueError(f"{GENERATOR}: no validation after step {training['select_after']} to select by {rule}")
         at = history["step"].index(step)
         row: dict[str, Any] = {
             "rule": description,

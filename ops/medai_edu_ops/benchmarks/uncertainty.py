@@ -37,7 +37,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import torch
@@ -57,7 +57,7 @@ from medai_edu.metrics import (
     paired_bootstrap,
     sncc,
 )
-from medai_edu.models.segmentation import MODELS
+from medai_edu.models.segmentation import MODELS, SegmentationModel
 from medai_edu.training.common import batched
 from medai_edu.training.segmentation import weights_name
 from medai_edu_ops.benchmarks import load_average
@@ -72,7 +72,15 @@ MEASURES = {"ged": "GED²", "sncc": "S_NCC", "dice": "Dice", "dis_ncc": "D_NCC",
 LOWER_IS_BETTER = ("ged", "ece", "ece_softmax")
 #: the bootstrapped differences: (model a, model b) -> mean(a) - mean(b)
 COMPARISONS = (("phiseg_l5", "phiseg_l1"), ("phiseg_l5", "prob_unet"), ("phiseg_l5", "unet"))
-BOOTSTRAP = {"n_boot": 2000, "seed": 0, "level": 0.95}
+
+
+class _Bootstrap(TypedDict):
+    n_boot: int
+    seed: int
+    level: float
+
+
+BOOTSTRAP: _Bootstrap = {"n_boot": 2000, "seed": 0, "level": 0.95}
 SAMPLING_SEED = 0  # torch's generator is seeded with this before each model, set and condition
 
 
@@ -85,7 +93,7 @@ def pair_name(a: str, b: str) -> str:
     return f"{a}_vs_{b}"
 
 
-def sampling_ms(model: torch.nn.Module, image: torch.Tensor, n: int, repeats: int) -> float:
+def sampling_ms(model: SegmentationModel, image: torch.Tensor, n: int, repeats: int) -> float:
     """Median milliseconds for ``model.sample(image[None], n)`` on the model's device."""
     model.sample(image[None], n)  # warm-up
     seconds = []
@@ -114,7 +122,7 @@ def case_scores(sample_probs: np.ndarray, raters: np.ndarray) -> dict[str, float
 
 @torch.no_grad()
 def score_cases(
-    model: torch.nn.Module,
+    model: SegmentationModel,
     dataset: Any,
     n_samples: int,
     limit: int | None,
@@ -144,14 +152,13 @@ def summarise(per_case: dict[str, np.ndarray], n_samples: int) -> dict[str, Any]
 def bootstrap_differences(per_case: dict[str, dict[str, dict[str, np.ndarray]]]) -> dict[str, Any]:
     """``per_case[model][condition][measure]`` -> interval of each comparison, per condition and measure."""
     out: dict[str, Any] = {}
-    options = {k: BOOTSTRAP[k] for k in ("n_boot", "seed", "level")}
     for condition in CONDITIONS:
         out[condition] = {}
         for a, b in COMPARISONS:
             if a not in per_case or b not in per_case:
                 continue
             out[condition][pair_name(a, b)] = {
-                key: paired_bootstrap(per_case[a][condition][key], per_case[b][condition][key], **options)
+                key: paired_bootstrap(per_case[a][condition][key], per_case[b][condition][key], **BOOTSTRAP)
                 for key in MEASURES
             }
     return out

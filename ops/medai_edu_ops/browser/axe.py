@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
 
 AXE_JS = Path(os.environ.get("MEDAI_AXE", Path(sys.prefix) / "axe" / "node_modules" / "axe-core" / "axe.min.js"))
 SEVERE = ("critical", "serious")
@@ -14,7 +19,7 @@ def axe_missing() -> str | None:
     return None if AXE_JS.exists() else f"axe-core is not at {AXE_JS}: run `make test` (it installs axe-core from npm)"
 
 
-def run_axe(page, include: list[str]) -> list[dict]:
+def run_axe(page: Page, include: list[str]) -> list[dict]:
     """axe-core's violations in the elements matching ``include`` (CSS selectors), each with its nodes' targets."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE_JS))

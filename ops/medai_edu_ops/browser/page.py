@@ -15,6 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright
+
 
 CHROMIUM = os.environ.get("MEDAI_CHROMIUM", "/usr/bin/chromium")
 LOCAL = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/")
@@ -66,7 +71,7 @@ class Watch:
     page_errors: list[str] = field(default_factory=list)
     offsite: list[str] = field(default_factory=list)
 
-    def attach(self, context, page, refuse_offsite: bool = True) -> None:
+    def attach(self, context: BrowserContext, page: Page, refuse_offsite: bool = True) -> None:
         """Listen to ``page`` and note every request of ``context`` that leaves this machine; ``refuse_offsite``
         also stops them. Refusing needs Playwright's request interception, and with it on Chromium drops
         the last request of a page being left (Voilà's kernel shutdown): pages whose leaving is tested note only."""
@@ -88,7 +93,7 @@ def _local(url: str) -> bool:
     return bool(LOCAL.match(url)) or url.startswith(("data:", "blob:", "about:"))
 
 
-def launch(playwright):
+def launch(playwright: Playwright) -> Browser:
     """Debian's Chromium, headless (Playwright's own browser downloads are not possible here)."""
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
 
@@ -106,7 +111,7 @@ def chromium() -> Iterator:
             browser.close()
 
 
-def new_page(browser, watch: Watch, width: int = 1280, height: int = 900, refuse_offsite: bool = True):
+def new_page(browser: Browser, watch: Watch, width: int = 1280, height: int = 900, refuse_offsite: bool = True) -> Page:
     """A page in a fresh browser context (no cookies), watched (see :meth:`Watch.attach`)."""
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
@@ -152,7 +157,7 @@ def shutdown_kernels(base: str, token: str) -> None:
         urllib.request.urlopen(request, timeout=30).close()
 
 
-def open_notebook(page, base: str, token: str, path: str, workspace: str, timeout: float = 120) -> None:
+def open_notebook(page: Page, base: str, token: str, path: str, workspace: str, timeout: float = 120) -> None:
     """Open ``path`` in a fresh workspace and wait until all its cells are on the page and the kernel is idle."""
     n_cells = len(api(base, token, f"/api/contents/{path}?content=1")["content"]["cells"])
     page.goto(f"{base}/lab/workspaces/{workspace}/tree/{path}?token={token}&reset", timeout=timeout * 1000)
@@ -162,7 +167,7 @@ def open_notebook(page, base: str, token: str, path: str, workspace: str, timeou
     wait_idle(page, timeout)
 
 
-def wait_idle(page, timeout: float) -> None:
+def wait_idle(page: Page, timeout: float) -> None:
     """Until no cell shows [*] and the kernel says idle twice in a row, half a second apart."""
     deadline, idle_before = time.monotonic() + timeout, False
     while time.monotonic() < deadline:
@@ -176,14 +181,14 @@ def wait_idle(page, timeout: float) -> None:
     raise TimeoutError(f"the notebook was still running after {timeout:.0f} s")
 
 
-def menu(page, *labels: str) -> None:
+def menu(page: Page, *labels: str) -> None:
     """Click through JupyterLab's menu bar, e.g. ``menu(page, "Run", "Run All Cells")``."""
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{re.escape(labels[0])}$")).click()
     for label in labels[1:]:
         page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(label)}$")).click()
 
 
-def run_all(page, timeout: float) -> float:
+def run_all(page: Page, timeout: float) -> float:
     """Run > Run All Cells, then wait until the kernel is done; returns the seconds it took."""
     start = time.monotonic()
     menu(page, "Run", "Run All Cells")
@@ -192,7 +197,7 @@ def run_all(page, timeout: float) -> float:
     return time.monotonic() - start
 
 
-def saved_outputs(page, base: str, token: str, path: str) -> list[dict]:
+def saved_outputs(page: Page, base: str, token: str, path: str) -> list[dict]:
     """Save the notebook through the menu and read back its outputs, as the server stored them."""
     menu(page, "File", "Save Notebook")
     page.wait_for_timeout(1500)
@@ -203,7 +208,7 @@ def saved_outputs(page, base: str, token: str, path: str) -> list[dict]:
 # --- what the page shows ----------------------------------------------------------------------------
 
 
-def widget_problems(page, scope: str) -> list[str]:
+def widget_problems(page: Page, scope: str) -> list[str]:
     """Widgets that failed to render or never finished loading."""
     problems = []
     for text in ("Error displaying widget", "Loading widget", "Model not found"):
@@ -213,15 +218,15 @@ def widget_problems(page, scope: str) -> list[str]:
     return problems
 
 
-def explorers(page, scope: str):
+def explorers(page: Page, scope: str) -> Locator:
     return page.locator(f"{scope} .medai-explorer")
 
 
-def image_source(explorer) -> str:
+def image_source(explorer: Locator) -> str:
     return explorer.locator(".medai-figure img").first.get_attribute("src", timeout=30_000) or ""
 
 
-def change_control(page, explorer, kind: str | None = None, forward: bool = True) -> str:
+def change_control(page: Page, explorer: Locator, kind: str | None = None, forward: bool = True) -> str:
     """Change one control of ``explorer`` as a user would: a slider by the keyboard, a dropdown by
     choosing the next option, a button by clicking it; ``kind`` picks one ('slider', 'dropdown', 'button')."""
     kinds = [kind] if kind else ["slider", "dropdown", "button"]
@@ -243,7 +248,7 @@ def change_control(page, explorer, kind: str | None = None, forward: bool = True
     raise ValueError(f"the explorer has no control of kind {kind or 'any'}")
 
 
-def wait_new_image(page, explorer, before: str, timeout: float = 60) -> str:
+def wait_new_image(page: Page, explorer: Locator, before: str, timeout: float = 60) -> str:
     """Wait until the explorer's figure differs from ``before`` (compares the image bytes); returns the new one."""
     handle = explorer.locator(".medai-figure").element_handle()
     page.wait_for_function(
@@ -254,12 +259,12 @@ def wait_new_image(page, explorer, before: str, timeout: float = 60) -> str:
     return image_source(explorer)
 
 
-def images_without_alt(page, scope: str) -> int:
+def images_without_alt(page: Page, scope: str) -> int:
     return page.evaluate(f"""Array.from(document.querySelectorAll('{scope} img'))
         .filter(img => !(img.getAttribute('alt') || '').trim()).length""")
 
 
-def screenshot(page, path: Path, full: bool = True) -> Path:
+def screenshot(page: Page, path: Path, full: bool = True) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=full)
     return path
@@ -268,7 +273,7 @@ def screenshot(page, path: Path, full: bool = True) -> Path:
 # --- what a course page must show ---------------------------------------------------------------------
 
 
-def wait_for_explorers(page, scope: str, expected: int, timeout: float = 60) -> None:
+def wait_for_explorers(page: Page, scope: str, expected: int, timeout: float = 60) -> None:
     """Until ``expected`` explorers show their figure (widgets render a moment after their cell ran)."""
     try:
         page.wait_for_function(
@@ -284,7 +289,7 @@ def wait_for_explorers(page, scope: str, expected: int, timeout: float = 60) -> 
     page.wait_for_timeout(1000)
 
 
-def change_each_explorer(page, scope: str) -> list[dict]:
+def change_each_explorer(page: Page, scope: str) -> list[dict]:
     """One change per explorer; each must bring a new image. Returns what changed and how fast it was painted."""
     changes = []
     found = explorers(page, scope)
@@ -303,7 +308,7 @@ def change_each_explorer(page, scope: str) -> list[dict]:
     return changes
 
 
-def screenshots(page, folder: Path, name: str, scope: str) -> list[str]:
+def screenshots(page: Page, folder: Path, name: str, scope: str) -> list[str]:
     """The viewport as ``<name>.png`` and each explorer of ``scope`` as ``<name>-explorer<i>.png``."""
     shots = [str(screenshot(page, folder / f"{name}.png", full=False))]
     found = explorers(page, scope)
@@ -365,7 +370,7 @@ _PRESENTATION = """scope => {
 }"""
 
 
-def presentation(page, scope: str) -> dict:
+def presentation(page: Page, scope: str) -> dict:
     """How ``scope`` presents on this viewport: the smallest text and control text (px), each slider's
     track width, labels and dropdowns whose text is cut off, and each figure's drawn size and placement
     (``off_centre``: px from the column's centre; ``width_share`` of the column, ``height_share`` of the window)."""

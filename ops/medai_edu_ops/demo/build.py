@@ -61,7 +61,8 @@ def _graded(cell: dict) -> bool:
 def _names(code: str) -> tuple[set[str], set[str]]:
     """The names a cell defines and the names it reads (magics and shell lines ignored)."""
     code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))
-    defined, used = set(), set()
+    defined: set[str] = set()
+    used: set[str] = set()
     for node in ast.walk(ast.parse(code)):
         if isinstance(node, ast.Name):
             (defined if isinstance(node.ctx, ast.Store) else used).add(node.id)
@@ -174,7 +175,8 @@ def demo_notebook(lesson_notebook: dict, name: str) -> dict:
             out.append(_figure_cell(code, None))
             continue
         first, _, rest = caption_cell.partition("\n\n")
-        number = figures.get(prose.figure_number(caption_cell))
+        found = prose.figure_number(caption_cell)
+        number = figures.get(found) if found is not None else None
         caption, alt = prose.caption(first, number, sections, figures)
         out.append(_figure_cell(code, alt))
         text = "\n\n".join(t for t in (caption, prose.clean_markdown(rest, sections, figures)) if t)

@@ -74,9 +74,10 @@ def clean_sentence(sentence: str, sections: dict[int, int], figures: dict[int, i
     """The sentence as the demo says it, or None when it points at what the demo does not show."""
     sentence = LINK.sub(r"\1", CODE_IN_PARENTHESES.sub("", sentence))
     for pattern, numbers in ((SECTION_REFERENCE, sections), (FIGURE_REFERENCE, figures)):
-        sentence = _without_dead_references(sentence, pattern, numbers)
-        if sentence is None:
+        cleaned = _without_dead_references(sentence, pattern, numbers)
+        if cleaned is None:
             return None
+        sentence = cleaned
     return None if points_at_hidden(sentence) else sentence
 
 
@@ -96,7 +97,8 @@ def _clean_paragraph(text: str, sections: dict[int, int], figures: dict[int, int
 
 def _clean_list(block: str, sections: dict[int, int], figures: dict[int, int]) -> str | None:
     """A list with every item that points at hidden things dropped whole (an item is one thought)."""
-    items, current = [], []
+    items: list[str] = []
+    current: list[str] = []
     for line in block.splitlines():
         if LIST_ITEM.match(line) and current:
             items.append("\n".join(current))
@@ -108,8 +110,9 @@ def _clean_list(block: str, sections: dict[int, int], figures: dict[int, int]) -
         marker = LIST_ITEM.match(item)
         body = " ".join(line.strip() for line in (item[marker.end() :] if marker else item).splitlines())
         parts = [clean_sentence(s, sections, figures) for s in sentences(body)]
-        if parts and all(p is not None for p in parts):
-            kept.append(item[: marker.end()] + " ".join(parts) if marker else " ".join(parts))
+        left = [p for p in parts if p is not None]
+        if parts and len(left) == len(parts):
+            kept.append(item[: marker.end()] + " ".join(left) if marker else " ".join(left))
     return "\n".join(kept) or None
 
 

@@ -18,8 +18,13 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from medai_edu_ops.demo.template import TEMPLATE
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+    from tornado.web import RequestHandler
 
 CULL_IDLE_S = 600  # an idle kernel without a connected page ends after 10 minutes
 # JupyterLab extensions that only work inside JupyterLab (they fail to load in Voilà)
@@ -56,13 +61,13 @@ def addresses(names: list[str], ip: str, port: int, single: bool) -> dict[str, s
     return {"list of lessons": base, **{name: f"{base}voila/render/{name}.ipynb" for name in names}}
 
 
-def set_xsrf_cookie(handler, notebook, cwd):
+def set_xsrf_cookie(handler: RequestHandler, notebook: NotebookNode, cwd: str) -> NotebookNode:
     """Voilà's prelaunch hook: reading the handler's XSRF token sets the ``_xsrf`` cookie (tornado)."""
     handler.xsrf_token  # noqa: B018 (read for its side effect)
     return notebook
 
 
-def add_lessons(page_config: dict, settings: dict, notebook_path: str = "", **_) -> dict:
+def add_lessons(page_config: dict, settings: dict, notebook_path: str = "", **_: Any) -> dict:
     """Voilà's page-config hook: the list page gets each demo's title and clinical question (its metadata)."""
     if not notebook_path.endswith(".ipynb"):
         folder = Path(settings["contents_manager"].root_dir) / notebook_path
