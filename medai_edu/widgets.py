@@ -373,11 +373,14 @@ def attribution_explorer(
 
 
 class BrainCases(Protocol):
-    """What :func:`brain_map_explorer` reads of a lesson's cases (arrays [N, H, W])."""
+    """What :func:`brain_map_explorer` reads of a lesson's cases (arrays [N, H, W]; read only)."""
 
-    images: np.ndarray
-    effects: np.ndarray
-    hippocampus: np.ndarray
+    @property
+    def images(self) -> np.ndarray: ...
+    @property
+    def effects(self) -> np.ndarray: ...
+    @property
+    def hippocampus(self) -> np.ndarray: ...
 
 
 def brain_map_explorer(

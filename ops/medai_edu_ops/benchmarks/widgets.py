@@ -85,8 +85,7 @@ def _brain_explorers(repeats: int) -> dict[str, dict[str, float]]:
     generator = alzheimer.load_generator()
     return {
         "brain_map_explorer": _time_moves(
-            # ADCases' fields are read-only (a NamedTuple); BrainCases, which is only read, declares them settable
-            lambda: widgets.brain_map_explorer(cases, maps, alzheimer.close_up),  # type: ignore[arg-type]
+            lambda: widgets.brain_map_explorer(cases, maps, alzheimer.close_up),
             lambda box: _slider_moves(box.controls["subject"], [1 + i % 4 for i in range(1, repeats + 1)]),  # from 1
         ),
         "severity_explorer": _time_moves(
