@@ -47,6 +47,7 @@ __all__ = [
     "computed_once",
     "recipe",
     "build",
+    "prune",
     "recompute",
     "differences",
     "check",
@@ -59,6 +60,7 @@ RTOL, ATOL = 1e-5, 1e-6
 _SKELETON = "__structure__"
 _told: set[str] = set()
 _recording: list[dict[str, Any]] | None = None
+_built: set[str] | None = None  # the entries build() stored or found, while it runs
 
 
 def live() -> bool:
@@ -295,6 +297,8 @@ def computed_once(
                 "arguments": {k: fingerprint(v) for k, v in bound.arguments.items() if k not in ignore},
             }
             entry = f"{PREFIX}{name}-{hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]}"
+            if _built is not None:
+                _built.add(entry)
             compute = functools.partial(function, *unwrap(bound.args), **unwrap(bound.kwargs))
             if live():
                 value = compute()
@@ -355,12 +359,30 @@ def _runs(names: list[str] | None, modes: tuple[bool, ...]) -> Iterator[tuple[st
 
 def build(
     names: list[str] | None = None, modes: tuple[bool, ...] = (False, True), log: Callable[[str], None] = print
-) -> None:
+) -> set[str]:
     """Run every registered demonstration (or those named) in lecture and quick mode, storing its results
-    in the user's cache (``$MEDAI_EDU_CACHE``; `medai-edu cache build --into DIR` points it at DIR)."""
-    for name, quick, run in _runs(names, modes):
-        log(f"results: {name}{' (quick mode)' if quick else ''} ...")
-        run(quick)
+    in the user's cache (``$MEDAI_EDU_CACHE``; `medai-edu cache build --into DIR` points it at DIR).
+    Returns the names of the entries it stored or found there."""
+    global _built
+    _built = set()
+    try:
+        for name, quick, run in _runs(names, modes):
+            log(f"results: {name}{' (quick mode)' if quick else ''} ...")
+            run(quick)
+        return _built
+    finally:
+        _built = None
+
+
+def prune(folder: Path, keep: set[str]) -> list[str]:
+    """Remove the stored results in ``folder`` that ``keep`` does not name (made with other code, weights
+    or settings: no lesson reads them any more), with their lock files; returns the removed names."""
+    stored = {path.stem for pattern in (f"{PREFIX}*.npz", f"{PREFIX}*.json") for path in Path(folder).glob(pattern)}
+    stale = sorted(stored - keep)
+    for entry in stale:
+        for suffix in (".npz", ".json", ".lock"):
+            (Path(folder) / f"{entry}{suffix}").unlink(missing_ok=True)
+    return stale
 
 
 def recompute(names: list[str] | None = None, modes: tuple[bool, ...] = (False, True)) -> dict[str, dict[str, Any]]:

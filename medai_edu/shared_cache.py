@@ -23,8 +23,11 @@ def build(into: Path | None = None, progress: bool = True) -> Path:
     folder = prebuild.build_data(into, progress=progress)
     if not progress:
         os.environ["TQDM_DISABLE"] = "1"  # the lesson functions' own progress bars
-    results.build()  # every lesson's demonstrations and explorer states, lecture and quick mode
-    if into is not None:
+    built = results.build()  # every lesson's demonstrations and explorer states, lecture and quick mode
+    if into is not None:  # a folder only builds fill: what today's lessons do not read goes
+        stale = results.prune(folder, built)
+        if stale:
+            print(f"Removed {len(stale)} stored results made with other code, weights or settings.")
         prebuild.share(folder)
         print(f"Done. Learners read it with {cache.SHARED_ENV_VAR}={folder}")
     return folder

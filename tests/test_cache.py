@@ -109,8 +109,14 @@ def test_cache_build_fills_a_folder_everyone_can_read(tmp_path, monkeypatch):
     monkeypatch.setenv(cache.SHARED_ENV_VAR, str(tmp_path / "elsewhere"))
     monkeypatch.delenv(cache.ENV_VAR, raising=False)
     folder = tmp_path / "shared"
+    stale = [folder / f"result-an_older_course-0123456789abcdef{suffix}" for suffix in (".npz", ".json", ".lock")]
+    folder.mkdir()
+    for path in stale:  # what a build of an earlier version of the course left
+        path.write_text("")
     assert cli.main(["cache", "build", "--into", str(folder), "--no-progress"]) == 0
     assert built and (folder / "t.npz").is_file()
+    assert not any(path.exists() for path in stale), "a result no lesson reads any more was kept"
+    assert len(list(folder.glob("result-*.npz"))) > 10  # today's results stay
     for path in [folder, *folder.iterdir()]:
         assert path.stat().st_mode & stat.S_IROTH, path
 
