@@ -117,7 +117,7 @@ $(HUB_STAMP): $(STAMP)
 	touch $@
 
 # As root: the hub's folders, the shared cache (data and results; built again at every start: it verifies
-# what is there and adds what a course update keys anew), the roster's accounts (and the students'
+# what is there, adds what a course update keys anew and removes what no lesson reads), the roster's accounts (and the students'
 # one-time sign-up codes, the instructor's password), then the hub.
 hub: $(HUB_STAMP) isolation
 	@test "$$(id -u)" = 0 || { echo "make hub runs as root: it creates the students' accounts and starts each server as its user"; exit 2; }
