@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import urllib.request
 import uuid
 from urllib.parse import urlsplit
@@ -154,7 +155,13 @@ def test_no_script_from_a_submission_runs_in_the_formgrader(graded, chromium, tm
         page = context.new_page()
         page.goto(f"{base}/formgrader/?token={TOKEN}")  # as an instructor arrives: logged in, XSRF cookie set
         page.goto(f"{base}/formgrader/submissions/{ids['hostile-text']}/")
-        page.wait_for_function("typeof window.formgrader === 'object'")
+        # The score inputs save on "change" only once the grades are fetched and their views bound (before,
+        # a typed score is lost, and the fetch then overwrites it: seen under load). Polled from here: the page's
+        # policy forbids the eval that wait_for_function's polling uses.
+        deadline = time.monotonic() + 60
+        while not page.evaluate("Boolean(window.formgrader && formgrader.grades && formgrader.grades.loaded)"):
+            assert time.monotonic() < deadline, "the formgrader never loaded the submission's grades"
+            page.wait_for_timeout(200)
         text_answer = load_lesson(root, LESSON).text_answer().metadata["nbgrader"]["grade_id"]
         score = page.locator(f'input.score[id="{text_answer}"]')
         score.fill("1")
